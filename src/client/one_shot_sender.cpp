@@ -1,0 +1,105 @@
+#include "client/one_shot_sender.hpp"
+
+#include "client/server_connection.hpp"
+#include "shared/exit_codes.hpp"
+#include "shared/validation.hpp"
+
+#include <iostream>
+#include <map>
+
+namespace chat {
+
+namespace {
+int exitCodeForError(const std::string& code) {
+    if (code == "no_such_user") return exit_code::kNoUser;
+    if (code == "text_too_long" || code == "text_invalid") return exit_code::kDataError;
+    if (code == "name_invalid") return exit_code::kUsage;
+    if (code == "bad_request" || code == "version_unsupported") return exit_code::kProtocol;
+    return exit_code::kUnavailable;
+}
+}  // namespace
+
+std::vector<std::string> messagesFromInput(const std::string& input, bool perLine) {
+    std::vector<std::string> messages;
+    if (!perLine) {
+        std::string text = input;
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+        messages.push_back(text);
+        return messages;
+    }
+    std::size_t start = 0;
+    while (start < input.size()) {
+        auto end = input.find('\n', start);
+        if (end == std::string::npos) end = input.size();
+        std::string line = input.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty()) messages.push_back(line);
+        start = end + 1;
+    }
+    return messages;
+}
+
+int runSend(const SendOptions& options) {
+    const auto deadline = ServerConnection::Clock::now() + options.timeout;
+    if (options.target.size() < 2 || options.target[0] != '@' || !isValidName(options.target.substr(1))) {
+        std::cerr << "chat send: invalid target '" << options.target << "': use @user\n";
+        return exit_code::kUsage;
+    }
+    if (!isValidName(options.user)) {
+        std::cerr << "chat send: invalid user name '" << options.user
+                  << "': use 1-32 characters of A-Z a-z 0-9 _ . -\n";
+        return exit_code::kUsage;
+    }
+    if (options.texts.empty()) {
+        std::cerr << "chat send: no message to send\n";
+        return exit_code::kDataError;
+    }
+    for (const auto& text : options.texts) {
+        const auto problem = checkText(text, SIZE_MAX);
+        if (problem != TextProblem::None) {
+            std::cerr << "chat send: " << describeTextProblem(problem, text, SIZE_MAX) << "\n";
+            return exit_code::kDataError;
+        }
+    }
+    try {
+        ServerConnection connection(options.host, options.port, options.timeout);
+        connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline);
+        std::map<std::int64_t, std::size_t> pending;
+        std::int64_t id = 0;
+        for (const auto& text : options.texts) {
+            auto send = makeMessage("send");
+            send->set("id", ++id);
+            send->set("to", options.target);
+            send->set("text", text);
+            connection.send(send);
+            pending[id] = static_cast<std::size_t>(id);
+        }
+        int result = exit_code::kOk;
+        while (!pending.empty()) {
+            auto message = connection.waitMessage(deadline);
+            if (!message) {
+                std::cerr << "chat send: timed out after " << options.timeout.count() << " ms waiting for the server ("
+                          << pending.size() << " message(s) unconfirmed)\n";
+                return exit_code::kTempFail;
+            }
+            const auto type = stringField(*message, "type").value_or("");
+            if (type != "ok" && type != "error") continue;
+            const auto answered = intField(*message, "id");
+            if (!answered || pending.erase(*answered) == 0) continue;
+            if (type == "error") {
+                const auto code = stringField(*message, "code").value_or("");
+                std::cerr << "chat send: " << stringField(*message, "message").value_or(code) << "\n";
+                if (result == exit_code::kOk) result = exitCodeForError(code);
+            }
+        }
+        connection.send(makeMessage("quit"));
+        connection.close();
+        return result;
+    } catch (const ClientError& e) {
+        std::cerr << "chat send: " << e.what() << "\n";
+        return e.exitCode();
+    }
+}
+
+}  // namespace chat

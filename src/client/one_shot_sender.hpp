@@ -1,0 +1,30 @@
+#pragma once
+// `chat send`: deliver one or more messages and report honestly how it went.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+struct SendOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 5050;
+    std::string user;
+    std::chrono::milliseconds timeout{10'000};  ///< for the whole command
+    std::string target;                         ///< "@user"
+    std::vector<std::string> texts;             ///< messages to send, in order
+};
+
+/// Sends every text to the target and waits for the server's answer to each.
+/// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
+/// 67 no such user online, 69 server unreachable, 75 timed out. Prints
+/// nothing on success and one line on stderr for each failure.
+int runSend(const SendOptions& options);
+
+/// Splits stdin text into messages: the whole text as one message (one
+/// trailing newline removed), or with `perLine` each non-empty line.
+std::vector<std::string> messagesFromInput(const std::string& input, bool perLine);
+
+}  // namespace chat

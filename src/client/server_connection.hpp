@@ -1,0 +1,77 @@
+#pragma once
+// The client's side of one connection to a chat server.
+
+#include "shared/frame_codec.hpp"
+#include "shared/protocol.hpp"
+
+#include <Poco/Net/StreamSocket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+/// A failure that ends a client command, with the sysexits code to exit with.
+class ClientError : public std::runtime_error {
+public:
+    ClientError(int exitCode, const std::string& message) : std::runtime_error(message), exitCode_(exitCode) {}
+    int exitCode() const { return exitCode_; }
+
+private:
+    int exitCode_;
+};
+
+struct Welcome {
+    std::string server;
+    std::string motd;
+    std::string user;
+    std::string room;
+    std::vector<std::string> online;
+    std::size_t maxText = 0;
+};
+
+/// Not thread-safe: one thread owns a ServerConnection.
+class ServerConnection {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    /// Connects within `timeout`. Throws ClientError(69) naming host and
+    /// port when the server cannot be reached, ClientError(75) on time-out.
+    ServerConnection(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout);
+
+    /// Says hello and waits for welcome. Throws ClientError: 64 for a name
+    /// the server refuses, 69 when the server is full or the connection
+    /// drops, 75 on time-out, 76 when the server speaks another version.
+    Welcome hello(const std::string& user, const std::string& clientName, bool announce,
+                  Clock::time_point deadline);
+
+    /// Sends one message, blocking until it is written. Throws ClientError(69)
+    /// when the connection is gone.
+    void send(const Poco::JSON::Object::Ptr& message);
+
+    /// Reads whatever the socket has without blocking. False once the server
+    /// has closed the connection (messages already read stay available).
+    bool readAvailable();
+
+    /// The next complete message already read, if any. Throws ClientError(76)
+    /// when the server sends something that is not a valid frame.
+    std::optional<Poco::JSON::Object::Ptr> nextMessage();
+
+    /// Waits for the next message until `deadline`: nullopt on time-out.
+    /// Throws ClientError(69) when the connection is lost.
+    std::optional<Poco::JSON::Object::Ptr> waitMessage(Clock::time_point deadline);
+
+    int fd() const { return socket_.impl()->sockfd(); }
+    void close();
+
+private:
+    Poco::Net::StreamSocket socket_;
+    FrameDecoder decoder_;
+    bool closed_ = false;
+};
+
+}  // namespace chat

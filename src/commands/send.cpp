@@ -1,0 +1,67 @@
+#include "commands/commands.hpp"
+
+#include "client/one_shot_sender.hpp"
+#include "shared/exit_codes.hpp"
+
+#include <cmath>
+#include <csignal>
+#include <iostream>
+#include <iterator>
+
+namespace chat::commands {
+
+namespace {
+struct SendCommandOptions {
+    SendOptions send;
+    double timeoutSeconds = 10;
+    std::vector<std::string> words;
+    bool lines = false;
+};
+
+std::string joinWords(const std::vector<std::string>& words) {
+    std::string text;
+    for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
+    return text;
+}
+}  // namespace
+
+void setupSend(CLI::App& app) {
+    auto options = std::make_shared<SendCommandOptions>();
+    auto* send = app.add_subcommand("send", "Send a message from a script and exit");
+    send->add_option("--host", options->send.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
+    send->add_option("--port", options->send.port, "Server port")->envname("CHAT_PORT")->capture_default_str();
+    send->add_option("--user", options->send.user, "Sender name (default: $CHAT_USER, then $USER)");
+    send->add_option("--timeout", options->timeoutSeconds, "Seconds to wait for the server's answers")
+        ->check(CLI::Range(0.001, 86400.0))
+        ->capture_default_str();
+    send->add_flag("--lines", options->lines, "Read stdin and send each non-empty line as its own message");
+    send->add_option("target", options->send.target, "@user")->required();
+    send->add_option("text", options->words, "Message text; none or - reads stdin");
+    send->footer(
+        "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online,\n"
+        "69 server unreachable, 75 timed out.");
+    send->callback([options] {
+        auto& o = options->send;
+        if (o.user.empty()) o.user = defaultUser();
+        if (o.user.empty()) {
+            std::cerr << "chat send: no user name: use --user NAME or set CHAT_USER\n";
+            throw CLI::RuntimeError(exit_code::kUsage);
+        }
+        o.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(options->timeoutSeconds * 1000)));
+        const bool fromStdin = options->words.empty() || (options->words.size() == 1 && options->words[0] == "-");
+        if (options->lines && !fromStdin) {
+            std::cerr << "chat send: --lines reads stdin; give no TEXT (or -)\n";
+            throw CLI::RuntimeError(exit_code::kUsage);
+        }
+        if (fromStdin) {
+            const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+            o.texts = messagesFromInput(input, options->lines);
+        } else {
+            o.texts = {joinWords(options->words)};
+        }
+        std::signal(SIGPIPE, SIG_IGN);
+        if (const int code = runSend(o); code != 0) throw CLI::RuntimeError(code);
+    });
+}
+
+}  // namespace chat::commands

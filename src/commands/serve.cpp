@@ -1,0 +1,97 @@
+#include "commands/commands.hpp"
+
+#include "server/chat_server.hpp"
+#include "shared/exit_codes.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+#include <unistd.h>
+
+namespace chat::commands {
+
+namespace {
+struct ServeOptions {
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 5050;
+    std::size_t maxClients = 1000;
+    std::string motd;
+    std::size_t maxText = 4096;
+    std::string logLevel = "info";
+};
+
+int runServe(const ServeOptions& options) {
+    auto logger = spdlog::stderr_color_mt("chat");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(options.logLevel));
+    spdlog::flush_on(spdlog::level::info);
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started below inherits this
+    std::signal(SIGPIPE, SIG_IGN);
+
+    ServerConfig config;
+    config.host = options.host;
+    config.port = options.port;
+    config.hub.maxClients = options.maxClients;
+    config.hub.motd = options.motd;
+    config.hub.maxTextBytes = options.maxText;
+    std::unique_ptr<ChatServer> server;
+    try {
+        server = std::make_unique<ChatServer>(config);
+        server->start();
+    } catch (const Poco::Exception& e) {
+        std::cerr << "chat serve: cannot listen on " << options.host << ":" << options.port << ": "
+                  << e.displayText() << "\n";
+        return exit_code::kOsError;
+    } catch (const std::exception& e) {
+        std::cerr << "chat serve: cannot start: " << e.what() << "\n";
+        return exit_code::kOsError;
+    }
+    std::cout << "listening on " << server->address().toString() << std::endl;
+
+    int signal = 0;
+    sigwait(&signals, &signal);
+    spdlog::info("received {}; shutting down (a second signal exits at once)", strsignal(signal));
+    std::thread([signals] {
+        int again = 0;
+        sigwait(&signals, &again);
+        _exit(128 + again);
+    }).detach();
+    server->stop();
+    spdlog::info("stopped");
+    return exit_code::kOk;
+}
+}  // namespace
+
+void setupServe(CLI::App& app) {
+    auto options = std::make_shared<ServeOptions>();
+    auto* serve = app.add_subcommand("serve", "Run the chat server");
+    serve->footer(
+        "Names are not protected on this server: anyone may connect under any name, and several\n"
+        "connections may share one name (they are one user). Accounts will come later.");
+    serve->add_option("--host", options->host, "Address to listen on")->capture_default_str();
+    serve->add_option("--port", options->port, "TCP port to listen on (0 picks a free one)")->capture_default_str();
+    serve->add_option("--max-clients", options->maxClients, "Most connections served at once")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    serve->add_option("--motd", options->motd, "Message of the day shown to every newcomer");
+    serve->add_option("--max-text", options->maxText, "Longest message text in bytes")
+        ->check(CLI::Range(1, 16384))
+        ->capture_default_str();
+    serve->add_option("--log-level", options->logLevel, "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+        ->capture_default_str();
+    serve->callback([options] {
+        if (const int code = runServe(*options); code != 0) throw CLI::RuntimeError(code);
+    });
+}
+
+}  // namespace chat::commands

@@ -1,0 +1,33 @@
+#pragma once
+// Validation of what users type: names and message text. Shared by the server
+// (which enforces) and the clients (which check before sending).
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+inline constexpr std::size_t kMaxNameLength = 32;
+inline constexpr std::size_t kDefaultMaxTextBytes = 4096;
+
+/// True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or
+/// code points above U+10FFFF).
+bool isValidUtf8(std::string_view bytes);
+
+/// A user name: 1–32 characters of A-Z a-z 0-9 _ . -
+bool isValidName(std::string_view name);
+
+/// The case-insensitive identity of a name ("Alice" and "alice" are one user).
+std::string nameKey(std::string_view name);
+
+enum class TextProblem { None, Empty, TooLong, InvalidUtf8, ControlCharacter };
+
+/// Checks message text: non-empty, at most maxBytes, valid UTF-8, and no
+/// control characters other than tab.
+TextProblem checkText(std::string_view text, std::size_t maxBytes);
+
+/// A sentence a person can read, e.g. "text is 5000 bytes; the limit is 4096".
+std::string describeTextProblem(TextProblem problem, std::string_view text, std::size_t maxBytes);
+
+}  // namespace chat

@@ -1,0 +1,49 @@
+#pragma once
+// A protocol-level client for tests: a ServerConnection plus waits with deadlines.
+
+#include "client/server_connection.hpp"
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace chat::test {
+
+using namespace std::chrono_literals;
+inline constexpr auto kWait = 5s;
+
+class TestClient {
+public:
+    /// Connects to 127.0.0.1:port; does not say hello.
+    explicit TestClient(std::uint16_t port);
+
+    /// Connects and completes hello as `user`.
+    static std::unique_ptr<TestClient> joined(std::uint16_t port, const std::string& user, bool announce = true);
+
+    ServerConnection& connection() { return connection_; }
+    void send(const Poco::JSON::Object::Ptr& message) { connection_.send(message); }
+    void sendRaw(const std::string& bytes);
+
+    /// The next message, waiting at most `wait`; fails the test on time-out.
+    Poco::JSON::Object::Ptr next(std::chrono::milliseconds wait = kWait);
+
+    /// Skips messages until one matches; fails the test on time-out.
+    Poco::JSON::Object::Ptr waitFor(const std::function<bool(const Poco::JSON::Object::Ptr&)>& match,
+                                    std::chrono::milliseconds wait = kWait);
+    Poco::JSON::Object::Ptr waitForType(const std::string& type, std::chrono::milliseconds wait = kWait);
+
+    /// True when the server closes the connection within `wait`
+    /// (messages before the close are skipped).
+    bool closedWithin(std::chrono::milliseconds wait = kWait);
+
+    /// Sends {"type":"send","id":id,"to":to,"text":text} (no "to" when empty)
+    /// and returns the ok/error answer with that id.
+    Poco::JSON::Object::Ptr request(const std::string& to, const std::string& text, std::int64_t id);
+
+private:
+    ServerConnection connection_;
+};
+
+std::string typeOf(const Poco::JSON::Object::Ptr& message);
+
+}  // namespace chat::test
