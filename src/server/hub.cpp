@@ -23,11 +23,12 @@ Poco::JSON::Object::Ptr makeEvent(std::string_view type, std::uint64_t messageId
 
 Hub::Hub(HubConfig config) : config_(std::move(config)) {}
 
-bool Hub::attach(const ParticipantPtr& connection) {
+std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection) {
     std::lock_guard lock(mutex_);
-    if (shuttingDown_ || connections_.size() >= config_.maxClients) return false;
+    if (shuttingDown_) return ErrorCode::ShuttingDown;
+    if (connections_.size() >= config_.maxClients) return ErrorCode::ServerFull;
     connections_.emplace(connection.get(), Connection{connection, {}, false});
-    return true;
+    return std::nullopt;
 }
 
 void Hub::detach(const ParticipantPtr& connection, const std::string& reason) {

@@ -42,9 +42,9 @@ public:
 
     const HubConfig& config() const { return config_; }
 
-    /// Registers a new connection. False when maxClients connections are
-    /// already attached or the hub is shutting down.
-    bool attach(const ParticipantPtr& connection);
+    /// Registers a new connection. Returns nullopt when accepted, otherwise
+    /// why not: ServerFull (maxClients attached) or ShuttingDown.
+    std::optional<ErrorCode> attach(const ParticipantPtr& connection);
 
     /// Forgets a connection. If it was its user's last announced session,
     /// the room is told "<user> left" with `reason`.

@@ -32,8 +32,8 @@ void Session::run() {
     } catch (const Poco::Exception&) {
         return;  // the peer is already gone
     }
-    if (!hub_.attach(outbox_)) {
-        refuseFull();
+    if (const auto refused = hub_.attach(outbox_)) {
+        refuse(*refused);
         return;
     }
     spdlog::info("connection from {}", peer_);
@@ -88,11 +88,17 @@ void Session::run() {
     spdlog::info("disconnected {} ({}): {}", peer_, user_.empty() ? "-" : user_, endReason_);
 }
 
-void Session::refuseFull() {
-    spdlog::warn("refused {}: server full ({} clients)", peer_, hub_.config().maxClients);
+void Session::refuse(ErrorCode why) {
+    const bool full = why == ErrorCode::ServerFull;
+    if (full)
+        spdlog::warn("refused {}: server full ({} clients)", peer_, hub_.config().maxClients);
+    else
+        spdlog::info("refused {}: shutting down", peer_);
     try {
         socket().setSendTimeout(Poco::Timespan(1, 0));
-        const auto frame = toFrame(makeError(ErrorCode::ServerFull, "the server is full; try again later"));
+        const auto frame = toFrame(makeError(
+            why, full ? "the server is full (" + std::to_string(hub_.config().maxClients) + " clients); try again later"
+                      : "the server is shutting down"));
         socket().sendBytes(frame.data(), static_cast<int>(frame.size()));
         socket().shutdownSend();
     } catch (const Poco::Exception&) {

@@ -38,7 +38,7 @@ private:
     void handleSend(const Poco::JSON::Object::Ptr& request);
     void reply(const Poco::JSON::Object::Ptr& message);
     void fail(const std::string& reason) { if (endReason_.empty()) endReason_ = reason; }
-    void refuseFull();
+    void refuse(ErrorCode why);
 
     Hub& hub_;
     const SessionLimits limits_;

@@ -20,6 +20,11 @@ void TestClient::sendRaw(const std::string& bytes) {
 }
 
 Poco::JSON::Object::Ptr TestClient::next(std::chrono::milliseconds wait) {
+    if (!backlog_.empty()) {
+        auto first = backlog_.front();
+        backlog_.pop_front();
+        return first;
+    }
     auto message = connection_.waitMessage(ServerConnection::Clock::now() + wait);
     if (!message) FAIL("no message from the server within " << wait.count() << " ms");
     return *message;
@@ -27,16 +32,29 @@ Poco::JSON::Object::Ptr TestClient::next(std::chrono::milliseconds wait) {
 
 Poco::JSON::Object::Ptr TestClient::waitFor(const std::function<bool(const Poco::JSON::Object::Ptr&)>& match,
                                             std::chrono::milliseconds wait) {
+    for (auto it = backlog_.begin(); it != backlog_.end(); ++it) {
+        if (match(*it)) {
+            auto found = *it;
+            backlog_.erase(it);
+            return found;
+        }
+    }
     const auto deadline = ServerConnection::Clock::now() + wait;
     for (;;) {
         auto message = connection_.waitMessage(deadline);
         if (!message) FAIL("no matching message from the server within " << wait.count() << " ms");
         if (match(*message)) return *message;
+        backlog_.push_back(*message);
     }
 }
 
 Poco::JSON::Object::Ptr TestClient::waitForType(const std::string& type, std::chrono::milliseconds wait) {
     return waitFor([&](const auto& m) { return typeOf(m) == type; }, wait);
+}
+
+void TestClient::pump() {
+    connection_.readAvailable();
+    while (auto message = connection_.nextMessage()) backlog_.push_back(*message);
 }
 
 bool TestClient::closedWithin(std::chrono::milliseconds wait) {

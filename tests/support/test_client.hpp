@@ -4,6 +4,7 @@
 #include "client/server_connection.hpp"
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <string>
 
@@ -27,10 +28,14 @@ public:
     /// The next message, waiting at most `wait`; fails the test on time-out.
     Poco::JSON::Object::Ptr next(std::chrono::milliseconds wait = kWait);
 
-    /// Skips messages until one matches; fails the test on time-out.
+    /// The first message, earlier ones included, that matches; messages
+    /// passed over stay in a backlog for later calls. Fails the test on time-out.
     Poco::JSON::Object::Ptr waitFor(const std::function<bool(const Poco::JSON::Object::Ptr&)>& match,
                                     std::chrono::milliseconds wait = kWait);
     Poco::JSON::Object::Ptr waitForType(const std::string& type, std::chrono::milliseconds wait = kWait);
+
+    /// Reads whatever has arrived, without waiting, into the backlog.
+    void pump();
 
     /// True when the server closes the connection within `wait`
     /// (messages before the close are skipped).
@@ -42,6 +47,7 @@ public:
 
 private:
     ServerConnection connection_;
+    std::deque<Poco::JSON::Object::Ptr> backlog_;
 };
 
 std::string typeOf(const Poco::JSON::Object::Ptr& message);

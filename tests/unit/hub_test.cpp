@@ -41,7 +41,7 @@ struct Fixture {
     chat::Hub hub{chat::HubConfig{"test", "motd", 4, 100, "#lobby"}};
     std::shared_ptr<FakeParticipant> add(const std::string& name, bool announce = true) {
         auto p = std::make_shared<FakeParticipant>();
-        REQUIRE(hub.attach(p));
+        REQUIRE_FALSE(hub.attach(p));
         std::string display;
         REQUIRE(hub.join(p, name, announce, display));
         return p;
@@ -111,7 +111,7 @@ TEST_CASE_METHOD(Fixture, "bad text is refused with the matching error code and 
 
 TEST_CASE_METHOD(Fixture, "invalid names are refused with name_invalid") {
     auto p = std::make_shared<FakeParticipant>();
-    REQUIRE(hub.attach(p));
+    REQUIRE_FALSE(hub.attach(p));
     std::string display;
     CHECK(hub.join(p, "no spaces", true, display).error == chat::ErrorCode::NameInvalid);
     CHECK(hub.join(p, "", true, display).error == chat::ErrorCode::NameInvalid);
@@ -151,23 +151,23 @@ TEST_CASE_METHOD(Fixture, "attach refuses connections beyond maxClients") {
     std::vector<std::shared_ptr<FakeParticipant>> held;
     for (int i = 0; i < 4; ++i) {
         held.push_back(std::make_shared<FakeParticipant>());
-        REQUIRE(hub.attach(held.back()));
+        REQUIRE_FALSE(hub.attach(held.back()));
     }
-    CHECK_FALSE(hub.attach(std::make_shared<FakeParticipant>()));
+    CHECK(hub.attach(std::make_shared<FakeParticipant>()) == chat::ErrorCode::ServerFull);
     hub.detach(held.front(), "gone");
-    CHECK(hub.attach(std::make_shared<FakeParticipant>()));
+    CHECK_FALSE(hub.attach(std::make_shared<FakeParticipant>()));
 }
 
 TEST_CASE_METHOD(Fixture, "shutdown notifies and closes every connection, joined or not, and refuses new ones") {
     auto alice = add("alice");
     auto lurker = std::make_shared<FakeParticipant>();
-    REQUIRE(hub.attach(lurker));
+    REQUIRE_FALSE(hub.attach(lurker));
     hub.shutdown("bye");
     for (auto* p : {alice.get(), lurker.get()}) {
         REQUIRE(p->ofType("shutdown").size() == 1);
         CHECK(p->closeReason == "server shutting down");
     }
-    CHECK_FALSE(hub.attach(std::make_shared<FakeParticipant>()));
+    CHECK(hub.attach(std::make_shared<FakeParticipant>()) == chat::ErrorCode::ShuttingDown);
     hub.detach(alice, "server shutting down");
     hub.detach(lurker, "server shutting down");
     CHECK(hub.waitUntilEmpty(std::chrono::steady_clock::now()));
@@ -175,6 +175,6 @@ TEST_CASE_METHOD(Fixture, "shutdown notifies and closes every connection, joined
 
 TEST_CASE_METHOD(Fixture, "a session that has not said hello cannot send") {
     auto p = std::make_shared<FakeParticipant>();
-    REQUIRE(hub.attach(p));
+    REQUIRE_FALSE(hub.attach(p));
     CHECK(hub.sendToRoom(p, "hi").error == chat::ErrorCode::BadRequest);
 }
