@@ -2,16 +2,12 @@
 
 #include "shared/validation.hpp"
 
-#include <Poco/JSON/Array.h>
-
 #include <algorithm>
 
 namespace chat {
 
 namespace {
-SharedFrame share(const Poco::JSON::Object::Ptr& event) {
-    return std::make_shared<const std::string>(toFrame(event));
-}
+constexpr std::size_t kMaxTopicBytes = 300;
 
 Poco::JSON::Object::Ptr makeEvent(std::string_view type, std::uint64_t messageId) {
     auto event = makeMessage(type);
@@ -19,9 +15,31 @@ Poco::JSON::Object::Ptr makeEvent(std::string_view type, std::uint64_t messageId
     event->set("ts", nowMillis());
     return event;
 }
+
+void append(std::vector<ParticipantPtr>& to, const std::vector<ParticipantPtr>& more) {
+    to.insert(to.end(), more.begin(), more.end());
+}
+
+void removeOne(std::vector<ParticipantPtr>& from, const ParticipantPtr& p) {
+    from.erase(std::remove(from.begin(), from.end(), p), from.end());
+}
+
+HubResult refuse(ErrorCode code, std::string text) { return {code, std::move(text), 0, {}}; }
+
+HubResult invalidRoom(const std::string& room) {
+    return refuse(ErrorCode::RoomInvalid, "invalid room name '" + room + "': use # and 1-32 characters of A-Z a-z 0-9 _ . -");
+}
 }  // namespace
 
-Hub::Hub(HubConfig config) : config_(std::move(config)) {}
+Hub::Hub(HubConfig config) : config_(std::move(config)) {
+    auto add = [this](const std::string& name) {
+        auto& room = rooms_[nameKey(name)];
+        room.name = name;
+        room.permanent = true;
+    };
+    add(config_.defaultRoom);
+    for (const auto& name : config_.permanentRooms) add(name);
+}
 
 std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection) {
     std::lock_guard lock(mutex_);
@@ -32,8 +50,7 @@ std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection) {
 }
 
 void Hub::detach(const ParticipantPtr& connection, const std::string& reason) {
-    std::vector<ParticipantPtr> recipients;
-    std::string leaver;
+    std::vector<Outgoing> out;
     {
         std::lock_guard lock(mutex_);
         auto it = connections_.find(connection.get());
@@ -41,112 +58,278 @@ void Hub::detach(const ParticipantPtr& connection, const std::string& reason) {
         const Connection entry = it->second;
         connections_.erase(it);
         if (connections_.empty()) emptied_.notify_all();
-        if (entry.userKey.empty()) return;
         auto user = users_.find(entry.userKey);
         if (user == users_.end()) return;
-        auto& sessions = user->second.sessions;
-        sessions.erase(std::remove(sessions.begin(), sessions.end(), connection), sessions.end());
-        if (entry.announce && --user->second.announcedSessions == 0) {
-            leaver = user->second.displayName;
-            if (!shuttingDown_) recipients = joinedLocked();
+        removeOne(user->second.sessions, connection);
+        removeOne(user->second.quietSessions, connection);
+        if (entry.announce && user->second.sessions.empty()) {
+            const auto rooms = user->second.rooms;
+            for (const auto& roomKey : rooms) removeMemberLocked(entry.userKey, roomKey, reason, out);
         }
-        if (sessions.empty()) users_.erase(user);
+        if (user->second.sessions.empty() && user->second.quietSessions.empty()) users_.erase(user);
+        if (shuttingDown_) out.clear();
     }
-    if (leaver.empty() || recipients.empty()) return;
-    auto event = makeEvent("left", nextMessageId());
-    event->set("user", leaver);
-    event->set("room", config_.room);
-    event->set("reason", reason);
-    deliverAll(recipients, share(event));
+    deliver(out);
 }
 
 HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, bool announce,
                     std::string& displayName) {
     if (!isValidName(name))
-        return {ErrorCode::NameInvalid,
-                "invalid user name '" + name + "': use 1-32 characters of A-Z a-z 0-9 _ . -", 0};
+        return refuse(ErrorCode::NameInvalid, "invalid user name '" + name + "': use 1-32 characters of A-Z a-z 0-9 _ . -");
     const std::string key = nameKey(name);
-    std::vector<ParticipantPtr> recipients;
+    std::vector<Outgoing> out;
     {
         std::lock_guard lock(mutex_);
         auto it = connections_.find(connection.get());
-        if (it == connections_.end() || shuttingDown_)
-            return {ErrorCode::ShuttingDown, "the server is shutting down", 0};
+        if (it == connections_.end() || shuttingDown_) return refuse(ErrorCode::ShuttingDown, "the server is shutting down");
         if (!it->second.userKey.empty())
-            return {ErrorCode::BadRequest, "already joined as " + users_[it->second.userKey].displayName, 0};
+            return refuse(ErrorCode::BadRequest, "already joined as " + users_[it->second.userKey].displayName);
         it->second.userKey = key;
         it->second.announce = announce;
         auto& user = users_[key];
-        if (user.sessions.empty()) user.displayName = name;
-        user.sessions.push_back(connection);
+        if (user.sessions.empty() && user.quietSessions.empty()) {
+            user.displayName = name;
+            user.sinceMillis = user.lastActiveMillis = nowMillis();
+        }
+        (announce ? user.sessions : user.quietSessions).push_back(connection);
         displayName = user.displayName;
-        if (announce && ++user.announcedSessions == 1) recipients = joinedLocked();
+        if (announce && user.sessions.size() == 1)
+            addMemberLocked(key, nameKey(config_.defaultRoom), config_.defaultRoom, connection, out);
     }
-    recipients.erase(std::remove(recipients.begin(), recipients.end(), connection), recipients.end());
-    if (recipients.empty()) return {};
-    auto event = makeEvent("joined", nextMessageId());
-    event->set("user", displayName);
-    event->set("room", config_.room);
-    deliverAll(recipients, share(event));
+    deliver(out);
     return {};
+}
+
+HubResult Hub::joinRoom(const ParticipantPtr& connection, const std::string& room, RoomDetails& details) {
+    if (!isValidRoomName(room)) return invalidRoom(room);
+    const auto roomKey = nameKey(room);
+    std::vector<Outgoing> out;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = connections_.find(connection.get());
+        if (it == connections_.end() || !it->second.announce)
+            return refuse(ErrorCode::BadRequest, "only an announced session can join rooms");
+        auto& user = users_[it->second.userKey];
+        if (!user.rooms.count(roomKey)) {
+            if (user.rooms.size() >= config_.maxRoomsPerUser)
+                return refuse(ErrorCode::TooManyRooms, "you are in " + std::to_string(user.rooms.size()) +
+                                                           " rooms, the most allowed; /leave one first");
+            addMemberLocked(it->second.userKey, roomKey, room, connection, out);
+        }
+        details = detailsLocked(rooms_.at(roomKey));
+    }
+    deliver(out);
+    return {};
+}
+
+HubResult Hub::leaveRoom(const ParticipantPtr& connection, const std::string& room, std::string& nowIn) {
+    if (!isValidRoomName(room)) return invalidRoom(room);
+    const auto roomKey = nameKey(room);
+    std::vector<Outgoing> out;
+    {
+        std::lock_guard lock(mutex_);
+        auto* user = senderLocked(connection);
+        if (!user) return refuse(ErrorCode::BadRequest, "send hello first");
+        if (!user->rooms.count(roomKey)) return refuse(ErrorCode::NotInRoom, "you are not in " + room);
+        const auto defaultKey = nameKey(config_.defaultRoom);
+        if (user->rooms.size() == 1 && roomKey == defaultKey)
+            return refuse(ErrorCode::BadRequest, config_.defaultRoom + " is your last room; join another room first");
+        const auto userKey = connections_.at(connection.get()).userKey;
+        removeMemberLocked(userKey, roomKey, "left", out);
+        if (users_[userKey].rooms.empty()) addMemberLocked(userKey, defaultKey, config_.defaultRoom, nullptr, out);
+        nowIn = rooms_.at(*users_[userKey].rooms.begin()).name;
+    }
+    deliver(out);
+    return {};
+}
+
+HubResult Hub::setTopic(const ParticipantPtr& connection, const std::string& room, const std::string& topic) {
+    if (!isValidRoomName(room)) return invalidRoom(room);
+    if (const auto problem = chat::checkText(topic, kMaxTopicBytes); problem != TextProblem::None)
+        return refuse(problem == TextProblem::TooLong ? ErrorCode::TextTooLong : ErrorCode::TextInvalid,
+                      "topic: " + describeTextProblem(problem, topic, kMaxTopicBytes));
+    std::vector<Outgoing> out;
+    {
+        std::lock_guard lock(mutex_);
+        const auto* user = senderLocked(connection);
+        if (!user) return refuse(ErrorCode::BadRequest, "send hello first");
+        auto it = rooms_.find(nameKey(room));
+        if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + room);
+        if (!user->rooms.count(it->first)) return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name);
+        it->second.topic = topic;
+        auto event = makeEvent("topic", nextMessageId());
+        event->set("room", it->second.name);
+        event->set("topic", topic);
+        event->set("by", user->displayName);
+        out.push_back({roomSessionsLocked(it->second), event});
+    }
+    deliver(out);
+    return {};
+}
+
+HubResult Hub::roomDetails(const std::string& room, RoomDetails& details) const {
+    if (!isValidRoomName(room)) return invalidRoom(room);
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(nameKey(room));
+    if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + room);
+    details = detailsLocked(it->second);
+    return {};
+}
+
+std::vector<RoomSummary> Hub::rooms() const {
+    std::lock_guard lock(mutex_);
+    std::vector<RoomSummary> list;
+    for (const auto& [key, room] : rooms_) list.push_back({room.name, room.topic, room.members.size()});
+    return list;
 }
 
 HubResult Hub::checkText(const std::string& text) const {
     const auto problem = chat::checkText(text, config_.maxTextBytes);
     if (problem == TextProblem::None) return {};
     const auto code = problem == TextProblem::TooLong ? ErrorCode::TextTooLong : ErrorCode::TextInvalid;
-    return {code, describeTextProblem(problem, text, config_.maxTextBytes), 0};
+    return refuse(code, describeTextProblem(problem, text, config_.maxTextBytes));
 }
 
-HubResult Hub::sendToRoom(const ParticipantPtr& from, const std::string& text) {
+HubResult Hub::sendToRoom(const ParticipantPtr& from, const std::string& room, const std::string& text, bool action) {
     if (auto bad = checkText(text); !bad) return bad;
-    std::vector<ParticipantPtr> recipients;
-    std::string sender;
-    {
-        std::lock_guard lock(mutex_);
-        auto it = connections_.find(from.get());
-        if (it == connections_.end() || it->second.userKey.empty())
-            return {ErrorCode::BadRequest, "send hello first", 0};
-        sender = users_[it->second.userKey].displayName;
-        recipients = joinedLocked();
-    }
+    if (!isValidRoomName(room)) return invalidRoom(room);
+    std::vector<Outgoing> out;
     const auto id = nextMessageId();
-    auto event = makeEvent("message", id);
-    event->set("from", sender);
-    event->set("to", config_.room);
-    event->set("text", text);
-    deliverAll(recipients, share(event));
-    return {std::nullopt, {}, id};
-}
-
-HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text) {
-    if (auto bad = checkText(text); !bad) return bad;
-    if (!isValidName(to)) return {ErrorCode::NameInvalid, "invalid user name '" + to + "'", 0};
-    std::vector<ParticipantPtr> recipients;
-    std::string sender;
-    std::string target;
     {
         std::lock_guard lock(mutex_);
-        auto it = connections_.find(from.get());
-        if (it == connections_.end() || it->second.userKey.empty())
-            return {ErrorCode::BadRequest, "send hello first", 0};
+        auto* user = senderLocked(from);
+        if (!user) return refuse(ErrorCode::BadRequest, "send hello first");
+        auto it = rooms_.find(nameKey(room));
+        if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + room);
+        const bool announced = connections_.at(from.get()).announce;
+        if (announced && !user->rooms.count(it->first))
+            return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name + "; /join it first");
+        user->lastActiveMillis = nowMillis();
+        auto event = makeEvent("message", id);
+        event->set("from", user->displayName);
+        event->set("to", it->second.name);
+        event->set("text", text);
+        if (action) event->set("action", true);
+        out.push_back({roomSessionsLocked(it->second), event});
+    }
+    deliver(out);
+    return {std::nullopt, {}, id, {}};
+}
+
+HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text, bool action) {
+    if (auto bad = checkText(text); !bad) return bad;
+    if (!isValidName(to)) return refuse(ErrorCode::NameInvalid, "invalid user name '" + to + "'");
+    std::vector<Outgoing> out;
+    const auto id = nextMessageId();
+    std::string away;
+    {
+        std::lock_guard lock(mutex_);
+        auto* sender = senderLocked(from);
+        if (!sender) return refuse(ErrorCode::BadRequest, "send hello first");
         auto dest = users_.find(nameKey(to));
-        if (dest == users_.end() || dest->second.announcedSessions == 0)
-            return {ErrorCode::NoSuchUser, "no user named '" + to + "' is online", 0};
-        const auto& senderUser = users_[it->second.userKey];
-        sender = senderUser.displayName;
-        target = dest->second.displayName;
-        recipients = dest->second.sessions;
-        if (&senderUser != &dest->second)
-            recipients.insert(recipients.end(), senderUser.sessions.begin(), senderUser.sessions.end());
+        if (dest == users_.end() || dest->second.sessions.empty())
+            return refuse(ErrorCode::NoSuchUser, "no user named '" + to + "' is online");
+        sender->lastActiveMillis = nowMillis();
+        away = dest->second.away;
+        auto event = makeEvent("message", id);
+        event->set("from", sender->displayName);
+        event->set("to", "@" + dest->second.displayName);
+        event->set("text", text);
+        if (action) event->set("action", true);
+        Outgoing dm{dest->second.sessions, event};
+        append(dm.to, dest->second.quietSessions);
+        if (sender != &dest->second) {
+            append(dm.to, sender->sessions);
+            append(dm.to, sender->quietSessions);
+        }
+        out.push_back(std::move(dm));
     }
-    const auto id = nextMessageId();
-    auto event = makeEvent("message", id);
-    event->set("from", sender);
-    event->set("to", "@" + target);
-    event->set("text", text);
-    deliverAll(recipients, share(event));
-    return {std::nullopt, {}, id};
+    deliver(out);
+    return {std::nullopt, {}, id, away};
+}
+
+HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName) {
+    if (!isValidName(newName))
+        return refuse(ErrorCode::NameInvalid, "invalid user name '" + newName + "': use 1-32 characters of A-Z a-z 0-9 _ . -");
+    const auto newKey = nameKey(newName);
+    std::vector<Outgoing> out;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = connections_.find(connection.get());
+        if (it == connections_.end() || it->second.userKey.empty()) return refuse(ErrorCode::BadRequest, "send hello first");
+        const auto oldKey = it->second.userKey;
+        if (newKey != oldKey && users_.count(newKey))
+            return refuse(ErrorCode::NameInUse, "the name '" + newName + "' is in use by someone else");
+        User moved = std::move(users_.at(oldKey));
+        users_.erase(oldKey);
+        auto& user = users_.emplace(newKey, std::move(moved)).first->second;
+        const auto oldName = user.displayName;
+        user.displayName = newName;
+        displayName = newName;
+        for (auto& [ptr, entry] : connections_)
+            if (entry.userKey == oldKey) entry.userKey = newKey;
+        for (const auto& roomKey : user.rooms) {
+            auto& members = rooms_.at(roomKey).members;
+            members.erase(oldKey);
+            members.insert(newKey);
+        }
+        std::set<const Participant*> seen;
+        Outgoing notice{{}, makeEvent("nick", nextMessageId())};
+        notice.event->set("old", oldName);
+        notice.event->set("new", newName);
+        auto add = [&](const std::vector<ParticipantPtr>& sessions) {
+            for (const auto& s : sessions)
+                if (seen.insert(s.get()).second) notice.to.push_back(s);
+        };
+        add(user.sessions);
+        add(user.quietSessions);
+        for (const auto& roomKey : user.rooms) add(roomSessionsLocked(rooms_.at(roomKey)));
+        out.push_back(std::move(notice));
+    }
+    deliver(out);
+    return {};
+}
+
+HubResult Hub::setAway(const ParticipantPtr& connection, const std::string& message) {
+    if (!message.empty())
+        if (auto bad = checkText(message); !bad) return bad;
+    std::lock_guard lock(mutex_);
+    auto* user = senderLocked(connection);
+    if (!user) return refuse(ErrorCode::BadRequest, "send hello first");
+    user->away = message;
+    return {};
+}
+
+HubResult Hub::who(const std::optional<std::string>& room, std::vector<UserSummary>& users) const {
+    if (room && !isValidRoomName(*room)) return invalidRoom(*room);
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> names;
+    if (room) {
+        auto it = rooms_.find(nameKey(*room));
+        if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + *room);
+        names = sortedNamesLocked(it->second.members);
+    } else {
+        names = onlineLocked();
+    }
+    users.clear();
+    for (const auto& name : names) users.push_back({name, users_.at(nameKey(name)).away});
+    return {};
+}
+
+HubResult Hub::whois(const std::string& name, WhoisDetails& details) const {
+    if (!isValidName(name)) return refuse(ErrorCode::NameInvalid, "invalid user name '" + name + "'");
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(nameKey(name));
+    if (it == users_.end() || it->second.sessions.empty())
+        return refuse(ErrorCode::NoSuchUser, "no user named '" + name + "' is online");
+    const auto& user = it->second;
+    details.name = user.displayName;
+    details.rooms.clear();
+    for (const auto& roomKey : user.rooms) details.rooms.push_back(rooms_.at(roomKey).name);
+    details.sinceMillis = user.sinceMillis;
+    details.idleMillis = nowMillis() - user.lastActiveMillis;
+    details.away = user.away;
+    return {};
 }
 
 std::vector<std::string> Hub::online() const {
@@ -154,13 +337,11 @@ std::vector<std::string> Hub::online() const {
     return onlineLocked();
 }
 
-std::vector<std::string> Hub::onlineLocked() const {
-    std::vector<std::pair<std::string, std::string>> keyed;
-    for (const auto& [key, user] : users_)
-        if (user.announcedSessions > 0) keyed.emplace_back(key, user.displayName);
-    std::sort(keyed.begin(), keyed.end());
+std::vector<std::string> Hub::roomsOf(const ParticipantPtr& connection) const {
+    std::lock_guard lock(mutex_);
     std::vector<std::string> names;
-    for (auto& entry : keyed) names.push_back(std::move(entry.second));
+    if (const auto* user = senderLocked(connection))
+        for (const auto& key : user->rooms) names.push_back(rooms_.at(key).name);
     return names;
 }
 
@@ -179,7 +360,7 @@ void Hub::shutdown(const std::string& notice) {
     auto event = makeMessage("shutdown");
     event->set("ts", nowMillis());
     event->set("message", notice);
-    const auto frame = share(event);
+    const auto frame = std::make_shared<const std::string>(toFrame(event));
     for (const auto& p : everyone) {
         p->deliver(frame);
         p->closeAfterFlush("server shutting down");
@@ -191,16 +372,77 @@ bool Hub::waitUntilEmpty(std::chrono::steady_clock::time_point deadline) const {
     return emptied_.wait_until(lock, deadline, [this] { return connections_.empty(); });
 }
 
-std::vector<ParticipantPtr> Hub::joinedLocked() const {
-    std::vector<ParticipantPtr> joined;
-    joined.reserve(connections_.size());
-    for (const auto& [ptr, entry] : connections_)
-        if (entry.announce) joined.push_back(entry.participant);
-    return joined;
+const Hub::User* Hub::senderLocked(const ParticipantPtr& connection) const {
+    auto it = connections_.find(connection.get());
+    if (it == connections_.end() || it->second.userKey.empty()) return nullptr;
+    auto user = users_.find(it->second.userKey);
+    return user == users_.end() ? nullptr : &user->second;
 }
 
-void Hub::deliverAll(const std::vector<ParticipantPtr>& to, const SharedFrame& frame) {
-    for (const auto& p : to) p->deliver(frame);
+Hub::User* Hub::senderLocked(const ParticipantPtr& connection) {
+    return const_cast<User*>(static_cast<const Hub*>(this)->senderLocked(connection));
+}
+
+void Hub::addMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& roomName,
+                          const ParticipantPtr& except, std::vector<Outgoing>& out) {
+    auto& room = rooms_[roomKey];
+    if (room.name.empty()) room.name = roomName;
+    auto& user = users_.at(userKey);
+    room.members.insert(userKey);
+    user.rooms.insert(roomKey);
+    auto event = makeEvent("joined", nextMessageId());
+    event->set("user", user.displayName);
+    event->set("room", room.name);
+    auto to = roomSessionsLocked(room);
+    if (except) removeOne(to, except);
+    out.push_back({std::move(to), event});
+}
+
+void Hub::removeMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& reason,
+                             std::vector<Outgoing>& out) {
+    auto it = rooms_.find(roomKey);
+    if (it == rooms_.end()) return;
+    auto& user = users_.at(userKey);
+    auto event = makeEvent("left", nextMessageId());
+    event->set("user", user.displayName);
+    event->set("room", it->second.name);
+    event->set("reason", reason);
+    out.push_back({roomSessionsLocked(it->second), event});  // the leaver's own sessions see it too
+    it->second.members.erase(userKey);
+    user.rooms.erase(roomKey);
+    if (it->second.members.empty() && !it->second.permanent) rooms_.erase(it);
+}
+
+std::vector<ParticipantPtr> Hub::roomSessionsLocked(const Room& room) const {
+    std::vector<ParticipantPtr> sessions;
+    sessions.reserve(room.members.size());
+    for (const auto& key : room.members) append(sessions, users_.at(key).sessions);
+    return sessions;
+}
+
+RoomDetails Hub::detailsLocked(const Room& room) const {
+    return {room.name, room.topic, sortedNamesLocked(room.members)};
+}
+
+std::vector<std::string> Hub::sortedNamesLocked(const std::set<std::string>& userKeys) const {
+    std::vector<std::string> names;  // std::set of keys is already in case-insensitive order
+    for (const auto& key : userKeys) names.push_back(users_.at(key).displayName);
+    return names;
+}
+
+std::vector<std::string> Hub::onlineLocked() const {
+    std::set<std::string> keys;
+    for (const auto& [key, user] : users_)
+        if (!user.sessions.empty()) keys.insert(key);
+    return sortedNamesLocked(keys);
+}
+
+void Hub::deliver(const std::vector<Outgoing>& out) {
+    for (const auto& item : out) {
+        if (item.to.empty()) continue;
+        const auto frame = std::make_shared<const std::string>(toFrame(item.event));
+        for (const auto& p : item.to) p->deliver(frame);
+    }
 }
 
 }  // namespace chat

@@ -1,16 +1,18 @@
 #pragma once
-// The hub: presence and routing for every connection of one server. It
-// never touches a socket; it hands encoded frames to Participants.
+// The hub: presence, rooms and routing for every connection of one server.
+// It never touches a socket; it hands encoded frames to Participants.
 
 #include "server/participant.hpp"
 #include "shared/protocol.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,22 +22,51 @@ namespace chat {
 struct HubConfig {
     std::string serverName = "chat";
     std::string motd;
-    std::size_t maxClients = 1000;   ///< connections, joined or not
+    std::size_t maxClients = 1000;        ///< connections, joined or not
     std::size_t maxTextBytes = 4096;
-    std::string room = "#lobby";     ///< the one shared room
+    std::string defaultRoom = "#lobby";   ///< every user starts here; always exists
+    std::vector<std::string> permanentRooms;  ///< exist even when empty
+    std::size_t maxRoomsPerUser = 50;
 };
 
 /// The answer to an operation that may be refused with a protocol error.
 struct HubResult {
     std::optional<ErrorCode> error;
     std::string errorText;
-    std::uint64_t messageId = 0;     ///< the event's id when one was sent
+    std::uint64_t messageId = 0;  ///< the event's id when one was sent
+    std::string away;             ///< for a DM: the target's away message, if any
     explicit operator bool() const { return !error; }
 };
 
+struct RoomSummary {
+    std::string name;
+    std::string topic;
+    std::size_t members = 0;
+};
+
+struct RoomDetails {
+    std::string name;
+    std::string topic;
+    std::vector<std::string> members;  ///< display names, sorted
+};
+
+struct UserSummary {
+    std::string name;
+    std::string away;  ///< empty when not away
+};
+
+struct WhoisDetails {
+    std::string name;
+    std::vector<std::string> rooms;
+    std::int64_t sinceMillis = 0;  ///< when the user's first current session connected
+    std::int64_t idleMillis = 0;   ///< since the user last sent a message
+    std::string away;
+};
+
 /// Thread-safe: every public method may be called from any session thread.
-/// Frames are encoded once per event and delivered after the lock is
-/// released, so a slow recipient never holds up the hub.
+/// One mutex guards all state; frames are encoded once per event and
+/// delivered after the lock is released, so a slow recipient never holds up
+/// the hub or other senders.
 class Hub {
 public:
     explicit Hub(HubConfig config);
@@ -46,26 +77,56 @@ public:
     /// why not: ServerFull (maxClients attached) or ShuttingDown.
     std::optional<ErrorCode> attach(const ParticipantPtr& connection);
 
-    /// Forgets a connection. If it was its user's last announced session,
-    /// the room is told "<user> left" with `reason`.
+    /// Forgets a connection. When it was its user's last announced session
+    /// the user leaves every room, and each room is told "left" with `reason`.
     void detach(const ParticipantPtr& connection, const std::string& reason);
 
-    /// Gives an attached connection its user name (case-insensitive; a user
-    /// may hold several connections). With `announce`, the user appears in
-    /// presence and the room is told "<user> joined" when this is the user's
-    /// first announced session. On success `displayName` is the spelling in use.
+    /// Gives an attached connection its user (names are case-insensitive; a
+    /// user may hold several connections). With `announce`, the user is in
+    /// presence and, on their first announced session, joins the default
+    /// room, whose other members are told "joined". Without it (one-shot
+    /// senders) the session is invisible and in no room.
     HubResult join(const ParticipantPtr& connection, const std::string& name, bool announce,
                    std::string& displayName);
 
-    /// Sends text to the shared room: every announced session, the sender's
-    /// included, receives the same frame.
-    HubResult sendToRoom(const ParticipantPtr& from, const std::string& text);
+    /// Joins a room, creating it when needed; `details` describes it.
+    HubResult joinRoom(const ParticipantPtr& connection, const std::string& room, RoomDetails& details);
 
-    /// Sends text to every session of user `to` and the sender's sessions.
-    HubResult sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text);
+    /// Leaves a room. Leaving one's last room puts one back in the default
+    /// room (`nowIn` names it); leaving the default room when it is the last
+    /// one is refused.
+    HubResult leaveRoom(const ParticipantPtr& connection, const std::string& room, std::string& nowIn);
 
-    /// Display names of users with an announced session, sorted case-insensitively.
+    /// Sets a room's topic (members only) and tells the room.
+    HubResult setTopic(const ParticipantPtr& connection, const std::string& room, const std::string& topic);
+
+    HubResult roomDetails(const std::string& room, RoomDetails& details) const;
+    std::vector<RoomSummary> rooms() const;
+
+    /// Sends to a room. Announced users must be members; a one-shot sender
+    /// may post to any existing room. `action` marks a /me.
+    HubResult sendToRoom(const ParticipantPtr& from, const std::string& room, const std::string& text,
+                         bool action = false);
+
+    /// Sends to every session of user `to` and of the sender.
+    HubResult sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text,
+                         bool action = false);
+
+    /// Renames the connection's user everywhere; refused if another user
+    /// has the name. Everyone sharing a room with the user is told.
+    HubResult rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName);
+
+    /// Sets (non-empty) or clears (empty) the user's away message.
+    HubResult setAway(const ParticipantPtr& connection, const std::string& message);
+
+    /// Online users, or the members of `room`, sorted case-insensitively.
+    HubResult who(const std::optional<std::string>& room, std::vector<UserSummary>& users) const;
+    HubResult whois(const std::string& name, WhoisDetails& details) const;
+
+    /// Display names of users with an announced session, sorted.
     std::vector<std::string> online() const;
+    /// Rooms the connection's user is in, sorted.
+    std::vector<std::string> roomsOf(const ParticipantPtr& connection) const;
 
     std::size_t connectionCount() const;
 
@@ -79,29 +140,53 @@ public:
 private:
     struct Connection {
         ParticipantPtr participant;
-        std::string userKey;   // empty until join()
+        std::string userKey;  // empty until join()
         bool announce = false;
     };
     struct User {
         std::string displayName;
-        std::vector<ParticipantPtr> sessions;
-        std::size_t announcedSessions = 0;
+        std::vector<ParticipantPtr> sessions;       // announced: receive room traffic
+        std::vector<ParticipantPtr> quietSessions;  // one-shot senders: DMs only
+        std::set<std::string> rooms;                // room keys
+        std::int64_t sinceMillis = 0;
+        std::int64_t lastActiveMillis = 0;
+        std::string away;
+    };
+    struct Room {
+        std::string name;
+        std::string topic;
+        std::set<std::string> members;  // user keys
+        bool permanent = false;
+    };
+    /// One event for a list of recipients, built under the lock, delivered after.
+    struct Outgoing {
+        std::vector<ParticipantPtr> to;
+        Poco::JSON::Object::Ptr event;
     };
 
     HubResult checkText(const std::string& text) const;
     std::uint64_t nextMessageId() { return ++lastMessageId_; }
-    std::vector<ParticipantPtr> joinedLocked() const;
+    const User* senderLocked(const ParticipantPtr& connection) const;
+    User* senderLocked(const ParticipantPtr& connection);
+    void addMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& roomName,
+                         const ParticipantPtr& except, std::vector<Outgoing>& out);
+    void removeMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& reason,
+                            std::vector<Outgoing>& out);
+    std::vector<ParticipantPtr> roomSessionsLocked(const Room& room) const;
+    RoomDetails detailsLocked(const Room& room) const;
     std::vector<std::string> onlineLocked() const;
-    static void deliverAll(const std::vector<ParticipantPtr>& to, const SharedFrame& frame);
+    std::vector<std::string> sortedNamesLocked(const std::set<std::string>& userKeys) const;
+    static void deliver(const std::vector<Outgoing>& out);
 
     const HubConfig config_;
     std::atomic<std::uint64_t> lastMessageId_{0};
 
     mutable std::mutex mutex_;
-    mutable std::condition_variable emptied_;                 // signalled under mutex_
+    mutable std::condition_variable emptied_;                         // signalled under mutex_
     std::unordered_map<const Participant*, Connection> connections_;  // guarded by mutex_
-    std::unordered_map<std::string, User> users_;            // guarded by mutex_, by nameKey
-    bool shuttingDown_ = false;                              // guarded by mutex_
+    std::unordered_map<std::string, User> users_;                     // guarded by mutex_; by nameKey
+    std::map<std::string, Room> rooms_;                               // guarded by mutex_; by nameKey
+    bool shuttingDown_ = false;                                       // guarded by mutex_
 };
 
 }  // namespace chat

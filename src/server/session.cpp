@@ -1,9 +1,7 @@
 #include "server/session.hpp"
 
 #include "shared/protocol.hpp"
-#include "shared/validation.hpp"
 
-#include <Poco/JSON/Array.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -11,14 +9,6 @@
 #include <sys/socket.h>
 
 namespace chat {
-
-namespace {
-Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& names) {
-    Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
-    for (const auto& name : names) array->add(name);
-    return array;
-}
-}  // namespace
 
 Session::Session(const Poco::Net::StreamSocket& socket, Hub& hub, SessionLimits limits)
     : Poco::Net::TCPServerConnection(socket),
@@ -136,105 +126,6 @@ void Session::readAvailable() {
         }
         if (static_cast<std::size_t>(n) < sizeof buffer) return;
     }
-}
-
-void Session::reply(const Poco::JSON::Object::Ptr& message) {
-    outbox_->deliver(std::make_shared<const std::string>(toFrame(message)));
-}
-
-void Session::handleFrame(const std::string& payload) {
-    auto parsed = parseMessage(payload);
-    if (!parsed) {
-        spdlog::warn("protocol error from {} ({}): {}", peer_, user_.empty() ? "-" : user_, parsed.error);
-        reply(makeError(ErrorCode::BadRequest, parsed.error));
-        return;
-    }
-    const auto& request = parsed.message;
-    const auto id = requestId(request);
-    if (parsed.type == "hello") return handleHello(request);
-    if (user_.empty()) {
-        reply(makeError(ErrorCode::BadRequest, "send hello first", id));
-        return;
-    }
-    if (parsed.type == "send") return handleSend(request);
-    if (parsed.type == "who") {
-        auto ok = makeOk(id);
-        ok->set("users", toArray(hub_.online()));
-        return reply(ok);
-    }
-    if (parsed.type == "ping") {
-        auto pong = makeMessage("pong");
-        if (!id.isEmpty()) pong->set("id", id);
-        return reply(pong);
-    }
-    if (parsed.type == "quit") {
-        reply(makeOk(id));
-        outbox_->closeAfterFlush("quit");
-        return;
-    }
-    reply(makeError(ErrorCode::BadRequest, "unknown message type '" + parsed.type + "'", id));
-}
-
-void Session::handleHello(const Poco::JSON::Object::Ptr& request) {
-    const auto id = requestId(request);
-    if (!user_.empty()) return reply(makeError(ErrorCode::BadRequest, "already said hello as " + user_, id));
-    const auto version = intField(request, "version");
-    if (!version)
-        return reply(makeError(ErrorCode::BadRequest, "hello needs an integer field \"version\"", id));
-    if (*version != kProtocolVersion) {
-        reply(makeError(ErrorCode::VersionUnsupported,
-                        "this server speaks protocol version " + std::to_string(kProtocolVersion) +
-                            "; the client asked for version " + std::to_string(*version),
-                        id));
-        spdlog::warn("protocol error from {}: unsupported version {}", peer_, *version);
-        outbox_->closeAfterFlush("unsupported protocol version");
-        return;
-    }
-    const auto name = stringField(request, "user");
-    if (!name) return reply(makeError(ErrorCode::BadRequest, "hello needs a string field \"user\"", id));
-    if (request->has("announce") && !boolField(request, "announce"))
-        return reply(makeError(ErrorCode::BadRequest, "\"announce\" must be true or false", id));
-    const bool announce = boolField(request, "announce").value_or(true);
-    std::string displayName;
-    auto joined = hub_.join(outbox_, *name, announce, displayName);
-    if (!joined) {
-        reply(makeError(*joined.error, joined.errorText, id));
-        return;
-    }
-    user_ = displayName;
-    const auto client = stringField(request, "client").value_or("unknown");
-    spdlog::info("{} is {} (client {})", peer_, user_, client);
-    auto welcome = makeMessage("welcome");
-    if (!id.isEmpty()) welcome->set("id", id);
-    welcome->set("version", kProtocolVersion);
-    welcome->set("server", hub_.config().serverName);
-    welcome->set("motd", hub_.config().motd);
-    welcome->set("user", user_);
-    welcome->set("room", hub_.config().room);
-    welcome->set("online", toArray(hub_.online()));
-    welcome->set("max_text", static_cast<std::uint64_t>(hub_.config().maxTextBytes));
-    reply(welcome);
-}
-
-void Session::handleSend(const Poco::JSON::Object::Ptr& request) {
-    const auto id = requestId(request);
-    const auto text = stringField(request, "text");
-    if (!text) return reply(makeError(ErrorCode::BadRequest, "send needs a string field \"text\"", id));
-    if (request->has("to") && !stringField(request, "to"))
-        return reply(makeError(ErrorCode::BadRequest, "\"to\" must be a string", id));
-    const auto to = stringField(request, "to").value_or(hub_.config().room);
-    HubResult result;
-    if (!to.empty() && to[0] == '@') {
-        result = hub_.sendDirect(outbox_, to.substr(1), *text);
-    } else if (nameKey(to) == nameKey(hub_.config().room)) {
-        result = hub_.sendToRoom(outbox_, *text);
-    } else {
-        result = {ErrorCode::BadRequest, "unknown destination '" + to + "': use @user or " + hub_.config().room, 0};
-    }
-    if (!result) return reply(makeError(*result.error, result.errorText, id));
-    auto ok = makeOk(id);
-    ok->set("msg_id", result.messageId);
-    reply(ok);
 }
 
 }  // namespace chat

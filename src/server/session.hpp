@@ -36,6 +36,8 @@ private:
     void handleFrame(const std::string& payload);
     void handleHello(const Poco::JSON::Object::Ptr& request);
     void handleSend(const Poco::JSON::Object::Ptr& request);
+    void handleRoomRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    void handleUserRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     void reply(const Poco::JSON::Object::Ptr& message);
     void fail(const std::string& reason) { if (endReason_.empty()) endReason_ = reason; }
     void refuse(ErrorCode why);

@@ -13,7 +13,7 @@
 namespace chat {
 
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 9> kErrorNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 14> kErrorNames{{
     {ErrorCode::BadRequest, "bad_request"},
     {ErrorCode::FrameTooLarge, "frame_too_large"},
     {ErrorCode::VersionUnsupported, "version_unsupported"},
@@ -23,6 +23,11 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 9> kErrorNames{{
     {ErrorCode::NoSuchUser, "no_such_user"},
     {ErrorCode::ServerFull, "server_full"},
     {ErrorCode::ShuttingDown, "shutting_down"},
+    {ErrorCode::NameInUse, "name_in_use"},
+    {ErrorCode::RoomInvalid, "room_invalid"},
+    {ErrorCode::NoSuchRoom, "no_such_room"},
+    {ErrorCode::NotInRoom, "not_in_room"},
+    {ErrorCode::TooManyRooms, "too_many_rooms"},
 }};
 constexpr std::size_t kMaxJsonDepth = 16;
 }  // namespace

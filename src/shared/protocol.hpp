@@ -26,6 +26,11 @@ enum class ErrorCode {
     NoSuchUser,          ///< DM target not online
     ServerFull,          ///< --max-clients reached; connection closes
     ShuttingDown,        ///< server is stopping; connection closes
+    NameInUse,           ///< nick: another user has that name
+    RoomInvalid,         ///< room name breaks the naming rules
+    NoSuchRoom,          ///< the room does not exist
+    NotInRoom,           ///< the request needs membership of the room
+    TooManyRooms,        ///< join would exceed the per-user room limit
 };
 
 std::string_view errorCodeName(ErrorCode code);

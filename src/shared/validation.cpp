@@ -38,6 +38,10 @@ bool isValidName(std::string_view name) {
     return true;
 }
 
+bool isValidRoomName(std::string_view room) {
+    return room.size() >= 2 && room.front() == '#' && isValidName(room.substr(1));
+}
+
 std::string nameKey(std::string_view name) {
     std::string key(name);
     for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

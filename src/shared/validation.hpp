@@ -18,6 +18,9 @@ bool isValidUtf8(std::string_view bytes);
 /// A user name: 1–32 characters of A-Z a-z 0-9 _ . -
 bool isValidName(std::string_view name);
 
+/// A room name: '#' then 1–32 characters of A-Z a-z 0-9 _ . -
+bool isValidRoomName(std::string_view room);
+
 /// The case-insensitive identity of a name ("Alice" and "alice" are one user).
 std::string nameKey(std::string_view name);
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <mutex>
+#include <set>
 
 namespace {
 /// Records every frame the hub hands it, decoded back to JSON.
@@ -53,7 +54,7 @@ TEST_CASE_METHOD(Fixture, "a room message reaches every member once, the sender 
     auto alice = add("alice");
     auto bob = add("bob");
     auto carol = add("carol");
-    auto result = hub.sendToRoom(alice, "hello");
+    auto result = hub.sendToRoom(alice, "#lobby", "hello");
     REQUIRE(result);
     for (auto* p : {alice.get(), bob.get(), carol.get()}) {
         auto messages = p->ofType("message");
@@ -102,9 +103,9 @@ TEST_CASE_METHOD(Fixture, "a DM to a user who is not online is refused with no_s
 
 TEST_CASE_METHOD(Fixture, "bad text is refused with the matching error code and nothing is delivered") {
     auto alice = add("alice");
-    CHECK(hub.sendToRoom(alice, std::string(101, 'x')).error == chat::ErrorCode::TextTooLong);
-    CHECK(hub.sendToRoom(alice, "").error == chat::ErrorCode::TextInvalid);
-    CHECK(hub.sendToRoom(alice, "a\x01").error == chat::ErrorCode::TextInvalid);
+    CHECK(hub.sendToRoom(alice, "#lobby", std::string(101, 'x')).error == chat::ErrorCode::TextTooLong);
+    CHECK(hub.sendToRoom(alice, "#lobby", "").error == chat::ErrorCode::TextInvalid);
+    CHECK(hub.sendToRoom(alice, "#lobby", "a\x01").error == chat::ErrorCode::TextInvalid);
     CHECK(hub.sendDirect(alice, "alice", "\xff").error == chat::ErrorCode::TextInvalid);
     CHECK(alice->ofType("message").empty());
 }
@@ -176,5 +177,206 @@ TEST_CASE_METHOD(Fixture, "shutdown notifies and closes every connection, joined
 TEST_CASE_METHOD(Fixture, "a session that has not said hello cannot send") {
     auto p = std::make_shared<FakeParticipant>();
     REQUIRE_FALSE(hub.attach(p));
-    CHECK(hub.sendToRoom(p, "hi").error == chat::ErrorCode::BadRequest);
+    CHECK(hub.sendToRoom(p, "#lobby", "hi").error == chat::ErrorCode::BadRequest);
+}
+
+namespace {
+std::vector<std::string> texts(FakeParticipant& p) {
+    std::vector<std::string> out;
+    for (auto& m : p.ofType("message")) out.push_back(chat::stringField(m, "text").value_or(""));
+    return out;
+}
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "a room message reaches exactly the room's members, each session once") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    auto bob2 = add("bob");
+    auto carol = add("carol");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#dev", details));
+    REQUIRE(hub.joinRoom(bob, "#DEV", details));
+    CHECK(details.name == "#dev");
+    CHECK(details.members == std::vector<std::string>{"alice", "bob"});
+    REQUIRE(hub.sendToRoom(alice, "#Dev", "standup"));
+    CHECK(texts(*alice) == std::vector<std::string>{"standup"});
+    CHECK(texts(*bob) == std::vector<std::string>{"standup"});
+    CHECK(texts(*bob2) == std::vector<std::string>{"standup"});  // membership is per user
+    CHECK(texts(*carol).empty());
+    CHECK(chat::stringField(alice->ofType("message")[0], "to") == std::string("#dev"));
+}
+
+TEST_CASE_METHOD(Fixture, "sending to a room one is not in is refused; a one-shot sender may post to an existing room") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#dev", details));
+    CHECK(hub.sendToRoom(bob, "#dev", "hi").error == chat::ErrorCode::NotInRoom);
+    CHECK(hub.sendToRoom(bob, "#nope", "hi").error == chat::ErrorCode::NoSuchRoom);
+    CHECK(hub.sendToRoom(bob, "dev", "hi").error == chat::ErrorCode::RoomInvalid);
+    auto ci = add("ci", false);
+    REQUIRE(hub.sendToRoom(ci, "#dev", "build passed"));
+    CHECK(texts(*alice) == std::vector<std::string>{"build passed"});
+    CHECK(texts(*bob).empty());
+    CHECK(hub.sendToRoom(ci, "#nope", "x").error == chat::ErrorCode::NoSuchRoom);
+}
+
+TEST_CASE_METHOD(Fixture, "join and leave notices go to the room's members only") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    auto carol = add("carol");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#dev", details));
+    const auto carolJoinsBefore = carol->ofType("joined").size();
+    REQUIRE(hub.joinRoom(bob, "#dev", details));
+    CHECK(alice->ofType("joined").back()->getValue<std::string>("room") == "#dev");
+    CHECK(carol->ofType("joined").size() == carolJoinsBefore);
+    std::string nowIn;
+    REQUIRE(hub.leaveRoom(bob, "#dev", nowIn));
+    CHECK(nowIn == "#lobby");
+    auto left = alice->ofType("left");
+    REQUIRE(left.size() == 1);
+    CHECK(chat::stringField(left[0], "room") == std::string("#dev"));
+    CHECK(carol->ofType("left").empty());
+}
+
+TEST_CASE_METHOD(Fixture, "leaving the last room puts one back in the lobby; the lobby itself cannot be left last") {
+    auto alice = add("alice");
+    std::string nowIn;
+    CHECK(hub.leaveRoom(alice, "#lobby", nowIn).error == chat::ErrorCode::BadRequest);
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#dev", details));
+    REQUIRE(hub.leaveRoom(alice, "#lobby", nowIn));
+    CHECK(hub.roomsOf(alice) == std::vector<std::string>{"#dev"});
+    REQUIRE(hub.leaveRoom(alice, "#dev", nowIn));
+    CHECK(nowIn == "#lobby");
+    CHECK(hub.roomsOf(alice) == std::vector<std::string>{"#lobby"});
+    CHECK(hub.leaveRoom(alice, "#dev", nowIn).error == chat::ErrorCode::NotInRoom);
+}
+
+TEST_CASE_METHOD(Fixture, "rooms exist while they have members, permanent rooms always") {
+    chat::Hub permanent{chat::HubConfig{"t", "", 10, 100, "#lobby", {"#builds"}}};
+    CHECK(permanent.rooms().size() == 2);
+    auto alice = add("alice");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#tmp", details));
+    CHECK(hub.rooms().size() == 2);
+    hub.detach(alice, "quit");
+    CHECK(hub.rooms().size() == 1);
+    CHECK(hub.rooms()[0].name == "#lobby");
+}
+
+TEST_CASE_METHOD(Fixture, "a user may be in at most maxRoomsPerUser rooms") {
+    chat::Hub small{chat::HubConfig{"t", "", 10, 100, "#lobby", {}, 3}};
+    auto p = std::make_shared<FakeParticipant>();
+    REQUIRE_FALSE(small.attach(p));
+    std::string display;
+    REQUIRE(small.join(p, "alice", true, display));
+    chat::RoomDetails details;
+    REQUIRE(small.joinRoom(p, "#a", details));
+    REQUIRE(small.joinRoom(p, "#b", details));
+    CHECK(small.joinRoom(p, "#c", details).error == chat::ErrorCode::TooManyRooms);
+}
+
+TEST_CASE_METHOD(Fixture, "topics are set by members and announced to the room") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    CHECK(hub.setTopic(alice, "#nope", "x").error == chat::ErrorCode::NoSuchRoom);
+    REQUIRE(hub.setTopic(alice, "#lobby", "welcome all"));
+    auto topic = bob->ofType("topic");
+    REQUIRE(topic.size() == 1);
+    CHECK(chat::stringField(topic[0], "topic") == std::string("welcome all"));
+    CHECK(chat::stringField(topic[0], "by") == std::string("alice"));
+    CHECK(hub.rooms()[0].topic == "welcome all");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(bob, "#dev", details));
+    CHECK(hub.setTopic(alice, "#dev", "x").error == chat::ErrorCode::NotInRoom);
+}
+
+TEST_CASE_METHOD(Fixture, "a rename is announced to room mates, and a name in use by someone else is refused") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    auto carol = add("carol");
+    std::string display;
+    CHECK(hub.rename(alice, "BOB", display).error == chat::ErrorCode::NameInUse);
+    CHECK(hub.rename(alice, "bad name", display).error == chat::ErrorCode::NameInvalid);
+    REQUIRE(hub.rename(alice, "alicia", display));
+    CHECK(display == "alicia");
+    auto nick = bob->ofType("nick");
+    REQUIRE(nick.size() == 1);
+    CHECK(chat::stringField(nick[0], "old") == std::string("alice"));
+    CHECK(chat::stringField(nick[0], "new") == std::string("alicia"));
+    CHECK(alice->ofType("nick").size() == 1);
+    CHECK(hub.online() == std::vector<std::string>{"alicia", "bob", "carol"});
+    REQUIRE(hub.sendDirect(bob, "alicia", "hi"));
+    CHECK(hub.sendDirect(bob, "alice", "hi").error == chat::ErrorCode::NoSuchUser);
+    REQUIRE(hub.rename(alice, "Alicia", display));  // a change of case is one's own name
+}
+
+TEST_CASE_METHOD(Fixture, "away users are marked in who, and a DM to them returns their away message") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    REQUIRE(hub.setAway(bob, "at lunch"));
+    std::vector<chat::UserSummary> users;
+    REQUIRE(hub.who(std::nullopt, users));
+    REQUIRE(users.size() == 2);
+    CHECK(users[1].name == "bob");
+    CHECK(users[1].away == "at lunch");
+    auto result = hub.sendDirect(alice, "bob", "hi");
+    REQUIRE(result);
+    CHECK(result.away == "at lunch");
+    REQUIRE(hub.setAway(bob, ""));
+    CHECK(hub.sendDirect(alice, "bob", "hi").away.empty());
+}
+
+TEST_CASE_METHOD(Fixture, "whois tells rooms, connected since, idle time and away message") {
+    auto alice = add("alice");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#dev", details));
+    REQUIRE(hub.setAway(alice, "brb"));
+    chat::WhoisDetails whois;
+    REQUIRE(hub.whois("ALICE", whois));
+    CHECK(whois.name == "alice");
+    CHECK(whois.rooms == std::vector<std::string>{"#dev", "#lobby"});
+    CHECK(whois.sinceMillis > 0);
+    CHECK(whois.idleMillis >= 0);
+    CHECK(whois.away == "brb");
+    CHECK(hub.whois("ghost", whois).error == chat::ErrorCode::NoSuchUser);
+}
+
+TEST_CASE_METHOD(Fixture, "who of a room lists its members") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(bob, "#dev", details));
+    std::vector<chat::UserSummary> users;
+    REQUIRE(hub.who(std::string("#dev"), users));
+    REQUIRE(users.size() == 1);
+    CHECK(users[0].name == "bob");
+    CHECK(hub.who(std::string("#none"), users).error == chat::ErrorCode::NoSuchRoom);
+}
+
+TEST_CASE_METHOD(Fixture, "a disconnect tells each of the user's rooms") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#dev", details));
+    REQUIRE(hub.joinRoom(bob, "#dev", details));
+    hub.detach(alice, "ping timeout");
+    auto left = bob->ofType("left");
+    REQUIRE(left.size() == 2);
+    std::set<std::string> rooms;
+    for (auto& l : left) {
+        rooms.insert(chat::stringField(l, "room").value_or(""));
+        CHECK(chat::stringField(l, "reason") == std::string("ping timeout"));
+    }
+    CHECK(rooms == std::set<std::string>{"#dev", "#lobby"});
+}
+
+TEST_CASE_METHOD(Fixture, "/me actions are marked in the event") {
+    auto alice = add("alice");
+    REQUIRE(hub.sendToRoom(alice, "#lobby", "waves", true));
+    auto m = alice->ofType("message");
+    REQUIRE(m.size() == 1);
+    CHECK(chat::boolField(m[0], "action") == true);
 }
