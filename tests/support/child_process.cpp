@@ -41,6 +41,15 @@ ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::map<
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    // The test process ignores SIGPIPE (see write()); the child starts with
+    // the default disposition, as it would from a shell.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
 
     std::vector<std::string> argStrings{CHAT_BINARY};
     argStrings.insert(argStrings.end(), args.begin(), args.end());
@@ -62,8 +71,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::map<
     for (auto& e : envStrings) envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    const int rc = posix_spawn(&pid_, CHAT_BINARY, &actions, nullptr, argv.data(), envp.data());
+    const int rc = posix_spawn(&pid_, CHAT_BINARY, &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);
@@ -86,9 +96,16 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::write(const std::string& bytes) {
+    // Writing to a child that has already exited must fail the test, not
+    // kill the test process with SIGPIPE.
+    static const bool sigpipeIgnored = (std::signal(SIGPIPE, SIG_IGN), true);
+    (void)sigpipeIgnored;
+    REQUIRE(stdin_ >= 0);
     std::size_t done = 0;
     while (done < bytes.size()) {
         const ssize_t n = ::write(stdin_, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        INFO("writing to the child's stdin: " << (n < 0 ? std::strerror(errno) : "no progress"));
         REQUIRE(n > 0);
         done += static_cast<std::size_t>(n);
     }
