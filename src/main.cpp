@@ -4,6 +4,7 @@
 #include "commands/commands.hpp"
 #include "shared/exit_codes.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -17,6 +18,13 @@ int main(int argc, char** argv) {
 
     if (argc < 2) {
         std::cerr << app.help();
+        return chat::exit_code::kUsage;
+    }
+    const std::string first = argv[1];
+    const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
+    const bool known = std::any_of(subcommands.begin(), subcommands.end(), [&](CLI::App* s) { return s->check_name(first); });
+    if (first[0] != '-' && !known) {
+        std::cerr << "chat: unknown command '" << first << "' (commands: serve, connect, send; see chat --help)\n";
         return chat::exit_code::kUsage;
     }
     try {

@@ -3,14 +3,16 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
 namespace chat {
 
 struct RenderOptions {
-    std::string self;      ///< our own user name, to mark our messages
-    bool color = false;    ///< ANSI colours
+    std::string self;         ///< our own user name, to mark our messages
+    std::string currentRoom;  ///< events from other rooms show the room's name
+    bool color = false;       ///< ANSI colours
     bool timestamps = true;
 };
 

@@ -1,8 +1,14 @@
 #include "client/input_parser.hpp"
 
+#include "shared/validation.hpp"
+
+#include <algorithm>
+
 namespace chat {
 
 namespace {
+using Kind = InputCommand::Kind;
+
 std::string_view trimRight(std::string_view s) {
     while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
     return s;
@@ -17,68 +23,159 @@ std::pair<std::string_view, std::string_view> splitWord(std::string_view s) {
     return {s.substr(0, space), rest};
 }
 
-InputCommand direct(std::string_view target, std::string_view text, std::string_view usage) {
-    InputCommand command;
-    if (target.empty() || text.empty()) {
-        command.kind = InputCommand::Kind::Invalid;
-        command.error = "usage: " + std::string(usage);
-        return command;
+InputCommand invalid(std::string error) {
+    InputCommand c;
+    c.kind = Kind::Invalid;
+    c.error = std::move(error);
+    return c;
+}
+
+InputCommand usage(std::string_view name);
+
+InputCommand make(Kind kind, std::string target = {}, std::string room = {}, std::string text = {}) {
+    InputCommand c;
+    c.kind = kind;
+    c.target = std::move(target);
+    c.room = std::move(room);
+    c.text = std::move(text);
+    return c;
+}
+
+/// "dev" and "#dev" both name #dev.
+std::string roomName(std::string_view word) {
+    return word.empty() || word.front() == '#' ? std::string(word) : "#" + std::string(word);
+}
+
+InputCommand checkedRoom(Kind kind, std::string_view word, std::string text = {}) {
+    const auto room = roomName(word);
+    if (!isValidRoomName(room)) return invalid("invalid room name '" + room + "': use # and 1-32 characters of A-Z a-z 0-9 _ . -");
+    return make(kind, {}, room, std::move(text));
+}
+
+InputCommand checkedUser(Kind kind, std::string_view name, std::string text = {}) {
+    if (!isValidName(name)) return invalid("invalid user name '" + std::string(name) + "': use 1-32 characters of A-Z a-z 0-9 _ . -");
+    return make(kind, std::string(name), {}, std::move(text));
+}
+
+InputCommand direct(std::string_view rest, std::string_view name) {
+    auto [target, text] = splitWord(rest);
+    if (target.empty() || text.empty()) return usage(name);
+    return checkedUser(Kind::Direct, target, std::string(text));
+}
+
+const CommandHelp* findCommand(std::string_view name) {
+    for (const auto& c : commandHelp())
+        if (c.name == name || std::find(c.aliases.begin(), c.aliases.end(), name) != c.aliases.end()) return &c;
+    return nullptr;
+}
+
+InputCommand usage(std::string_view name) {
+    const auto* help = findCommand(name);
+    return invalid("usage: " + (help ? help->usage : std::string(name)));
+}
+
+InputCommand parseCommand(std::string_view name, std::string_view rest) {
+    const auto* help = findCommand(name);
+    if (!help) return invalid("unknown command /" + std::string(name) + " (try /help)");
+    const auto& n = help->name;
+    if (n == "quit") return make(Kind::Quit);
+    if (n == "help") return make(Kind::Help, std::string(splitWord(rest).first));
+    if (n == "msg") return direct(rest, name);
+    if (n == "reply") return rest.empty() ? usage(name) : make(Kind::Reply, {}, {}, std::string(rest));
+    if (n == "me") return rest.empty() ? usage(name) : make(Kind::Action, {}, {}, std::string(rest));
+    if (n == "join") {
+        auto [room, extra] = splitWord(rest);
+        if (room.empty() || !extra.empty()) return usage(name);
+        return checkedRoom(Kind::Join, room);
     }
-    command.kind = InputCommand::Kind::Direct;
-    command.target = std::string(target);
-    command.text = std::string(text);
-    return command;
+    if (n == "leave") {
+        auto [room, extra] = splitWord(rest);
+        if (!extra.empty()) return usage(name);
+        return room.empty() ? make(Kind::Leave) : checkedRoom(Kind::Leave, room);
+    }
+    if (n == "rooms") return rest.empty() ? make(Kind::Rooms) : usage(name);
+    if (n == "topic") {
+        if (rest.empty() || rest.front() != '#') return make(Kind::Topic, {}, {}, std::string(rest));
+        auto [room, text] = splitWord(rest);
+        return checkedRoom(Kind::Topic, room, std::string(text));
+    }
+    if (n == "who") {
+        auto [room, extra] = splitWord(rest);
+        if (!extra.empty()) return usage(name);
+        return room.empty() ? make(Kind::Who) : checkedRoom(Kind::Who, room);
+    }
+    if (n == "whois" || n == "nick") {
+        auto [user, extra] = splitWord(rest);
+        if (user.empty() || !extra.empty()) return usage(name);
+        return checkedUser(n == "whois" ? Kind::Whois : Kind::Nick, user);
+    }
+    if (n == "away") return make(Kind::Away, {}, {}, std::string(rest));
+    if (n == "back") return make(Kind::Back);
+    return invalid("unknown command /" + std::string(name) + " (try /help)");
 }
 }  // namespace
 
-InputCommand parseInput(std::string_view raw) {
-    const auto line = trimRight(raw);
-    InputCommand command;
-    if (line.find_first_not_of(" \t") == std::string_view::npos) return command;
-    if (line == "quit" || line == "exit") {
-        command.kind = InputCommand::Kind::Quit;
-        return command;
-    }
-    if (line.substr(0, 2) == "//") {
-        command.kind = InputCommand::Kind::Say;
-        command.text = std::string(line.substr(1));
-        return command;
-    }
-    if (line.front() == '@') {
-        auto [target, text] = splitWord(line.substr(1));
-        return direct(target, text, "@user message");
-    }
-    if (line.front() != '/') {
-        command.kind = InputCommand::Kind::Say;
-        command.text = std::string(line);
-        return command;
-    }
-    auto [name, rest] = splitWord(line.substr(1));
-    if (name == "quit" || name == "exit") {
-        command.kind = InputCommand::Kind::Quit;
-    } else if (name == "who") {
-        command.kind = InputCommand::Kind::Who;
-    } else if (name == "help") {
-        command.kind = InputCommand::Kind::Help;
-    } else if (name == "msg") {
-        auto [target, text] = splitWord(rest);
-        return direct(target, text, "/msg user message");
-    } else {
-        command.kind = InputCommand::Kind::Invalid;
-        command.error = "unknown command /" + std::string(name) + " (try /help)";
-    }
-    return command;
+const std::vector<CommandHelp>& commandHelp() {
+    static const std::vector<CommandHelp> commands{
+        {"msg", {"whisper", "w"}, "/msg user text", "send a private message (also: @user text)"},
+        {"reply", {"r"}, "/reply text", "answer whoever last sent you a private message"},
+        {"me", {}, "/me text", "describe an action: '* alice waves'"},
+        {"join", {"j"}, "/join #room", "join a room (creating it) and make it current"},
+        {"leave", {"part"}, "/leave [#room]", "leave a room (default: the current one)"},
+        {"rooms", {"list"}, "/rooms", "list rooms with member counts and topics"},
+        {"topic", {}, "/topic [#room] [text]", "show or set a room's topic"},
+        {"who", {"online", "names"}, "/who [#room]", "who is online, or who is in a room"},
+        {"whois", {}, "/whois user", "a user's rooms, connected time, idle time and away message"},
+        {"nick", {}, "/nick name", "change your name"},
+        {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},
+        {"back", {}, "/back", "you are no longer away"},
+        {"help", {}, "/help [command]", "list commands, or explain one"},
+        {"quit", {"exit"}, "/quit", "leave (also: quit, exit, Ctrl-D)"},
+    };
+    return commands;
 }
 
-std::string inputHelp() {
-    return "Commands:\n"
-           "  text              send text to the room\n"
-           "  @user text        send a private message to user\n"
-           "  /msg user text    the same\n"
-           "  /who              list who is online\n"
-           "  /help             show this help\n"
-           "  /quit             leave (also: quit, exit, Ctrl-D, Ctrl-C)\n"
-           "  //text            send text that starts with a slash\n";
+InputCommand parseInput(std::string_view raw) {
+    const auto line = trimRight(raw);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return {};
+    if (line == "quit" || line == "exit") return make(Kind::Quit);
+    if (line.substr(0, 2) == "//") return make(Kind::Say, {}, {}, std::string(line.substr(1)));
+    if (line.front() == '@') return direct(line.substr(1), "msg");
+    if (line.front() == '#') {
+        auto [room, text] = splitWord(line);
+        if (text.empty()) return invalid("usage: #room text");
+        return checkedRoom(Kind::Say, room, std::string(text));
+    }
+    if (line.front() != '/') return make(Kind::Say, {}, {}, std::string(line));
+    auto [name, rest] = splitWord(line.substr(1));
+    return parseCommand(name, rest);
+}
+
+std::string inputHelp(std::string_view command) {
+    if (!command.empty()) {
+        if (command.front() == '/') command.remove_prefix(1);
+        const auto* help = findCommand(command);
+        if (!help) return "unknown command /" + std::string(command) + " (try /help)\n";
+        std::string text = help->usage + "\n  " + help->summary + "\n";
+        if (!help->aliases.empty()) {
+            text += "  aliases:";
+            for (const auto& a : help->aliases) text += " /" + a;
+            text += "\n";
+        }
+        return text;
+    }
+    std::string text =
+        "Commands:\n"
+        "  text                     send text to the current room\n"
+        "  #room text               send text to a room you are in, without switching\n"
+        "  @user text               send a private message\n"
+        "  //text                   send text that starts with a slash\n";
+    for (const auto& c : commandHelp()) {
+        std::string usage = "  " + c.usage;
+        usage.resize(std::max<std::size_t>(usage.size() + 1, 27), ' ');
+        text += usage + c.summary + "\n";
+    }
+    return text;
 }
 
 }  // namespace chat

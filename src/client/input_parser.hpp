@@ -1,31 +1,54 @@
 #pragma once
 // Turns one line typed by a person (or piped in) into what the client does.
+// The same commands work in the interactive client and in piped input.
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 
 struct InputCommand {
     enum class Kind {
         Empty,    ///< nothing to do (blank line)
-        Say,      ///< text to the current room
-        Direct,   ///< text to one user: `@user text`, `/msg user text`
-        Who,      ///< `/who`
-        Help,     ///< `/help`
-        Quit,     ///< `/quit`, `quit`, `exit`
+        Say,      ///< text to `room` (empty: the current room)
+        Action,   ///< /me text, to the current room
+        Direct,   ///< text to user `target`
+        Reply,    ///< text to whoever last sent us a DM
+        Join,     ///< /join #room
+        Leave,    ///< /leave [#room] (empty room: the current one)
+        Rooms,    ///< /rooms
+        Topic,    ///< /topic [#room] [text]: show (empty text) or set
+        Who,      ///< /who [#room]
+        Whois,    ///< /whois user
+        Nick,     ///< /nick name
+        Away,     ///< /away [message]
+        Back,     ///< /back
+        Help,     ///< /help [command]
+        Quit,     ///< /quit, quit, exit
         Invalid,  ///< a line the client refuses; `error` says why
     };
     Kind kind = Kind::Empty;
-    std::string target;  ///< user name for Direct
-    std::string text;    ///< message text for Say and Direct
+    std::string target;  ///< user name (Direct, Whois, Nick) or command name (Help)
+    std::string room;    ///< room name, '#' included, when one was given
+    std::string text;    ///< message, topic or away text
     std::string error;   ///< for Invalid
 };
 
-/// `//text` sends "/text" literally. Unknown `/commands` are Invalid, never sent.
+/// `//text` sends "/text" literally. Unknown `/commands` and bad names are
+/// Invalid, never sent.
 InputCommand parseInput(std::string_view line);
 
-/// The help text shown for `/help`, one command a line.
-std::string inputHelp();
+/// Every command with its aliases, usage and a one-line description.
+struct CommandHelp {
+    std::string name;
+    std::vector<std::string> aliases;
+    std::string usage;
+    std::string summary;
+};
+const std::vector<CommandHelp>& commandHelp();
+
+/// The text shown for `/help` (empty `command`) or `/help command`.
+std::string inputHelp(std::string_view command = {});
 
 }  // namespace chat

@@ -1,18 +1,14 @@
 #include "client/interactive_client.hpp"
 
-#include "client/event_renderer.hpp"
-#include "client/input_parser.hpp"
+#include "client/client_session.hpp"
 #include "client/server_connection.hpp"
 #include "shared/exit_codes.hpp"
-
-#include <Poco/JSON/Array.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <iostream>
-#include <map>
 #include <poll.h>
 #include <unistd.h>
 
@@ -44,82 +40,11 @@ std::string join(const std::vector<std::string>& names) {
     return out;
 }
 
-/// The state of one interactive run: what we sent and still await.
-class Client {
+/// Chat lines to stdout, errors to stderr.
+class StdOutput final : public ClientOutput {
 public:
-    Client(ServerConnection& connection, const Welcome& welcome, bool terminal)
-        : connection_(connection), terminal_(terminal) {
-        render_.self = welcome.user;
-        render_.color = terminal && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
-    }
-
-    /// Handles one input line; false when the user asked to leave.
-    bool handleLine(const std::string& line) {
-        const auto command = parseInput(line);
-        switch (command.kind) {
-        case InputCommand::Kind::Empty: return true;
-        case InputCommand::Kind::Quit: return false;
-        case InputCommand::Kind::Help: std::cout << inputHelp() << std::flush; return true;
-        case InputCommand::Kind::Invalid: std::cerr << "chat: " << command.error << "\n"; return true;
-        case InputCommand::Kind::Who: request(makeMessage("who"), "who"); return true;
-        case InputCommand::Kind::Say: {
-            auto send = makeMessage("send");
-            send->set("text", command.text);
-            request(send, "send");
-            return true;
-        }
-        case InputCommand::Kind::Direct: {
-            auto send = makeMessage("send");
-            send->set("to", "@" + command.target);
-            send->set("text", command.text);
-            request(send, "send");
-            return true;
-        }
-        }
-        return true;
-    }
-
-    void handleMessage(const Poco::JSON::Object::Ptr& message) {
-        const auto type = stringField(message, "type").value_or("");
-        if (type == "ok" || type == "error") {
-            std::string kind;
-            if (auto id = intField(message, "id")) {
-                auto it = pending_.find(*id);
-                if (it != pending_.end()) {
-                    kind = it->second;
-                    pending_.erase(it);
-                }
-            }
-            if (type == "error") {
-                std::cerr << "chat: " << stringField(message, "message").value_or("error") << " ("
-                          << stringField(message, "code").value_or("?") << ")\n";
-            } else if (kind == "who") {
-                std::vector<std::string> users;
-                Poco::JSON::Object::Ptr answer = message;
-                if (auto array = answer->getArray("users"))
-                    for (std::size_t i = 0; i < array->size(); ++i) users.push_back(array->getElement<std::string>(i));
-                std::cout << "Online (" << users.size() << "): " << join(users) << "\n" << std::flush;
-            }
-            return;
-        }
-        if (auto line = renderEvent(message, render_)) std::cout << *line << "\n" << std::flush;
-    }
-
-    bool awaitingAnswers() const { return !pending_.empty(); }
-
-private:
-    void request(Poco::JSON::Object::Ptr message, const std::string& kind) {
-        const auto id = ++lastId_;
-        message->set("id", id);
-        pending_[id] = kind;
-        connection_.send(message);
-    }
-
-    ServerConnection& connection_;
-    bool terminal_;
-    RenderOptions render_;
-    std::int64_t lastId_ = 0;
-    std::map<std::int64_t, std::string> pending_;
+    void line(const std::string& text) override { std::cout << text << "\n" << std::flush; }
+    void error(const std::string& text) override { std::cerr << "chat: " << text << "\n" << std::flush; }
 };
 }  // namespace
 
@@ -137,7 +62,10 @@ int runInteractive(const ConnectOptions& options) {
                       << std::flush;
         }
         installSignalPipe();
-        Client client(connection, welcome, terminal);
+        StdOutput output;
+        RenderOptions render;
+        render.color = terminal && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+        ClientSession client(welcome, [&connection](const auto& m) { connection.send(m); }, output, render);
         std::string input;
         bool inputOpen = true;
         std::optional<ServerConnection::Clock::time_point> drainDeadline;

@@ -11,9 +11,9 @@ namespace chat {
 
 namespace {
 int exitCodeForError(const std::string& code) {
-    if (code == "no_such_user") return exit_code::kNoUser;
+    if (code == "no_such_user" || code == "no_such_room") return exit_code::kNoUser;
     if (code == "text_too_long" || code == "text_invalid") return exit_code::kDataError;
-    if (code == "name_invalid") return exit_code::kUsage;
+    if (code == "name_invalid" || code == "room_invalid") return exit_code::kUsage;
     if (code == "bad_request" || code == "version_unsupported") return exit_code::kProtocol;
     return exit_code::kUnavailable;
 }
@@ -42,8 +42,9 @@ std::vector<std::string> messagesFromInput(const std::string& input, bool perLin
 
 int runSend(const SendOptions& options) {
     const auto deadline = ServerConnection::Clock::now() + options.timeout;
-    if (options.target.size() < 2 || options.target[0] != '@' || !isValidName(options.target.substr(1))) {
-        std::cerr << "chat send: invalid target '" << options.target << "': use @user\n";
+    const bool toUser = options.target.size() >= 2 && options.target[0] == '@' && isValidName(options.target.substr(1));
+    if (!toUser && !isValidRoomName(options.target)) {
+        std::cerr << "chat send: invalid target '" << options.target << "': use @user or #room\n";
         return exit_code::kUsage;
     }
     if (!isValidName(options.user)) {

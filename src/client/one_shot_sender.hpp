@@ -13,13 +13,13 @@ struct SendOptions {
     std::uint16_t port = 5050;
     std::string user;
     std::chrono::milliseconds timeout{10'000};  ///< for the whole command
-    std::string target;                         ///< "@user"
+    std::string target;                         ///< "@user" or "#room"
     std::vector<std::string> texts;             ///< messages to send, in order
 };
 
 /// Sends every text to the target and waits for the server's answer to each.
 /// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
-/// 67 no such user online, 69 server unreachable, 75 timed out. Prints
+/// 67 no such user online or no such room, 69 server unreachable, 75 timed out. Prints
 /// nothing on success and one line on stderr for each failure.
 int runSend(const SendOptions& options);
 

@@ -56,6 +56,8 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
         welcome.user = stringField(*message, "user").value_or(user);
         welcome.room = stringField(*message, "room").value_or("");
         welcome.maxText = static_cast<std::size_t>(intField(*message, "max_text").value_or(0));
+        if (auto rooms = (*message)->getArray("rooms"))
+            for (std::size_t i = 0; i < rooms->size(); ++i) welcome.rooms.push_back(rooms->getElement<std::string>(i));
         if (auto online = (*message)->getArray("online"))
             for (std::size_t i = 0; i < online->size(); ++i) welcome.online.push_back(online->getElement<std::string>(i));
         return welcome;

@@ -29,7 +29,8 @@ struct Welcome {
     std::string server;
     std::string motd;
     std::string user;
-    std::string room;
+    std::string room;                ///< the default room, where we start
+    std::vector<std::string> rooms;  ///< rooms we are in (several sessions share them)
     std::vector<std::string> online;
     std::size_t maxText = 0;
 };

@@ -35,10 +35,10 @@ void setupSend(CLI::App& app) {
         ->check(CLI::Range(0.001, 86400.0))
         ->capture_default_str();
     send->add_flag("--lines", options->lines, "Read stdin and send each non-empty line as its own message");
-    send->add_option("target", options->send.target, "@user")->required();
+    send->add_option("target", options->send.target, "@user (a private message) or #room (posted without joining)")->required();
     send->add_option("text", options->words, "Message text; none or - reads stdin");
     send->footer(
-        "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online,\n"
+        "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online or no such room,\n"
         "69 server unreachable, 75 timed out.");
     send->callback([options] {
         auto& o = options->send;

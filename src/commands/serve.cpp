@@ -2,6 +2,7 @@
 
 #include "server/chat_server.hpp"
 #include "shared/exit_codes.hpp"
+#include "shared/validation.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -22,7 +23,21 @@ struct ServeOptions {
     std::string motd;
     std::size_t maxText = 4096;
     std::string logLevel = "info";
+    std::string defaultRoom = "#lobby";
+    std::vector<std::string> rooms;
+    std::size_t maxRooms = 50;
 };
+
+/// "builds" and "#builds" both name #builds.
+std::string roomName(const std::string& name) { return !name.empty() && name[0] == '#' ? name : "#" + name; }
+
+const auto kRoomValidator = CLI::Validator(
+    [](std::string& value) {
+        value = roomName(value);
+        return chat::isValidRoomName(value) ? std::string()
+                                            : "invalid room name '" + value + "': use 1-32 characters of A-Z a-z 0-9 _ . -";
+    },
+    "ROOM");
 
 int runServe(const ServeOptions& options) {
     auto logger = spdlog::stderr_color_mt("chat");
@@ -43,6 +58,9 @@ int runServe(const ServeOptions& options) {
     config.hub.maxClients = options.maxClients;
     config.hub.motd = options.motd;
     config.hub.maxTextBytes = options.maxText;
+    config.hub.defaultRoom = options.defaultRoom;
+    config.hub.permanentRooms = options.rooms;
+    config.hub.maxRoomsPerUser = options.maxRooms;
     std::unique_ptr<ChatServer> server;
     try {
         server = std::make_unique<ChatServer>(config);
@@ -85,6 +103,14 @@ void setupServe(CLI::App& app) {
     serve->add_option("--motd", options->motd, "Message of the day shown to every newcomer");
     serve->add_option("--max-text", options->maxText, "Longest message text in bytes")
         ->check(CLI::Range(1, 16384))
+        ->capture_default_str();
+    serve->add_option("--default-room", options->defaultRoom, "The room every user starts in")
+        ->check(kRoomValidator)
+        ->capture_default_str();
+    serve->add_option("--room", options->rooms, "A permanent room, kept even when empty (repeatable)")
+        ->check(kRoomValidator);
+    serve->add_option("--max-rooms", options->maxRooms, "Most rooms one user may be in")
+        ->check(CLI::Range(1, 10000))
         ->capture_default_str();
     serve->add_option("--log-level", options->logLevel, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

@@ -26,7 +26,7 @@ private:
 
 Poco::Net::ServerSocket bindSocket(const ServerConfig& config) {
     Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(config.host, config.port), /*reuseAddress=*/true);
+    socket.bind(Poco::Net::SocketAddress(config.host, config.port), /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(1024);
     return socket;
 }

@@ -61,3 +61,91 @@ TEST_CASE("the help text mentions every command") {
     const auto help = chat::inputHelp();
     for (const char* cmd : {"@user", "/msg", "/who", "/help", "/quit", "//"}) CHECK_THAT(help, Catch::Contains(cmd));
 }
+
+TEST_CASE("#room text sends to that room without switching") {
+    auto c = parseInput("#dev deploy done");
+    CHECK(c.kind == Kind::Say);
+    CHECK(c.room == "#dev");
+    CHECK(c.text == "deploy done");
+    CHECK(parseInput("#dev").kind == Kind::Invalid);
+    CHECK(parseInput("#bad!room hi").kind == Kind::Invalid);
+}
+
+TEST_CASE("private message aliases: /msg, /whisper, /w") {
+    for (const char* line : {"/msg bob hi", "/whisper bob hi", "/w bob hi"}) {
+        INFO(line);
+        auto c = parseInput(line);
+        CHECK(c.kind == Kind::Direct);
+        CHECK(c.target == "bob");
+        CHECK(c.text == "hi");
+    }
+    CHECK_THAT(parseInput("/w bob").error, Catch::StartsWith("usage: /msg"));
+    CHECK_THAT(parseInput("/msg b@d hi").error, Catch::Contains("invalid user name"));
+}
+
+TEST_CASE("/reply and /me need text") {
+    CHECK(parseInput("/reply sure").kind == Kind::Reply);
+    CHECK(parseInput("/reply sure").text == "sure");
+    CHECK(parseInput("/r sure").kind == Kind::Reply);
+    CHECK_THAT(parseInput("/reply").error, Catch::StartsWith("usage: /reply"));
+    CHECK(parseInput("/me waves").kind == Kind::Action);
+    CHECK(parseInput("/me waves").text == "waves");
+    CHECK(parseInput("/me").kind == Kind::Invalid);
+}
+
+TEST_CASE("room commands") {
+    auto join = parseInput("/join #dev");
+    CHECK(join.kind == Kind::Join);
+    CHECK(join.room == "#dev");
+    CHECK(parseInput("/join dev").room == "#dev");
+    CHECK(parseInput("/j #dev").kind == Kind::Join);
+    CHECK_THAT(parseInput("/join").error, Catch::StartsWith("usage: /join"));
+    CHECK_THAT(parseInput("/join #a #b").error, Catch::StartsWith("usage: /join"));
+    CHECK_THAT(parseInput("/join #no/slash").error, Catch::Contains("invalid room name"));
+    CHECK_THAT(parseInput("/join #abcdefghijklmnopqrstuvwxyz0123456").error, Catch::Contains("invalid room name"));
+
+    CHECK(parseInput("/leave").kind == Kind::Leave);
+    CHECK(parseInput("/leave").room.empty());
+    CHECK(parseInput("/part #dev").room == "#dev");
+
+    CHECK(parseInput("/rooms").kind == Kind::Rooms);
+    CHECK(parseInput("/list").kind == Kind::Rooms);
+
+    auto show = parseInput("/topic");
+    CHECK(show.kind == Kind::Topic);
+    CHECK(show.room.empty());
+    CHECK(show.text.empty());
+    auto set = parseInput("/topic #dev ship it");
+    CHECK(set.room == "#dev");
+    CHECK(set.text == "ship it");
+    auto current = parseInput("/topic ship it");
+    CHECK(current.room.empty());
+    CHECK(current.text == "ship it");
+}
+
+TEST_CASE("presence commands and their aliases") {
+    for (const char* line : {"/who", "/online", "/names"}) CHECK(parseInput(line).kind == Kind::Who);
+    CHECK(parseInput("/who #dev").room == "#dev");
+    auto whois = parseInput("/whois bob");
+    CHECK(whois.kind == Kind::Whois);
+    CHECK(whois.target == "bob");
+    CHECK(parseInput("/whois").kind == Kind::Invalid);
+    auto nick = parseInput("/nick alicia");
+    CHECK(nick.kind == Kind::Nick);
+    CHECK(nick.target == "alicia");
+    CHECK_THAT(parseInput("/nick bad name").error, Catch::StartsWith("usage: /nick"));
+    CHECK_THAT(parseInput("/nick b@d").error, Catch::Contains("invalid user name"));
+    CHECK(parseInput("/away lunch").kind == Kind::Away);
+    CHECK(parseInput("/away lunch").text == "lunch");
+    CHECK(parseInput("/back").kind == Kind::Back);
+}
+
+TEST_CASE("/help lists every command; /help command explains one") {
+    const auto all = chat::inputHelp();
+    for (const auto& c : chat::commandHelp()) CHECK_THAT(all, Catch::Contains(c.usage) && Catch::Contains(c.summary));
+    CHECK(parseInput("/help join").kind == Kind::Help);
+    CHECK(parseInput("/help join").target == "join");
+    CHECK_THAT(chat::inputHelp("w"), Catch::Contains("/msg user text") && Catch::Contains("/whisper"));
+    CHECK_THAT(chat::inputHelp("/join"), Catch::StartsWith("/join #room"));
+    CHECK_THAT(chat::inputHelp("nope"), Catch::Contains("unknown command /nope"));
+}
