@@ -35,7 +35,11 @@ std::string duration(std::int64_t millis) {
 }  // namespace
 
 ClientSession::ClientSession(const Welcome& welcome, Send send, ClientOutput& output, RenderOptions render)
-    : send_(std::move(send)), output_(output), render_(std::move(render)) {
+    : send_(std::move(send)),
+      output_(output),
+      render_(std::move(render)),
+      pace_(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
+            welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now()) {
     render_.self = welcome.user;
     render_.currentRoom = welcome.room;
     rooms_.insert(welcome.rooms.begin(), welcome.rooms.end());
@@ -47,8 +51,25 @@ std::string ClientSession::prompt() const { return "[" + render_.currentRoom + "
 void ClientSession::request(Poco::JSON::Object::Ptr message, Pending pending) {
     const auto id = ++lastId_;
     message->set("id", id);
+    const bool paced = pending.kind == "send";
+    pending.message = message;
     pending_[id] = std::move(pending);
-    send_(message);
+    if (!paced) return send_(message);
+    held_[id] = message;
+    retryDue(Clock::now());
+}
+
+void ClientSession::retryDue(Clock::time_point now) {
+    if (retryAt_ && now < *retryAt_) return;
+    retryAt_.reset();
+    while (!held_.empty()) {
+        if (const auto wait = pace_.take(now)) {
+            retryAt_ = now + *wait;
+            return;
+        }
+        send_(held_.begin()->second);
+        held_.erase(held_.begin());
+    }
 }
 
 void ClientSession::sendText(const std::string& to, const std::string& text, bool action) {
@@ -141,10 +162,22 @@ bool ClientSession::handleLine(const std::string& line) {
 
 void ClientSession::handleMessage(const Poco::JSON::Object::Ptr& message) {
     const auto type = field(message, "type");
+    if (type == "ping") {
+        send_(makeMessage("pong"));
+        return;
+    }
     if (type == "ok" || type == "error") {
         Pending pending;
         if (auto id = intField(message, "id")) {
             auto it = pending_.find(*id);
+            if (it != pending_.end() && type == "error" && field(message, "code") == "rate_limited" &&
+                it->second.message) {
+                const auto wait = std::chrono::milliseconds(intField(message, "retry_after_ms").value_or(200));
+                held_[*id] = it->second.message;
+                const auto at = Clock::now() + wait;
+                if (!retryAt_ || *retryAt_ < at) retryAt_ = at;
+                return;
+            }
             if (it != pending_.end()) {
                 pending = it->second;
                 pending_.erase(it);

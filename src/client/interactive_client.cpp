@@ -69,7 +69,21 @@ int runInteractive(const ConnectOptions& options) {
         std::string input;
         bool inputOpen = true;
         std::optional<ServerConnection::Clock::time_point> drainDeadline;
+        auto lastHeard = ServerConnection::Clock::now();
+        bool pingSent = false;
         for (;;) {
+            const auto now = ServerConnection::Clock::now();
+            if (now >= lastHeard + 2 * options.pingInterval)
+                throw ClientError(exit_code::kUnavailable, "connection to server lost (no answer to ping)");
+            if (now >= lastHeard + options.pingInterval && !pingSent) {
+                connection.send(makeMessage("ping"));
+                pingSent = true;
+            }
+            auto wakeAt = lastHeard + (pingSent ? 2 : 1) * options.pingInterval;
+            if (drainDeadline) wakeAt = std::min(wakeAt, now + std::chrono::milliseconds(100));
+            if (const auto retry = client.nextRetry()) wakeAt = std::min(wakeAt, *retry);
+            const int timeoutMs = static_cast<int>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1);
             if (!inputOpen && !client.awaitingAnswers()) break;
             if (!inputOpen && !drainDeadline) drainDeadline = ServerConnection::Clock::now() + kAnswerTimeout;
             if (drainDeadline && ServerConnection::Clock::now() >= *drainDeadline) {
@@ -79,11 +93,15 @@ int runInteractive(const ConnectOptions& options) {
             pollfd fds[3] = {{connection.fd(), POLLIN, 0},
                              {inputOpen ? STDIN_FILENO : -1, POLLIN, 0},
                              {signalPipe[0], POLLIN, 0}};
-            const int ready = ::poll(fds, 3, drainDeadline ? 100 : -1);
+            const int ready = ::poll(fds, 3, timeoutMs);
             if (ready < 0 && errno != EINTR) break;
+            client.retryDue(ServerConnection::Clock::now());
             if (fds[2].revents & POLLIN) break;
             if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
                 const bool open = connection.readAvailable();
+                lastHeard = ServerConnection::Clock::now();
+                pingSent = false;
+                if (drainDeadline) drainDeadline = lastHeard + kAnswerTimeout;
                 while (auto message = connection.nextMessage()) client.handleMessage(*message);
                 if (!open) throw ClientError(exit_code::kUnavailable, "connection to server lost");
             }

@@ -2,6 +2,7 @@
 
 #include "client/server_connection.hpp"
 #include "shared/exit_codes.hpp"
+#include "shared/token_bucket.hpp"
 #include "shared/validation.hpp"
 
 #include <iostream>
@@ -65,31 +66,56 @@ int runSend(const SendOptions& options) {
     }
     try {
         ServerConnection connection(options.host, options.port, options.timeout);
-        connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline);
-        std::map<std::int64_t, std::size_t> pending;
+        const auto welcome = connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline);
+        using Clock = ServerConnection::Clock;
+        TokenBucket pace(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
+                         welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
+        std::map<std::int64_t, Poco::JSON::Object::Ptr> unanswered;  // by id: sent or waiting to be
+        std::map<std::int64_t, Poco::JSON::Object::Ptr> toSend;      // in order; refused ones come back here
+        std::optional<Clock::time_point> sendAt;
         std::int64_t id = 0;
         for (const auto& text : options.texts) {
             auto send = makeMessage("send");
             send->set("id", ++id);
             send->set("to", options.target);
             send->set("text", text);
-            connection.send(send);
-            pending[id] = static_cast<std::size_t>(id);
+            unanswered[id] = toSend[id] = send;
         }
         int result = exit_code::kOk;
-        while (!pending.empty()) {
-            auto message = connection.waitMessage(deadline);
+        while (!unanswered.empty()) {
+            const auto now = Clock::now();
+            if (!sendAt || now >= *sendAt) {
+                sendAt.reset();
+                while (!toSend.empty()) {
+                    if (const auto wait = pace.take(now)) {
+                        sendAt = now + *wait;
+                        break;
+                    }
+                    connection.send(toSend.begin()->second);
+                    toSend.erase(toSend.begin());
+                }
+            }
+            auto message = connection.waitMessage(sendAt ? std::min(*sendAt, deadline) : deadline);
+            if (!message && Clock::now() < deadline) continue;
             if (!message) {
                 std::cerr << "chat send: timed out after " << options.timeout.count() << " ms waiting for the server ("
-                          << pending.size() << " message(s) unconfirmed)\n";
+                          << unanswered.size() << " message(s) unconfirmed)\n";
                 return exit_code::kTempFail;
             }
             const auto type = stringField(*message, "type").value_or("");
+            if (type == "ping") connection.send(makeMessage("pong"));
             if (type != "ok" && type != "error") continue;
             const auto answered = intField(*message, "id");
-            if (!answered || pending.erase(*answered) == 0) continue;
+            if (!answered || !unanswered.count(*answered)) continue;
+            const auto code = stringField(*message, "code").value_or("");
+            if (type == "error" && code == "rate_limited") {
+                toSend[*answered] = unanswered[*answered];
+                const auto at = Clock::now() + std::chrono::milliseconds(intField(*message, "retry_after_ms").value_or(200));
+                if (!sendAt || *sendAt < at) sendAt = at;
+                continue;
+            }
+            unanswered.erase(*answered);
             if (type == "error") {
-                const auto code = stringField(*message, "code").value_or("");
                 std::cerr << "chat send: " << stringField(*message, "message").value_or(code) << "\n";
                 if (result == exit_code::kOk) result = exitCodeForError(code);
             }

@@ -17,7 +17,9 @@ struct SendOptions {
     std::vector<std::string> texts;             ///< messages to send, in order
 };
 
-/// Sends every text to the target and waits for the server's answer to each.
+/// Sends every text to the target and waits for the server's answer to each;
+/// messages refused as rate_limited are sent again after the delay the
+/// server names, within the timeout.
 /// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
 /// 67 no such user online or no such room, 69 server unreachable, 75 timed out. Prints
 /// nothing on success and one line on stderr for each failure.

@@ -56,6 +56,11 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
         welcome.user = stringField(*message, "user").value_or(user);
         welcome.room = stringField(*message, "room").value_or("");
         welcome.maxText = static_cast<std::size_t>(intField(*message, "max_text").value_or(0));
+        if ((*message)->has("rate_per_second") && (*message)->get("rate_per_second").isNumeric() &&
+            (*message)->has("rate_burst") && (*message)->get("rate_burst").isNumeric()) {
+            welcome.ratePerSecond = (*message)->getValue<double>("rate_per_second");
+            welcome.rateBurst = (*message)->getValue<double>("rate_burst");
+        }
         if (auto rooms = (*message)->getArray("rooms"))
             for (std::size_t i = 0; i < rooms->size(); ++i) welcome.rooms.push_back(rooms->getElement<std::string>(i));
         if (auto online = (*message)->getArray("online"))

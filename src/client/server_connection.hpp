@@ -33,6 +33,8 @@ struct Welcome {
     std::vector<std::string> rooms;  ///< rooms we are in (several sessions share them)
     std::vector<std::string> online;
     std::size_t maxText = 0;
+    double ratePerSecond = 0;  ///< the server's message rate limit; 0 when not announced
+    double rateBurst = 0;
 };
 
 /// Not thread-safe: one thread owns a ServerConnection.

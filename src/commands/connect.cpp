@@ -21,7 +21,13 @@ void setupConnect(CLI::App& app) {
     connect->add_option("--host", options->host, "Server address")->envname("CHAT_HOST")->capture_default_str();
     connect->add_option("--port", options->port, "Server port")->envname("CHAT_PORT")->capture_default_str();
     connect->add_option("--user", options->user, "Your name (default: $CHAT_USER, then $USER)");
-    connect->callback([options] {
+    auto pingSeconds = std::make_shared<double>(30);
+    connect->add_option("--ping-interval", *pingSeconds,
+                        "Seconds of silence before pinging the server; it counts as lost after twice this")
+        ->check(CLI::Range(0.05, 3600.0))
+        ->capture_default_str();
+    connect->callback([options, pingSeconds] {
+        options->pingInterval = std::chrono::milliseconds(static_cast<long long>(*pingSeconds * 1000));
         if (options->user.empty()) options->user = defaultUser();
         if (options->user.empty()) {
             std::cerr << "chat connect: no user name: use --user NAME or set CHAT_USER\n";

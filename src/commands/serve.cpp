@@ -26,7 +26,17 @@ struct ServeOptions {
     std::string defaultRoom = "#lobby";
     std::vector<std::string> rooms;
     std::size_t maxRooms = 50;
+    std::size_t maxPerIp = 16;
+    std::size_t maxQueue = 1024 * 1024;
+    double rate = 5;
+    double burst = 20;
+    double pingInterval = 30;
+    double helloTimeout = 10;
 };
+
+std::chrono::milliseconds millis(double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
 
 /// "builds" and "#builds" both name #builds.
 std::string roomName(const std::string& name) { return !name.empty() && name[0] == '#' ? name : "#" + name; }
@@ -61,6 +71,12 @@ int runServe(const ServeOptions& options) {
     config.hub.defaultRoom = options.defaultRoom;
     config.hub.permanentRooms = options.rooms;
     config.hub.maxRoomsPerUser = options.maxRooms;
+    config.hub.maxPerIp = options.maxPerIp;
+    config.hub.ratePerSecond = options.rate;
+    config.hub.rateBurst = options.burst;
+    config.session.maxQueuedBytes = options.maxQueue;
+    config.session.pingInterval = millis(options.pingInterval);
+    config.session.helloTimeout = millis(options.helloTimeout);
     std::unique_ptr<ChatServer> server;
     try {
         server = std::make_unique<ChatServer>(config);
@@ -111,6 +127,26 @@ void setupServe(CLI::App& app) {
         ->check(kRoomValidator);
     serve->add_option("--max-rooms", options->maxRooms, "Most rooms one user may be in")
         ->check(CLI::Range(1, 10000))
+        ->capture_default_str();
+    serve->add_option("--max-per-ip", options->maxPerIp, "Most connections from one address (loopback included)")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    serve->add_option("--max-queue", options->maxQueue,
+                      "Bytes queued for one client before it is cut off as a slow consumer")
+        ->check(CLI::Range(65536, 1 << 30))
+        ->capture_default_str();
+    serve->add_option("--rate", options->rate, "Messages per second one user may send, sustained")
+        ->check(CLI::Range(0.01, 1e6))
+        ->capture_default_str();
+    serve->add_option("--burst", options->burst, "Messages one user may send at once")
+        ->check(CLI::Range(1.0, 1e6))
+        ->capture_default_str();
+    serve->add_option("--ping-interval", options->pingInterval,
+                      "Seconds of silence before the server pings a client; it drops the client after twice this")
+        ->check(CLI::Range(0.05, 3600.0))
+        ->capture_default_str();
+    serve->add_option("--hello-timeout", options->helloTimeout, "Seconds a new connection has to say hello")
+        ->check(CLI::Range(0.05, 3600.0))
         ->capture_default_str();
     serve->add_option("--log-level", options->logLevel, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

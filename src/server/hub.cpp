@@ -24,7 +24,7 @@ void removeOne(std::vector<ParticipantPtr>& from, const ParticipantPtr& p) {
     from.erase(std::remove(from.begin(), from.end(), p), from.end());
 }
 
-HubResult refuse(ErrorCode code, std::string text) { return {code, std::move(text), 0, {}}; }
+HubResult refuse(ErrorCode code, std::string text) { return {code, std::move(text), 0, {}, 0}; }
 
 HubResult invalidRoom(const std::string& room) {
     return refuse(ErrorCode::RoomInvalid, "invalid room name '" + room + "': use # and 1-32 characters of A-Z a-z 0-9 _ . -");
@@ -41,11 +41,14 @@ Hub::Hub(HubConfig config) : config_(std::move(config)) {
     for (const auto& name : config_.permanentRooms) add(name);
 }
 
-std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection) {
+std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection, const std::string& ip) {
     std::lock_guard lock(mutex_);
     if (shuttingDown_) return ErrorCode::ShuttingDown;
     if (connections_.size() >= config_.maxClients) return ErrorCode::ServerFull;
-    connections_.emplace(connection.get(), Connection{connection, {}, false});
+    auto& fromIp = perIp_[ip];
+    if (fromIp >= config_.maxPerIp) return ErrorCode::TooManyConnections;
+    ++fromIp;
+    connections_.emplace(connection.get(), Connection{connection, {}, false, ip});
     return std::nullopt;
 }
 
@@ -57,6 +60,7 @@ void Hub::detach(const ParticipantPtr& connection, const std::string& reason) {
         if (it == connections_.end()) return;
         const Connection entry = it->second;
         connections_.erase(it);
+        if (auto ip = perIp_.find(entry.ip); ip != perIp_.end() && --ip->second == 0) perIp_.erase(ip);
         if (connections_.empty()) emptied_.notify_all();
         auto user = users_.find(entry.userKey);
         if (user == users_.end()) return;
@@ -90,6 +94,7 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
         if (user.sessions.empty() && user.quietSessions.empty()) {
             user.displayName = name;
             user.sinceMillis = user.lastActiveMillis = nowMillis();
+            user.bucket.emplace(config_.ratePerSecond, config_.rateBurst, TokenBucket::Clock::now());
         }
         (announce ? user.sessions : user.quietSessions).push_back(connection);
         displayName = user.displayName;
@@ -190,6 +195,15 @@ HubResult Hub::checkText(const std::string& text) const {
     return refuse(code, describeTextProblem(problem, text, config_.maxTextBytes));
 }
 
+std::optional<HubResult> Hub::rateLimitedLocked(User& user) {
+    const auto wait = user.bucket->take(TokenBucket::Clock::now());
+    if (!wait) return std::nullopt;
+    auto result = refuse(ErrorCode::RateLimited,
+                         "you are sending too fast; try again in " + std::to_string(wait->count()) + " ms");
+    result.retryAfterMs = wait->count();
+    return result;
+}
+
 HubResult Hub::sendToRoom(const ParticipantPtr& from, const std::string& room, const std::string& text, bool action) {
     if (auto bad = checkText(text); !bad) return bad;
     if (!isValidRoomName(room)) return invalidRoom(room);
@@ -204,6 +218,7 @@ HubResult Hub::sendToRoom(const ParticipantPtr& from, const std::string& room, c
         const bool announced = connections_.at(from.get()).announce;
         if (announced && !user->rooms.count(it->first))
             return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name + "; /join it first");
+        if (auto limited = rateLimitedLocked(*user)) return *limited;
         user->lastActiveMillis = nowMillis();
         auto event = makeEvent("message", id);
         event->set("from", user->displayName);
@@ -213,7 +228,7 @@ HubResult Hub::sendToRoom(const ParticipantPtr& from, const std::string& room, c
         out.push_back({roomSessionsLocked(it->second), event});
     }
     deliver(out);
-    return {std::nullopt, {}, id, {}};
+    return {std::nullopt, {}, id, {}, 0};
 }
 
 HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text, bool action) {
@@ -229,6 +244,7 @@ HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, con
         auto dest = users_.find(nameKey(to));
         if (dest == users_.end() || dest->second.sessions.empty())
             return refuse(ErrorCode::NoSuchUser, "no user named '" + to + "' is online");
+        if (auto limited = rateLimitedLocked(*sender)) return *limited;
         sender->lastActiveMillis = nowMillis();
         away = dest->second.away;
         auto event = makeEvent("message", id);
@@ -245,7 +261,7 @@ HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, con
         out.push_back(std::move(dm));
     }
     deliver(out);
-    return {std::nullopt, {}, id, away};
+    return {std::nullopt, {}, id, away, 0};
 }
 
 HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName) {

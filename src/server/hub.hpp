@@ -3,6 +3,7 @@
 // It never touches a socket; it hands encoded frames to Participants.
 
 #include "server/participant.hpp"
+#include "shared/token_bucket.hpp"
 #include "shared/protocol.hpp"
 
 #include <atomic>
@@ -27,6 +28,9 @@ struct HubConfig {
     std::string defaultRoom = "#lobby";   ///< every user starts here; always exists
     std::vector<std::string> permanentRooms;  ///< exist even when empty
     std::size_t maxRoomsPerUser = 50;
+    std::size_t maxPerIp = 16;            ///< connections from one address
+    double ratePerSecond = 5;             ///< messages per user, sustained
+    double rateBurst = 20;                ///< messages per user, at once
 };
 
 /// The answer to an operation that may be refused with a protocol error.
@@ -35,6 +39,7 @@ struct HubResult {
     std::string errorText;
     std::uint64_t messageId = 0;  ///< the event's id when one was sent
     std::string away;             ///< for a DM: the target's away message, if any
+    std::int64_t retryAfterMs = 0;  ///< for RateLimited: when the next message will pass
     explicit operator bool() const { return !error; }
 };
 
@@ -73,9 +78,10 @@ public:
 
     const HubConfig& config() const { return config_; }
 
-    /// Registers a new connection. Returns nullopt when accepted, otherwise
-    /// why not: ServerFull (maxClients attached) or ShuttingDown.
-    std::optional<ErrorCode> attach(const ParticipantPtr& connection);
+    /// Registers a new connection from address `ip`. Returns nullopt when
+    /// accepted, otherwise why not: ServerFull (maxClients attached),
+    /// TooManyConnections (maxPerIp from `ip`) or ShuttingDown.
+    std::optional<ErrorCode> attach(const ParticipantPtr& connection, const std::string& ip = "");
 
     /// Forgets a connection. When it was its user's last announced session
     /// the user leaves every room, and each room is told "left" with `reason`.
@@ -103,7 +109,8 @@ public:
     HubResult roomDetails(const std::string& room, RoomDetails& details) const;
     std::vector<RoomSummary> rooms() const;
 
-    /// Sends to a room. Announced users must be members; a one-shot sender
+    /// Sends to a room, subject to the user's rate limit (RateLimited, with
+    /// retryAfterMs). Announced users must be members; a one-shot sender
     /// may post to any existing room. `action` marks a /me.
     HubResult sendToRoom(const ParticipantPtr& from, const std::string& room, const std::string& text,
                          bool action = false);
@@ -142,6 +149,7 @@ private:
         ParticipantPtr participant;
         std::string userKey;  // empty until join()
         bool announce = false;
+        std::string ip;
     };
     struct User {
         std::string displayName;
@@ -151,6 +159,7 @@ private:
         std::int64_t sinceMillis = 0;
         std::int64_t lastActiveMillis = 0;
         std::string away;
+        std::optional<TokenBucket> bucket;  // the user's message rate limit
     };
     struct Room {
         std::string name;
@@ -165,6 +174,7 @@ private:
     };
 
     HubResult checkText(const std::string& text) const;
+    static std::optional<HubResult> rateLimitedLocked(User& user);
     std::uint64_t nextMessageId() { return ++lastMessageId_; }
     const User* senderLocked(const ParticipantPtr& connection) const;
     User* senderLocked(const ParticipantPtr& connection);
@@ -186,6 +196,7 @@ private:
     std::unordered_map<const Participant*, Connection> connections_;  // guarded by mutex_
     std::unordered_map<std::string, User> users_;                     // guarded by mutex_; by nameKey
     std::map<std::string, Room> rooms_;                               // guarded by mutex_; by nameKey
+    std::unordered_map<std::string, std::size_t> perIp_;              // guarded by mutex_
     bool shuttingDown_ = false;                                       // guarded by mutex_
 };
 

@@ -17,12 +17,15 @@ Session::Session(const Poco::Net::StreamSocket& socket, Hub& hub, SessionLimits 
       outbox_(std::make_shared<Outbox>(limits.maxQueuedBytes)) {}
 
 void Session::run() {
+    std::string ip;
     try {
-        peer_ = socket().peerAddress().toString();
+        const auto address = socket().peerAddress();
+        peer_ = address.toString();
+        ip = address.host().toString();
     } catch (const Poco::Exception&) {
         return;  // the peer is already gone
     }
-    if (const auto refused = hub_.attach(outbox_)) {
+    if (const auto refused = hub_.attach(outbox_, ip)) {
         refuse(*refused);
         return;
     }
@@ -31,6 +34,8 @@ void Session::run() {
     const int fd = socket().impl()->sockfd();
     const auto helloDeadline = Clock::now() + limits_.helloTimeout;
     std::optional<Clock::time_point> closeDeadline;
+    lastHeard_ = Clock::now();
+    bool pingSent = false;
 
     while (endReason_.empty()) {
         const auto now = Clock::now();
@@ -41,8 +46,8 @@ void Session::run() {
             break;
         }
         if (outbox_->overflowed()) {
-            spdlog::warn("disconnecting {} ({}): slow consumer, outbound queue over {} bytes", peer_,
-                         user_.empty() ? "-" : user_, limits_.maxQueuedBytes);
+            spdlog::warn("disconnecting {} ({}): slow consumer, outbound queue over {} bytes", peer_, who(),
+                         limits_.maxQueuedBytes);
             fail("slow consumer");
             break;
         }
@@ -51,11 +56,24 @@ void Session::run() {
             fail("hello timeout");
             break;
         }
-        Clock::time_point wakeAt = closeDeadline ? *closeDeadline : helloDeadline;
-        int timeoutMs = -1;
-        if (closeDeadline || user_.empty())
-            timeoutMs = static_cast<int>(
-                std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count()));
+        if (now >= lastHeard_ + 2 * limits_.pingInterval) {
+            spdlog::warn("disconnecting {} ({}): ping timeout, silent for {} ms", peer_, who(),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(now - lastHeard_).count());
+            fail("ping timeout");
+            break;
+        }
+        if (now < lastHeard_ + limits_.pingInterval) {
+            pingSent = false;
+        } else if (!pingSent) {
+            reply(makeMessage("ping"));
+            pingSent = true;
+        }
+
+        auto wakeAt = lastHeard_ + (pingSent ? 2 : 1) * limits_.pingInterval;
+        if (closeDeadline) wakeAt = std::min(wakeAt, *closeDeadline);
+        if (user_.empty()) wakeAt = std::min(wakeAt, helloDeadline);
+        const auto timeoutMs = static_cast<int>(
+            std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1));
 
         pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (outbox_->pending() ? POLLOUT : 0)), 0},
                          {outbox_->wakeFd(), POLLIN, 0}};
@@ -75,20 +93,21 @@ void Session::run() {
         socket().shutdownSend();
     } catch (const Poco::Exception&) {
     }
-    spdlog::info("disconnected {} ({}): {}", peer_, user_.empty() ? "-" : user_, endReason_);
+    spdlog::info("disconnected {} ({}): {}", peer_, who(), endReason_);
 }
 
 void Session::refuse(ErrorCode why) {
-    const bool full = why == ErrorCode::ServerFull;
-    if (full)
-        spdlog::warn("refused {}: server full ({} clients)", peer_, hub_.config().maxClients);
+    std::string text;
+    if (why == ErrorCode::ServerFull)
+        text = "the server is full (" + std::to_string(hub_.config().maxClients) + " clients); try again later";
+    else if (why == ErrorCode::TooManyConnections)
+        text = "too many connections from your address (at most " + std::to_string(hub_.config().maxPerIp) + ")";
     else
-        spdlog::info("refused {}: shutting down", peer_);
+        text = "the server is shutting down";
+    spdlog::warn("refused {} (-): {}", peer_, text);
     try {
         socket().setSendTimeout(Poco::Timespan(1, 0));
-        const auto frame = toFrame(makeError(
-            why, full ? "the server is full (" + std::to_string(hub_.config().maxClients) + " clients); try again later"
-                      : "the server is shutting down"));
+        const auto frame = toFrame(makeError(why, text));
         socket().sendBytes(frame.data(), static_cast<int>(frame.size()));
         socket().shutdownSend();
     } catch (const Poco::Exception&) {
@@ -108,13 +127,14 @@ void Session::readAvailable() {
             if (errno != EAGAIN && errno != EWOULDBLOCK) fail("connection reset by peer");
             return;
         }
+        lastHeard_ = Clock::now();
         decoder_.feed(buffer, static_cast<std::size_t>(n));
         for (;;) {
             auto result = decoder_.next();
             if (result.status == FrameDecoder::Status::NeedMore) break;
             if (result.status == FrameDecoder::Status::Invalid) {
-                spdlog::warn("protocol error from {} ({}): frame length {} exceeds {}", peer_,
-                             user_.empty() ? "-" : user_, result.declaredLength, kMaxFramePayload);
+                spdlog::warn("protocol error from {} ({}): frame length {} exceeds {}", peer_, who(),
+                             result.declaredLength, kMaxFramePayload);
                 reply(makeError(ErrorCode::FrameTooLarge,
                                 "frame length " + std::to_string(result.declaredLength) +
                                     " exceeds the maximum of " + std::to_string(kMaxFramePayload) + " bytes"));

@@ -18,6 +18,7 @@ struct SessionLimits {
     std::size_t maxQueuedBytes = 1024 * 1024;
     std::chrono::milliseconds helloTimeout{10'000};
     std::chrono::milliseconds flushTimeout{1'000};  ///< for closing connections
+    std::chrono::milliseconds pingInterval{30'000}; ///< ping a peer silent this long; drop it after twice this
 };
 
 /// run() reads frames and answers requests; events from the hub reach the
@@ -41,6 +42,7 @@ private:
     void reply(const Poco::JSON::Object::Ptr& message);
     void fail(const std::string& reason) { if (endReason_.empty()) endReason_ = reason; }
     void refuse(ErrorCode why);
+    std::string who() const { return user_.empty() ? "-" : user_; }
 
     Hub& hub_;
     const SessionLimits limits_;
@@ -49,6 +51,7 @@ private:
     std::string peer_;
     std::string user_;          // empty until hello succeeds
     std::string endReason_;     // set once the session must end
+    Clock::time_point lastHeard_;  // when the peer last sent any bytes
 };
 
 }  // namespace chat

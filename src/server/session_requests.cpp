@@ -38,7 +38,7 @@ void Session::reply(const Poco::JSON::Object::Ptr& message) {
 void Session::handleFrame(const std::string& payload) {
     auto parsed = parseMessage(payload);
     if (!parsed) {
-        spdlog::warn("protocol error from {} ({}): {}", peer_, user_.empty() ? "-" : user_, parsed.error);
+        spdlog::warn("protocol error from {} ({}): {}", peer_, who(), parsed.error);
         reply(makeError(ErrorCode::BadRequest, parsed.error));
         return;
     }
@@ -49,6 +49,7 @@ void Session::handleFrame(const std::string& payload) {
     if (user_.empty()) return reply(makeError(ErrorCode::BadRequest, "send hello first", id));
     if (type == "send") return handleSend(request);
     if (type == "ping") return reply(withId(makeMessage("pong"), id));
+    if (type == "pong") return;  // an answer to our ping; lastHeard_ is already updated
     if (type == "quit") {
         reply(makeOk(id));
         outbox_->closeAfterFlush("quit");
@@ -93,6 +94,8 @@ void Session::handleHello(const Poco::JSON::Object::Ptr& request) {
     welcome->set("rooms", toArray(hub_.roomsOf(outbox_)));
     welcome->set("online", toArray(hub_.online()));
     welcome->set("max_text", static_cast<std::uint64_t>(hub_.config().maxTextBytes));
+    welcome->set("rate_per_second", hub_.config().ratePerSecond);
+    welcome->set("rate_burst", hub_.config().rateBurst);
     reply(welcome);
 }
 
@@ -112,7 +115,13 @@ void Session::handleSend(const Poco::JSON::Object::Ptr& request) {
     else if (!to.empty() && to[0] == '#')
         result = hub_.sendToRoom(outbox_, to, *text, action);
     else
-        result = {ErrorCode::BadRequest, "\"to\" must be @user or #room, not '" + to + "'", 0, {}};
+        result = {ErrorCode::BadRequest, "\"to\" must be @user or #room, not '" + to + "'", 0, {}, 0};
+    if (result.error == ErrorCode::RateLimited) {
+        spdlog::warn("rate limited {} ({}): retry in {} ms", peer_, who(), result.retryAfterMs);
+        auto error = makeError(*result.error, result.errorText, id);
+        error->set("retry_after_ms", result.retryAfterMs);
+        return reply(error);
+    }
     if (!result) return reply(makeError(*result.error, result.errorText, id));
     auto ok = makeOk(id);
     ok->set("msg_id", result.messageId);

@@ -13,7 +13,7 @@
 namespace chat {
 
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 14> kErrorNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 16> kErrorNames{{
     {ErrorCode::BadRequest, "bad_request"},
     {ErrorCode::FrameTooLarge, "frame_too_large"},
     {ErrorCode::VersionUnsupported, "version_unsupported"},
@@ -28,6 +28,8 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 14> kErrorNames{{
     {ErrorCode::NoSuchRoom, "no_such_room"},
     {ErrorCode::NotInRoom, "not_in_room"},
     {ErrorCode::TooManyRooms, "too_many_rooms"},
+    {ErrorCode::TooManyConnections, "too_many_connections"},
+    {ErrorCode::RateLimited, "rate_limited"},
 }};
 constexpr std::size_t kMaxJsonDepth = 16;
 }  // namespace

@@ -31,6 +31,8 @@ enum class ErrorCode {
     NoSuchRoom,          ///< the room does not exist
     NotInRoom,           ///< the request needs membership of the room
     TooManyRooms,        ///< join would exceed the per-user room limit
+    TooManyConnections,  ///< --max-per-ip connections from this address; connection closes
+    RateLimited,         ///< over the message rate limit; carries retry_after_ms
 };
 
 std::string_view errorCodeName(ErrorCode code);

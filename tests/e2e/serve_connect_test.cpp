@@ -183,7 +183,9 @@ TEST_CASE("//text sends text that starts with a slash") {
 
 TEST_CASE("200 piped lines: the client exits 0 only after all are answered and none is lost") {
     constexpr int kLines = 200;
-    auto server = startServer();
+    // 20 at once, then 100/s: the client must pace itself to the server's
+    // announced limit (and retry refusals) without losing or reordering a line.
+    auto server = startServer({"--rate", "100", "--burst", "20"});
     auto bob = connectClient(server.port, "bob");
     ChildProcess alice(args({"connect", "--host", "127.0.0.1", "--port", std::to_string(server.port), "--user", "alice"}),
                        colourTemptingEnv());

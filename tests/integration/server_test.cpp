@@ -19,6 +19,9 @@ ServerConfig testConfig() {
     config.port = 0;
     config.hub.motd = "be nice";
     config.hub.maxClients = 8;
+    config.hub.maxPerIp = 1000;
+    config.hub.ratePerSecond = 1e6;
+    config.hub.rateBurst = 1e6;
     config.session.helloTimeout = std::chrono::milliseconds(2000);
     return config;
 }
@@ -286,4 +289,69 @@ TEST_CASE("a user connected twice is listed once and gets DMs on both connection
     who->set("id", 2);
     bob->send(who);
     CHECK(toJson(bob->waitForType("ok")).find(R"("users":["alice","bob"])") != std::string::npos);
+}
+
+TEST_CASE("over the rate limit a message gets rate_limited with retry_after_ms, and the connection stays up") {
+    auto config = testConfig();
+    config.hub.ratePerSecond = 1;
+    config.hub.rateBurst = 3;
+    RunningServer s(config);
+    auto alice = TestClient::joined(s.port(), "alice");
+    for (int i = 1; i <= 3; ++i) REQUIRE(typeOf(alice->request("", "burst " + std::to_string(i), i)) == "ok");
+    auto refused = alice->request("", "one too many", 4);
+    REQUIRE(typeOf(refused) == "error");
+    CHECK(stringField(refused, "code") == std::string("rate_limited"));
+    const auto retry = intField(refused, "retry_after_ms");
+    REQUIRE(retry);
+    CHECK(*retry > 0);
+    CHECK(*retry <= 1001);
+    auto who = makeMessage("who");  // non-message requests are not limited
+    who->set("id", 5);
+    alice->send(who);
+    CHECK(typeOf(alice->waitFor([](const auto& m) { return intField(m, "id") == 5; })) == "ok");
+}
+
+TEST_CASE("the welcome announces the rate limit so clients can pace themselves") {
+    auto config = testConfig();
+    config.hub.ratePerSecond = 7;
+    config.hub.rateBurst = 11;
+    RunningServer s(config);
+    TestClient client(s.port());
+    auto welcome = client.connection().hello("pacer", "test", true, ServerConnection::Clock::now() + kWait);
+    CHECK(welcome.ratePerSecond == 7);
+    CHECK(welcome.rateBurst == 11);
+}
+
+TEST_CASE("connections beyond --max-per-ip from one address get too_many_connections") {
+    auto config = testConfig();
+    config.hub.maxPerIp = 2;
+    RunningServer s(config);
+    auto a = TestClient::joined(s.port(), "a");
+    auto b = TestClient::joined(s.port(), "b");
+    TestClient third(s.port());
+    auto e = third.waitForType("error");
+    CHECK(stringField(e, "code") == std::string("too_many_connections"));
+    CHECK(third.closedWithin());
+    CHECK(typeOf(a->request("", "others unaffected", 1)) == "ok");
+}
+
+TEST_CASE("a silent client is pinged, and dropped with 'ping timeout' when it does not answer") {
+    auto config = testConfig();
+    config.session.pingInterval = std::chrono::milliseconds(200);
+    RunningServer s(config);
+    auto alice = TestClient::joined(s.port(), "alice");
+    auto mute = TestClient::joined(s.port(), "mute");
+    int pings = 0;
+    auto left = alice->waitFor([&](const auto& m) {
+        if (typeOf(m) == "ping") {
+            ++pings;
+            alice->send(makeMessage("pong"));
+        }
+        return typeOf(m) == "left";
+    });
+    CHECK(pings >= 1);
+    CHECK(stringField(left, "user") == std::string("mute"));
+    CHECK(stringField(left, "reason") == std::string("ping timeout"));
+    CHECK(mute->closedWithin());
+    CHECK(s.server.hub().online() == std::vector<std::string>{"alice"});
 }

@@ -54,7 +54,10 @@ TEST_CASE("error messages carry the stable code name and the request id") {
 TEST_CASE("every error code round-trips through its name") {
     for (auto code : {chat::ErrorCode::BadRequest, chat::ErrorCode::FrameTooLarge, chat::ErrorCode::VersionUnsupported,
                       chat::ErrorCode::NameInvalid, chat::ErrorCode::TextTooLong, chat::ErrorCode::TextInvalid,
-                      chat::ErrorCode::NoSuchUser, chat::ErrorCode::ServerFull, chat::ErrorCode::ShuttingDown}) {
+                      chat::ErrorCode::NoSuchUser, chat::ErrorCode::ServerFull, chat::ErrorCode::ShuttingDown,
+                      chat::ErrorCode::NameInUse, chat::ErrorCode::RoomInvalid, chat::ErrorCode::NoSuchRoom,
+                      chat::ErrorCode::NotInRoom, chat::ErrorCode::TooManyRooms, chat::ErrorCode::TooManyConnections,
+                      chat::ErrorCode::RateLimited}) {
         CHECK(chat::errorCodeFromName(chat::errorCodeName(code)) == code);
     }
     CHECK_FALSE(chat::errorCodeFromName("nonsense"));
