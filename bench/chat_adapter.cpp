@@ -1,0 +1,127 @@
+// Our protocol: 4-byte big-endian length, then one JSON object (docs:
+// src/shared/protocol.hpp). Only the fields the load generator needs are
+// read, by a plain scan: the server writes compact JSON and our payloads
+// need no escaping.
+
+#include "adapter.hpp"
+
+#include <cstdint>
+
+namespace bench {
+
+namespace {
+constexpr std::size_t kMaxFrame = 16 * 1024 * 1024;  // far above the server's own limit; only a sanity bound
+
+void appendJsonString(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[(c >> 4) & 0xf];
+            out += hex[c & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+void appendFrame(std::string& out, std::string_view json) {
+    const auto n = static_cast<std::uint32_t>(json.size());
+    const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                            static_cast<char>(n)};
+    out.append(header, 4);
+    out.append(json);
+}
+
+/// The raw (still escaped) contents of the first string field `key`, or empty.
+std::string_view jsonString(std::string_view json, std::string_view key) {
+    for (std::size_t from = 0;;) {
+        const std::size_t at = json.find(key, from);
+        if (at == std::string_view::npos) return {};
+        from = at + 1;
+        std::size_t i = at + key.size();
+        if (at == 0 || json[at - 1] != '"' || i >= json.size() || json[i] != '"') continue;
+        ++i;
+        while (i < json.size() && json[i] == ' ') ++i;
+        if (i >= json.size() || json[i] != ':') continue;  // a value that happens to equal the key
+        ++i;
+        while (i < json.size() && json[i] == ' ') ++i;
+        if (i >= json.size() || json[i] != '"') continue;
+        const std::size_t start = ++i;
+        while (i < json.size() && json[i] != '"') i += json[i] == '\\' ? 2 : 1;
+        if (i >= json.size()) return {};
+        return json.substr(start, i - start);
+    }
+}
+
+class ChatParser final : public Parser {
+protected:
+    std::size_t consume(const char* data, std::size_t n, EventSink& sink, std::string& reply) override {
+        std::size_t at = 0;
+        while (n - at >= 4) {
+            const auto* h = reinterpret_cast<const unsigned char*>(data + at);
+            const std::size_t length = (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) |
+                                       (std::size_t{h[2]} << 8) | std::size_t{h[3]};
+            if (length > kMaxFrame) return SIZE_MAX;
+            if (n - at - 4 < length) break;
+            handle(std::string_view(data + at + 4, length), sink, reply);
+            at += 4 + length;
+        }
+        return at;
+    }
+
+private:
+    static void handle(std::string_view json, EventSink& sink, std::string& reply) {
+        const auto type = jsonString(json, "type");
+        if (type == "message") {
+            sink.onEvent({Event::Kind::Payload, jsonString(json, "text"), {}});
+        } else if (type == "ok") {
+            sink.onEvent({Event::Kind::Ack, {}, {}});
+        } else if (type == "welcome") {
+            sink.onEvent({Event::Kind::Ready, {}, {}});
+        } else if (type == "error") {
+            sink.onEvent({Event::Kind::Error, jsonString(json, "code"), jsonString(json, "message")});
+        } else if (type == "left") {
+            sink.onEvent({Event::Kind::Left, jsonString(json, "user"), jsonString(json, "reason")});
+        } else if (type == "ping") {  // the server's heartbeat
+            appendFrame(reply, R"({"type":"pong"})");
+        } else if (type == "shutdown") {
+            sink.onEvent({Event::Kind::Error, "shutdown", jsonString(json, "text")});
+        }
+    }
+};
+
+class ChatAdapter final : public Adapter {
+public:
+    std::string_view name() const override { return "chat"; }
+
+    std::string login(const LoginOptions& options) const override {
+        std::string json = "{\"type\":\"hello\",\"version\":1,\"user\":";
+        appendJsonString(json, options.user);
+        json += ",\"client\":\"bench\"";
+        if (!options.joinRoom) json += ",\"announce\":false";  // logged in, in no room
+        json += '}';
+        std::string out;
+        appendFrame(out, json);
+        return out;
+    }
+
+    std::unique_ptr<Parser> newParser(const LoginOptions&) const override { return std::make_unique<ChatParser>(); }
+
+    void appendPost(std::string& out, std::string_view text, std::uint64_t requestId) const override {
+        std::string json = "{\"type\":\"send\",\"id\":" + std::to_string(requestId) + ",\"text\":";
+        appendJsonString(json, text);
+        json += '}';
+        appendFrame(out, json);
+    }
+};
+}  // namespace
+
+std::unique_ptr<Adapter> makeChatAdapter() { return std::make_unique<ChatAdapter>(); }
+
+}  // namespace bench

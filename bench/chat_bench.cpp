@@ -1,0 +1,63 @@
+// chat-bench: the load generator. One thread, one epoll set, many
+// connections to one server on 127.0.0.1; prints one JSON line per result.
+// See docs/benchmarks.md for the workloads and what each field means.
+
+#include "proc_stats.hpp"
+#include "workloads.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+int main(int argc, char** argv) {
+    bench::RunOptions o;
+    CLI::App app{"chat-bench: open-loop load generator for chat, IRC and line servers"};
+    app.add_option("--mode", o.mode, "broadcast (workloads 1 and 5), fanout (2), idle (4), oneshot (6)")
+        ->check(CLI::IsMember({"broadcast", "fanout", "idle", "oneshot"}))->capture_default_str();
+    app.add_option("--adapter", o.adapter, "Protocol: chat, irc or line")
+        ->check(CLI::IsMember({"chat", "irc", "line"}))->capture_default_str();
+    app.add_option("--server", o.server, "Label for the results (default: the adapter)");
+    app.add_option("--host", o.host, "Server address; must be 127.x.x.x")->capture_default_str();
+    app.add_option("--port", o.port, "Server port")->required();
+    app.add_option("--server-pid", o.serverPid, "Server process for CPU, RSS and threads");
+    app.add_option("--clients", o.clients, "N: members (broadcast, fanout) or connections (idle)")
+        ->check(CLI::Range(1, 100000))->capture_default_str();
+    app.add_option("--senders", o.senders, "K: members that post")->check(CLI::Range(1, 100000))->capture_default_str();
+    app.add_option("--rate", o.rates, "Aggregate messages/s; several (comma-separated) ramp up")
+        ->delimiter(',')->check(CLI::PositiveNumber);
+    app.add_option("--repeat", o.repeat, "Measured runs per rate")->check(CLI::Range(1, 100))->capture_default_str();
+    app.add_option("--duration", o.duration, "Seconds of sending per run")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+    app.add_option("--warmup", o.warmup, "Seconds of sending before each run")->check(CLI::Range(0.0, 3600.0))->capture_default_str();
+    app.add_option("--drain", o.drain, "Most seconds to wait for late messages")->check(CLI::Range(0.0, 600.0))->capture_default_str();
+    app.add_option("--payload", o.payload, "Message text bytes (at least 40)")->check(CLI::Range(40, 16384))->capture_default_str();
+    app.add_option("--p99-limit-ms", o.p99LimitMs, "A run is clean only with p99 below this")->capture_default_str();
+    app.add_flag("!--no-stop", o.stopWhenUnclean, "Keep ramping after a rate with no clean run");
+    app.add_option("--slow-consumers", o.slowConsumers, "Members that stop reading when measuring starts")
+        ->check(CLI::Range(0, 100))->capture_default_str();
+    app.add_option("--connect-concurrency", o.connectConcurrency, "Logins in flight at once")
+        ->check(CLI::Range(1, 10000))->capture_default_str();
+    app.add_option("--setup-timeout", o.setupTimeout, "Seconds allowed to connect everyone")->capture_default_str();
+    app.add_option("--steps", o.steps, "idle: connection counts to report at")->delimiter(',');
+    app.add_flag("--join", o.idleJoin, "idle: connections also join the room");
+    app.add_option("--probes", o.probes, "fanout: messages to time")->check(CLI::Range(1, 1000))->capture_default_str();
+    app.add_option("--chat-binary", o.chatBinary, "oneshot: the chat executable");
+    app.add_option("--count", o.count, "oneshot: runs")->check(CLI::Range(1, 100000))->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    std::signal(SIGPIPE, SIG_IGN);
+    const auto files = bench::raiseFileLimit();
+    if (files < static_cast<std::uint64_t>(o.clients) + 64)
+        std::fprintf(stderr, "chat-bench: warning: only %llu file descriptors for %d clients\n",
+                     static_cast<unsigned long long>(files), o.clients);
+    try {
+        if (o.mode == "broadcast") return bench::runBroadcast(o);
+        if (o.mode == "fanout") return bench::runFanout(o);
+        if (o.mode == "idle") return bench::runIdleScale(o);
+        return bench::runOneShot(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "chat-bench: %s\n", e.what());
+        return 2;
+    }
+}

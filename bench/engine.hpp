@@ -1,0 +1,102 @@
+#pragma once
+// The load generator's connections: one epoll set, non-blocking sockets to
+// one server on a loopback address, each speaking through an Adapter.
+// Single-threaded; nothing here blocks except pollOnce(), and that only
+// until the deadline it is given.
+
+#include "adapter.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bench {
+
+/// What the workloads hear about their connections. `id` is what
+/// Engine::open() returned. Views are valid only during the call.
+class ClientHandler {
+public:
+    virtual ~ClientHandler() = default;
+    virtual void onReady(int /*id*/) {}
+    virtual void onPayload(int /*id*/, std::string_view /*text*/, std::int64_t /*nowNs*/) {}
+    virtual void onAck(int /*id*/) {}
+    virtual void onError(int /*id*/, std::string_view /*code*/, std::string_view /*detail*/) {}
+    virtual void onLeft(int /*id*/, std::string_view /*user*/, std::string_view /*reason*/) {}
+    /// The connection is gone; `why` is the server's last error when it gave one.
+    virtual void onClosed(int /*id*/, std::string_view /*why*/, bool /*wasReady*/) {}
+};
+
+class Engine {
+public:
+    /// `host` must be an IPv4 loopback address (127.0.0.0/8); throws
+    /// std::invalid_argument otherwise, std::system_error when epoll fails.
+    Engine(const Adapter& adapter, const std::string& host, std::uint16_t port);
+    ~Engine();  ///< closes every connection
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    void setHandler(ClientHandler* handler) { handler_ = handler; }
+
+    /// Starts connecting and logging in. `receiveBuffer` > 0 fixes SO_RCVBUF
+    /// (a small one makes a slow reader fill up sooner). Returns the id;
+    /// when the socket cannot even be created the client is closed at once
+    /// (onClosed is not called; closed(id) is true).
+    int open(const LoginOptions& login, int receiveBuffer = 0);
+
+    /// Queues a post of `text` and tries to write it at once.
+    void post(int id, std::string_view text);
+    /// Stops (false) or resumes (true) reading from the connection.
+    void setReading(int id, bool on);
+    void close(int id);
+
+    /// Waits for socket events until `untilNs` (monotonic) at the latest and
+    /// handles everything that is ready. Returns after one batch of events.
+    void pollOnce(std::int64_t untilNs);
+
+    int size() const { return static_cast<int>(clients_.size()); }
+    bool ready(int id) const { return clients_[id].ready; }
+    bool closed(int id) const { return clients_[id].fd < 0; }
+    const std::string& lastError(int id) const { return clients_[id].lastError; }
+    const std::string& user(int id) const { return clients_[id].login.user; }
+    std::size_t queuedBytes(int id) const { return clients_[id].out.size() - clients_[id].outPos; }
+    int readyCount() const { return readyCount_; }
+    int failedCount() const { return failedCount_; }  ///< closed before they were ready
+    std::uint64_t bytesRead() const { return bytesRead_; }
+
+private:
+    struct Client {
+        LoginOptions login;
+        std::unique_ptr<Parser> parser;
+        int fd = -1;
+        bool connecting = true;
+        bool ready = false;
+        bool reading = true;
+        bool writeWanted = false;  // EPOLLOUT registered
+        std::string out;
+        std::size_t outPos = 0;
+        std::string lastError;
+    };
+    class Dispatch;
+
+    void handle(int id, std::uint32_t events);
+    void finishConnect(int id);
+    void readFrom(int id);
+    void flush(int id);
+    void updateInterest(int id);
+    void fail(int id, std::string why);
+
+    const Adapter& adapter_;
+    std::uint32_t address_ = 0;  // network order
+    std::uint16_t port_ = 0;     // network order
+    int epoll_ = -1;
+    ClientHandler* handler_ = nullptr;
+    std::vector<Client> clients_;
+    std::vector<char> readBuffer_;
+    int readyCount_ = 0;
+    int failedCount_ = 0;
+    std::uint64_t bytesRead_ = 0;
+};
+
+}  // namespace bench

@@ -1,0 +1,69 @@
+#include "json_line.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace bench {
+
+namespace {
+void appendQuoted(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+            out += escaped;
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+}  // namespace
+
+void JsonLine::key(std::string_view key) {
+    if (body_.size() > 1) body_ += ',';
+    appendQuoted(body_, key);
+    body_ += ':';
+}
+
+JsonLine& JsonLine::add(std::string_view k, std::string_view value) {
+    key(k);
+    appendQuoted(body_, value);
+    return *this;
+}
+
+JsonLine& JsonLine::add(std::string_view k, std::int64_t value) {
+    key(k);
+    body_ += std::to_string(value);
+    return *this;
+}
+
+JsonLine& JsonLine::add(std::string_view k, std::uint64_t value) {
+    key(k);
+    body_ += std::to_string(value);
+    return *this;
+}
+
+JsonLine& JsonLine::add(std::string_view k, double value) {
+    key(k);
+    if (!std::isfinite(value)) {
+        body_ += "null";
+        return *this;
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%.3f", value);
+    body_ += text;
+    return *this;
+}
+
+JsonLine& JsonLine::add(std::string_view k, bool value) {
+    key(k);
+    body_ += value ? "true" : "false";
+    return *this;
+}
+
+}  // namespace bench

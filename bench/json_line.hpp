@@ -1,0 +1,27 @@
+#pragma once
+// Builds one flat JSON object, in insertion order, for a result row.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bench {
+
+class JsonLine {
+public:
+    JsonLine& add(std::string_view key, std::string_view value);
+    JsonLine& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+    JsonLine& add(std::string_view key, std::int64_t value);
+    JsonLine& add(std::string_view key, std::uint64_t value);
+    JsonLine& add(std::string_view key, int value) { return add(key, static_cast<std::int64_t>(value)); }
+    JsonLine& add(std::string_view key, double value);  ///< 3 decimals
+    JsonLine& add(std::string_view key, bool value);
+    /// The object text, without a newline.
+    std::string str() const { return body_ + "}"; }
+
+private:
+    void key(std::string_view key);
+    std::string body_ = "{";
+};
+
+}  // namespace bench

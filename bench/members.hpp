@@ -1,0 +1,48 @@
+#pragma once
+// Helpers every workload uses: naming, connecting a crowd, waiting for
+// quiet, sampling the server, and the fields every result row starts with.
+
+#include "engine.hpp"
+#include "json_line.hpp"
+#include "proc_stats.hpp"
+#include "workloads.hpp"
+
+#include <string>
+
+namespace bench {
+
+/// "b" + three base-36 characters from the pid + five digits: unique per
+/// process and at most 9 characters (ngircd's default nick limit).
+std::string memberName(int index);
+
+struct CrowdResult {
+    int ready = 0;
+    int failed = 0;
+    std::string firstFailure;  ///< "#index: reason"
+    double seconds = 0;
+    bool timedOut = false;
+};
+
+/// Opens connections until `target` clients exist in total (ids count on
+/// from engine.size()), at most `concurrency` logging in at once, and waits
+/// until each is ready or failed or `timeoutSeconds` pass. `receiveBuffer`
+/// applies to the last `smallBufferCount` of them.
+CrowdResult connectCrowd(Engine& engine, int target, bool joinRoom, int concurrency, double timeoutSeconds,
+                         int smallBufferCount = 0, int receiveBuffer = 0);
+
+/// Handles events until nothing has arrived for `quietMs` or `maxSeconds` pass.
+void settle(Engine& engine, int quietMs, double maxSeconds);
+
+/// Adds workload, server, adapter: the first fields of every row.
+JsonLine rowStart(const RunOptions& options, const char* workload);
+
+/// Adds server_rss_kib, server_hwm_kib, server_threads (when known).
+void addServerMemory(JsonLine& row, const ProcSample& sample);
+
+/// Prints a row and flushes, so a driver sees it even if a later step hangs.
+void emit(const JsonLine& row);
+
+/// Prints an error row: {"workload":..,"error":why} and returns 1.
+int emitError(const RunOptions& options, const char* workload, const std::string& why);
+
+}  // namespace bench

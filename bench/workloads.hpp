@@ -1,0 +1,46 @@
+#pragma once
+// The load generator's workloads (numbers as in /work/shared/benchmarks.md).
+// Each prints one JSON line per measured point on stdout and returns a
+// process exit code: 0 when it measured, 1 when it could not (setup failed).
+// Every loop is bounded by a count and by a deadline.
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace bench {
+
+struct RunOptions {
+    std::string mode = "broadcast";  ///< broadcast (1, 5), fanout (2), idle (4), oneshot (6)
+    std::string adapter = "chat";
+    std::string server;              ///< label in the results; defaults to the adapter
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;
+    pid_t serverPid = 0;             ///< for CPU, RSS and threads; 0: not reported
+    int clients = 100;               ///< N: room members (broadcast, fanout); connections (idle)
+    int senders = 1;                 ///< K
+    std::vector<double> rates{1000}; ///< aggregate messages/s; several make a ramp
+    int repeat = 1;                  ///< measured runs per rate
+    double warmup = 1;               ///< seconds before each measured run
+    double duration = 5;             ///< seconds of sending per measured run
+    double drain = 2;                ///< most seconds to wait for stragglers
+    std::size_t payload = 64;        ///< message text bytes
+    double p99LimitMs = 100;         ///< "clean" needs p99 below this
+    bool stopWhenUnclean = true;     ///< end the ramp after a rate with no clean run
+    int slowConsumers = 0;           ///< broadcast: this many members stop reading (workload 5)
+    int connectConcurrency = 200;    ///< connections logging in at once
+    double setupTimeout = 120;       ///< seconds to get everyone connected
+    std::vector<int> steps;          ///< idle: report at these connection counts
+    bool idleJoin = false;           ///< idle: also join the room
+    int probes = 5;                  ///< fanout: messages, one at a time
+    std::string chatBinary;          ///< oneshot: the `chat` executable
+    int count = 50;                  ///< oneshot: runs
+};
+
+int runBroadcast(const RunOptions& options);
+int runFanout(const RunOptions& options);
+int runIdleScale(const RunOptions& options);
+int runOneShot(const RunOptions& options);
+
+}  // namespace bench
