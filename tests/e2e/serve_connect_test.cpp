@@ -196,8 +196,9 @@ TEST_CASE("200 piped lines: the client exits 0 only after all are answered and n
     alice.write(input);
     alice.closeStdin();
 
-    const auto code = alice.wait(10s);
+    const auto code = alice.wait(30s);
     INFO("alice's stderr: " << alice.stderrText());
+    INFO("alice's stdout: " << alice.stdoutText().size() << " bytes, last: " << alice.stdoutText().substr(alice.stdoutText().size() > 200 ? alice.stdoutText().size() - 200 : 0));
     REQUIRE(code);
     CHECK(*code == 0);
 
