@@ -24,6 +24,10 @@ void removeOne(std::vector<ParticipantPtr>& from, const ParticipantPtr& p) {
     from.erase(std::remove(from.begin(), from.end(), p), from.end());
 }
 
+std::shared_ptr<const std::vector<ParticipantPtr>> share(std::vector<ParticipantPtr> list) {
+    return std::make_shared<const std::vector<ParticipantPtr>>(std::move(list));
+}
+
 HubResult refuse(ErrorCode code, std::string text) { return {code, std::move(text), 0, {}, 0}; }
 
 HubResult invalidRoom(const std::string& room) {
@@ -66,6 +70,7 @@ void Hub::detach(const ParticipantPtr& connection, const std::string& reason) {
         if (user == users_.end()) return;
         removeOne(user->second.sessions, connection);
         removeOne(user->second.quietSessions, connection);
+        if (entry.announce) invalidateRoomsLocked(user->second);
         if (entry.announce && user->second.sessions.empty()) {
             const auto rooms = user->second.rooms;
             for (const auto& roomKey : rooms) removeMemberLocked(entry.userKey, roomKey, reason, out);
@@ -97,6 +102,7 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
             user.bucket.emplace(config_.ratePerSecond, config_.rateBurst, TokenBucket::Clock::now());
         }
         (announce ? user.sessions : user.quietSessions).push_back(connection);
+        if (announce) invalidateRoomsLocked(user);
         displayName = user.displayName;
         if (announce && user.sessions.size() == 1)
             addMemberLocked(key, nameKey(config_.defaultRoom), config_.defaultRoom, connection, out);
@@ -252,13 +258,13 @@ HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, con
         event->set("to", "@" + dest->second.displayName);
         event->set("text", text);
         if (action) event->set("action", true);
-        Outgoing dm{dest->second.sessions, event};
-        append(dm.to, dest->second.quietSessions);
+        auto to = dest->second.sessions;
+        append(to, dest->second.quietSessions);
         if (sender != &dest->second) {
-            append(dm.to, sender->sessions);
-            append(dm.to, sender->quietSessions);
+            append(to, sender->sessions);
+            append(to, sender->quietSessions);
         }
-        out.push_back(std::move(dm));
+        out.push_back({share(std::move(to)), event});
     }
     deliver(out);
     return {std::nullopt, {}, id, away, 0};
@@ -290,17 +296,18 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
             members.insert(newKey);
         }
         std::set<const Participant*> seen;
-        Outgoing notice{{}, makeEvent("nick", nextMessageId())};
-        notice.event->set("old", oldName);
-        notice.event->set("new", newName);
+        auto event = makeEvent("nick", nextMessageId());
+        event->set("old", oldName);
+        event->set("new", newName);
+        std::vector<ParticipantPtr> to;
         auto add = [&](const std::vector<ParticipantPtr>& sessions) {
             for (const auto& s : sessions)
-                if (seen.insert(s.get()).second) notice.to.push_back(s);
+                if (seen.insert(s.get()).second) to.push_back(s);
         };
         add(user.sessions);
         add(user.quietSessions);
-        for (const auto& roomKey : user.rooms) add(roomSessionsLocked(rooms_.at(roomKey)));
-        out.push_back(std::move(notice));
+        for (const auto& roomKey : user.rooms) add(*roomSessionsLocked(rooms_.at(roomKey)));
+        out.push_back({share(std::move(to)), event});
     }
     deliver(out);
     return {};
@@ -405,12 +412,17 @@ void Hub::addMemberLocked(const std::string& userKey, const std::string& roomKey
     if (room.name.empty()) room.name = roomName;
     auto& user = users_.at(userKey);
     room.members.insert(userKey);
+    room.sessions.reset();
     user.rooms.insert(roomKey);
     auto event = makeEvent("joined", nextMessageId());
     event->set("user", user.displayName);
     event->set("room", room.name);
     auto to = roomSessionsLocked(room);
-    if (except) removeOne(to, except);
+    if (except) {
+        auto without = *to;
+        removeOne(without, except);
+        to = share(std::move(without));
+    }
     out.push_back({std::move(to), event});
 }
 
@@ -425,15 +437,24 @@ void Hub::removeMemberLocked(const std::string& userKey, const std::string& room
     event->set("reason", reason);
     out.push_back({roomSessionsLocked(it->second), event});  // the leaver's own sessions see it too
     it->second.members.erase(userKey);
+    it->second.sessions.reset();
     user.rooms.erase(roomKey);
     if (it->second.members.empty() && !it->second.permanent) rooms_.erase(it);
 }
 
-std::vector<ParticipantPtr> Hub::roomSessionsLocked(const Room& room) const {
-    std::vector<ParticipantPtr> sessions;
-    sessions.reserve(room.members.size());
-    for (const auto& key : room.members) append(sessions, users_.at(key).sessions);
-    return sessions;
+Hub::Recipients Hub::roomSessionsLocked(const Room& room) const {
+    if (!room.sessions) {
+        std::vector<ParticipantPtr> sessions;
+        sessions.reserve(room.members.size());
+        for (const auto& key : room.members) append(sessions, users_.at(key).sessions);
+        room.sessions = share(std::move(sessions));
+    }
+    return room.sessions;
+}
+
+void Hub::invalidateRoomsLocked(const User& user) {
+    for (const auto& roomKey : user.rooms)
+        if (auto it = rooms_.find(roomKey); it != rooms_.end()) it->second.sessions.reset();
 }
 
 RoomDetails Hub::detailsLocked(const Room& room) const {
@@ -455,9 +476,9 @@ std::vector<std::string> Hub::onlineLocked() const {
 
 void Hub::deliver(const std::vector<Outgoing>& out) {
     for (const auto& item : out) {
-        if (item.to.empty()) continue;
+        if (!item.to || item.to->empty()) continue;
         const auto frame = std::make_shared<const std::string>(toFrame(item.event));
-        for (const auto& p : item.to) p->deliver(frame);
+        for (const auto& p : *item.to) p->deliver(frame);
     }
 }
 

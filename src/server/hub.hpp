@@ -161,15 +161,19 @@ private:
         std::string away;
         std::optional<TokenBucket> bucket;  // the user's message rate limit
     };
+    /// Shared, immutable recipient lists: a room's is built once per change
+    /// of membership and reused by every message until the next change.
+    using Recipients = std::shared_ptr<const std::vector<ParticipantPtr>>;
     struct Room {
         std::string name;
         std::string topic;
         std::set<std::string> members;  // user keys
         bool permanent = false;
+        mutable Recipients sessions;    // members' announced sessions; null when stale
     };
     /// One event for a list of recipients, built under the lock, delivered after.
     struct Outgoing {
-        std::vector<ParticipantPtr> to;
+        Recipients to;
         Poco::JSON::Object::Ptr event;
     };
 
@@ -182,7 +186,8 @@ private:
                          const ParticipantPtr& except, std::vector<Outgoing>& out);
     void removeMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& reason,
                             std::vector<Outgoing>& out);
-    std::vector<ParticipantPtr> roomSessionsLocked(const Room& room) const;
+    Recipients roomSessionsLocked(const Room& room) const;
+    void invalidateRoomsLocked(const User& user);
     RoomDetails detailsLocked(const Room& room) const;
     std::vector<std::string> onlineLocked() const;
     std::vector<std::string> sortedNamesLocked(const std::set<std::string>& userKeys) const;
