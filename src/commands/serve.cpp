@@ -121,10 +121,10 @@ void setupServe(CLI::App& app) {
         ->check(CLI::Range(1, 16384))
         ->capture_default_str();
     serve->add_option("--default-room", options->defaultRoom, "The room every user starts in")
-        ->check(kRoomValidator)
+        ->transform(kRoomValidator)
         ->capture_default_str();
     serve->add_option("--room", options->rooms, "A permanent room, kept even when empty (repeatable)")
-        ->check(kRoomValidator);
+        ->transform(kRoomValidator);
     serve->add_option("--max-rooms", options->maxRooms, "Most rooms one user may be in")
         ->check(CLI::Range(1, 10000))
         ->capture_default_str();

@@ -280,6 +280,10 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
         auto it = connections_.find(connection.get());
         if (it == connections_.end() || it->second.userKey.empty()) return refuse(ErrorCode::BadRequest, "send hello first");
         const auto oldKey = it->second.userKey;
+        if (users_.at(oldKey).displayName == newName) {
+            displayName = newName;
+            return {};
+        }
         if (newKey != oldKey && users_.count(newKey))
             return refuse(ErrorCode::NameInUse, "the name '" + newName + "' is in use by someone else");
         User moved = std::move(users_.at(oldKey));
