@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace chat {
 
@@ -27,6 +28,12 @@ public:
     virtual ~ClientOutput() = default;
     virtual void line(const std::string& text) = 0;   ///< chat output (stdout)
     virtual void error(const std::string& text) = 0;  ///< a refusal or failure (stderr)
+    /// Every message from the server except pings and the rate_limited
+    /// refusals the session retries itself; an answer carries the id its
+    /// request was sent with (--json prints these).
+    virtual void message(const Poco::JSON::Object::Ptr&) {}
+    /// A message that should ring the terminal bell (RenderOptions::bell) arrived.
+    virtual void bell() {}
 };
 
 class ClientSession {
@@ -43,6 +50,25 @@ public:
 
     bool awaitingAnswers() const { return !pending_.empty(); }
 
+    /// Sends a request given as JSON (chat connect --json): as it is, with an
+    /// integer id added when it has none. Answers are matched to it like the
+    /// session's own requests, so a join makes its room current and a send
+    /// is paced and retried.
+    void sendRequest(const Poco::JSON::Object::Ptr& request);
+    /// Sends `text` to the current room as it is, without command parsing.
+    void say(const std::string& text);
+
+    /// The connection is gone: requests still unanswered are forgotten (the
+    /// user is told how many messages may not have arrived); messages never
+    /// sent are kept for after reconnected(). Lines that need the server are
+    /// refused until then.
+    void connectionLost();
+    /// A new connection said welcome: rejoins the rooms we were in, leaves
+    /// any we had left, restores the current room, sends the messages held
+    /// back, and says so once every room is restored.
+    void reconnected(const Welcome& welcome);
+    bool connected() const { return connected_; }
+
     using Clock = std::chrono::steady_clock;
     /// When messages refused as rate_limited are due to be sent again.
     std::optional<Clock::time_point> nextRetry() const { return retryAt_; }
@@ -51,6 +77,11 @@ public:
     const std::string& currentRoom() const { return render_.currentRoom; }
     const std::string& self() const { return render_.self; }
     const std::set<std::string>& rooms() const { return rooms_; }
+    /// Users seen online (welcome, /who, events), without ourselves; for completion.
+    std::vector<std::string> knownUsers() const;
+    /// Rooms we are in or have seen (/rooms, events); for completion.
+    std::vector<std::string> knownRooms() const;
+    const RenderOptions& renderOptions() const { return render_; }
 
     /// "[#lobby] alice> "
     std::string prompt() const;
@@ -59,12 +90,24 @@ private:
     struct Pending {
         std::string kind;    ///< the request type
         std::string detail;  ///< e.g. the DM target, for messages about the answer
-        Poco::JSON::Object::Ptr message;  ///< a send request, kept to retry it
+        Poco::JSON::Object::Ptr message = {};  ///< a send request, kept to retry it
+        Poco::Dynamic::Var originalId = {};    ///< a --json request's own id, given back in its answer
+    };
+    /// What to restore after a reconnection.
+    struct Restore {
+        std::set<std::string> rooms;  ///< the rooms we were in
+        std::string currentRoom;
+        std::size_t waiting = 0;  ///< rejoins and leaves not yet answered
     };
     void request(Poco::JSON::Object::Ptr message, Pending pending);
     void sendText(const std::string& to, const std::string& text, bool action);
     void answered(const Pending& pending, const Poco::JSON::Object::Ptr& ok);
     void noteEvent(const Poco::JSON::Object::Ptr& event);
+    void noteUser(const std::string& name);
+    void noteRoom(const std::string& room);
+    void restoreStep();  ///< one rejoin or leave answered (or none needed)
+    void restored();
+    void notice(const std::string& text);
 
     Send send_;
     ClientOutput& output_;
@@ -76,6 +119,11 @@ private:
     std::map<std::int64_t, Poco::JSON::Object::Ptr> held_;  ///< refused as rate_limited, by id
     std::optional<Clock::time_point> retryAt_;
     TokenBucket pace_;  ///< keeps our sends within the server's announced rate
+    bool connected_ = true;
+    std::optional<Restore> restore_;  ///< set from connectionLost() until the rooms are back
+    bool restoreLeaving_ = false;     ///< rejoins done; leaving rooms we had left
+    std::map<std::string, std::string> users_;  ///< by nameKey: display name
+    std::map<std::string, std::string> seenRooms_;  ///< by nameKey: room name
 };
 
 }  // namespace chat

@@ -3,21 +3,12 @@
 #include "shared/protocol.hpp"
 #include "shared/validation.hpp"
 
+#include <cctype>
 #include <ctime>
 
 namespace chat {
 
 namespace {
-constexpr const char* kReset = "\033[0m";
-constexpr const char* kDim = "\033[2m";
-constexpr const char* kBold = "\033[1m";
-constexpr const char* kMagenta = "\033[35m";
-constexpr const char* kCyan = "\033[36m";
-
-std::string paint(const std::string& text, const char* style, bool color) {
-    return color && *style ? std::string(style) + text + kReset : text;
-}
-
 std::string field(const Poco::JSON::Object::Ptr& event, const std::string& key) {
     return stringField(event, key).value_or("");
 }
@@ -27,55 +18,143 @@ std::string roomTag(const std::string& room, const RenderOptions& options) {
     if (room.empty() || nameKey(room) == nameKey(options.currentRoom)) return "";
     return "[" + room + "] ";
 }
+
+bool isDirect(const std::string& to) { return !to.empty() && to[0] == '@'; }
+
+bool nameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }
 }  // namespace
 
-std::string formatClock(std::int64_t millis) {
+std::optional<Timestamps> parseTimestamps(std::string_view word) {
+    if (word == "off") return Timestamps::Off;
+    if (word == "short") return Timestamps::Short;
+    if (word == "long") return Timestamps::Long;
+    return std::nullopt;
+}
+
+std::string_view timestampsName(Timestamps timestamps) {
+    switch (timestamps) {
+    case Timestamps::Off: return "off";
+    case Timestamps::Short: return "short";
+    case Timestamps::Long: return "long";
+    }
+    return "short";
+}
+
+std::optional<Bell> parseBell(std::string_view word) {
+    if (word == "off") return Bell::Off;
+    if (word == "mention") return Bell::Mention;
+    if (word == "all") return Bell::All;
+    return std::nullopt;
+}
+
+std::string_view bellName(Bell bell) {
+    switch (bell) {
+    case Bell::Off: return "off";
+    case Bell::Mention: return "mention";
+    case Bell::All: return "all";
+    }
+    return "mention";
+}
+
+namespace style {
+const std::vector<const char*>& namePalette() {
+    // Plain and bright foreground colours, without red (errors) and magenta
+    // (DMs), so a name never looks like either.
+    static const std::vector<const char*> palette{"\033[32m", "\033[33m", "\033[34m", "\033[36m", "\033[92m",
+                                                  "\033[93m", "\033[94m", "\033[96m", "\033[91m"};
+    return palette;
+}
+
+const char* nameColor(std::string_view name) {
+    // FNV-1a over the case-folded name: stable across runs and machines.
+    std::uint32_t hash = 2166136261u;
+    for (const char c : nameKey(name)) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 16777619u;
+    }
+    const auto& palette = namePalette();
+    return palette[hash % palette.size()];
+}
+}  // namespace style
+
+std::string paint(const std::string& text, const char* sgr, bool color) {
+    return color && sgr && *sgr ? std::string(sgr) + text + style::kReset : text;
+}
+
+bool mentions(std::string_view text, std::string_view self) {
+    if (self.empty()) return false;
+    const std::string haystack = nameKey(text);
+    const std::string needle = nameKey(self);
+    for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) {
+        const auto end = at + needle.size();
+        const bool startsWord = at == 0 || !nameChar(haystack[at - 1]);
+        // "alice." and "alice-" at the end of a sentence still mention alice.
+        const bool endsWord = end == haystack.size() || !nameChar(haystack[end]) ||
+                              ((haystack[end] == '.' || haystack[end] == '-') &&
+                               (end + 1 == haystack.size() || !nameChar(haystack[end + 1])));
+        if (startsWord && endsWord) return true;
+    }
+    return false;
+}
+
+std::string formatClock(std::int64_t millis) { return formatTimestamp(millis, Timestamps::Short); }
+
+std::string formatTimestamp(std::int64_t millis, Timestamps timestamps) {
+    if (timestamps == Timestamps::Off) return "";
     const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
     std::tm local{};
     localtime_r(&seconds, &local);
-    char buffer[8];
-    std::strftime(buffer, sizeof buffer, "%H:%M", &local);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, timestamps == Timestamps::Long ? "%Y-%m-%d %H:%M:%S" : "%H:%M", &local);
     return buffer;
 }
 
 std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
     const auto type = field(event, "type");
     const auto ts = intField(event, "ts");
-    const std::string clock = options.timestamps && ts ? formatClock(*ts) + " " : "";
     const bool color = options.color;
+    const std::string clock =
+        ts && options.timestamps != Timestamps::Off ? paint(formatTimestamp(*ts, options.timestamps), style::kNotice, color) + " " : "";
+    auto notice = [&](const std::string& text) { return clock + paint(text, style::kNotice, color); };
     if (type == "message") {
         const auto from = field(event, "from");
         const auto to = field(event, "to");
         const auto text = field(event, "text");
         const bool mine = nameKey(from) == nameKey(options.self);
         const bool action = boolField(event, "action").value_or(false);
-        if (!to.empty() && to[0] == '@') {
+        const char* nameStyle = mine ? style::kSelf : style::nameColor(from);
+        const auto body = !mine && mentions(text, options.self) ? paint(text, style::kMention, color) : text;
+        if (isDirect(to)) {
             const std::string label = mine ? "[DM to " + to.substr(1) + "]" : "[DM from " + from + "]";
-            return clock + paint(label, kMagenta, color) + " " + (action ? "* " + from + " " : "") + text;
+            return clock + paint(label, style::kDirect, color) + " " +
+                   (action ? "* " + paint(from, nameStyle, color) + " " : "") + text;
         }
         const auto tag = roomTag(to, options);
-        if (action) return clock + tag + paint("* " + from + " " + text, kCyan, color);
-        return clock + tag + paint(from, mine ? kBold : "", color) + ": " + text;
+        if (action) return clock + tag + "* " + paint(from, nameStyle, color) + " " + body;
+        return clock + tag + paint(from, nameStyle, color) + ": " + body;
     }
     const auto room = field(event, "room");
     if (type == "joined") {
         const auto tag = roomTag(room, options);
-        return clock + paint("* " + field(event, "user") + " joined" + (tag.empty() ? "" : " " + room), kDim, color);
+        return notice("* " + field(event, "user") + " joined" + (tag.empty() ? "" : " " + room));
     }
     if (type == "left") {
         const auto reason = field(event, "reason");
         const auto tag = roomTag(room, options);
-        return clock + paint("* " + field(event, "user") + " left" + (tag.empty() ? "" : " " + room) +
-                                 (reason.empty() || reason == "left" ? "" : " (" + reason + ")"),
-                             kDim, color);
+        return notice("* " + field(event, "user") + " left" + (tag.empty() ? "" : " " + room) +
+                      (reason.empty() || reason == "left" ? "" : " (" + reason + ")"));
     }
-    if (type == "topic")
-        return clock + paint("* " + field(event, "by") + " set the topic of " + room + ": " + field(event, "topic"),
-                             kDim, color);
-    if (type == "nick")
-        return clock + paint("* " + field(event, "old") + " is now known as " + field(event, "new"), kDim, color);
-    if (type == "shutdown") return clock + paint("* " + field(event, "message"), kDim, color);
+    if (type == "topic") return notice("* " + field(event, "by") + " set the topic of " + room + ": " + field(event, "topic"));
+    if (type == "nick") return notice("* " + field(event, "old") + " is now known as " + field(event, "new"));
+    if (type == "shutdown") return notice("* " + field(event, "message"));
     return std::nullopt;
+}
+
+bool ringsBell(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
+    if (options.bell == Bell::Off || field(event, "type") != "message") return false;
+    if (nameKey(field(event, "from")) == nameKey(options.self)) return false;
+    if (options.bell == Bell::All) return true;
+    return isDirect(field(event, "to")) || mentions(field(event, "text"), options.self);
 }
 
 }  // namespace chat

@@ -1,19 +1,44 @@
 #pragma once
-// How events from the server look on the client's output.
+// How events from the server look on the client's output: the line for each
+// event, its colours, its timestamp, and whether it rings the bell.
 
 #include <Poco/JSON/Object.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace chat {
 
+/// How much of an event's time a line shows.
+enum class Timestamps {
+    Off,    ///< none
+    Short,  ///< "HH:MM" local time (the default)
+    Long,   ///< "YYYY-MM-DD HH:MM:SS" local time
+};
+
+/// When a received message rings the terminal bell.
+enum class Bell {
+    Off,      ///< never
+    Mention,  ///< a DM to us, or a message that mentions our name (the default)
+    All,      ///< every message from someone else
+};
+
+/// "off" / "short" / "long" and back; nullopt for any other word.
+std::optional<Timestamps> parseTimestamps(std::string_view word);
+std::string_view timestampsName(Timestamps timestamps);
+/// "off" / "mention" / "all" and back; nullopt for any other word.
+std::optional<Bell> parseBell(std::string_view word);
+std::string_view bellName(Bell bell);
+
 struct RenderOptions {
-    std::string self;         ///< our own user name, to mark our messages
+    std::string self;         ///< our own user name, to mark our messages and mentions
     std::string currentRoom;  ///< events from other rooms show the room's name
-    bool color = false;       ///< ANSI colours
-    bool timestamps = true;
+    bool color = false;       ///< ANSI colours; never any escape byte when false
+    Timestamps timestamps = Timestamps::Short;
+    Bell bell = Bell::Mention;
 };
 
 /// One line (without newline) for an event, or nullopt for messages that
@@ -21,7 +46,38 @@ struct RenderOptions {
 /// control characters, so the line is safe to print.
 std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options);
 
+/// True when the event should ring the terminal bell under options.bell.
+bool ringsBell(const Poco::JSON::Object::Ptr& event, const RenderOptions& options);
+
+/// True when `text` names `self` as a word of its own, ignoring case
+/// ("hi Alice!" mentions alice; "malice" does not).
+bool mentions(std::string_view text, std::string_view self);
+
 /// "HH:MM" in local time for a UTC millisecond timestamp.
 std::string formatClock(std::int64_t millis);
+
+/// The time as `timestamps` asks, in local time: "", "HH:MM" or
+/// "YYYY-MM-DD HH:MM:SS".
+std::string formatTimestamp(std::int64_t millis, Timestamps timestamps);
+
+/// The styles (SGR escape sequences) lines are painted with. Every user
+/// name has a stable colour; the other styles differ from all name colours
+/// and from each other.
+namespace style {
+inline constexpr const char* kReset = "\033[0m";
+inline constexpr const char* kSelf = "\033[1m";            ///< our own name: bold
+inline constexpr const char* kNotice = "\033[2m";          ///< "* alice joined", timestamps: dim
+inline constexpr const char* kDirect = "\033[1;35m";       ///< "[DM from alice]": bold magenta
+inline constexpr const char* kMention = "\033[30;43m";     ///< text that mentions us: black on yellow
+inline constexpr const char* kError = "\033[31m";          ///< client errors: red
+/// The colour of a user name: the same name (in any case) always gets the
+/// same one of the palette's colours.
+const char* nameColor(std::string_view name);
+/// The palette nameColor picks from.
+const std::vector<const char*>& namePalette();
+}  // namespace style
+
+/// `text` wrapped in `sgr` and a reset when `color`, else `text` unchanged.
+std::string paint(const std::string& text, const char* sgr, bool color);
 
 }  // namespace chat

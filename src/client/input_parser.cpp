@@ -111,6 +111,12 @@ InputCommand parseCommand(std::string_view name, std::string_view rest) {
     }
     if (n == "away") return make(Kind::Away, {}, {}, std::string(rest));
     if (n == "back") return make(Kind::Back);
+    if (n == "bell" || n == "timestamps") {
+        static const std::vector<std::string> bell{"off", "mention", "all"}, timestamps{"off", "short", "long"};
+        const auto& allowed = n == "bell" ? bell : timestamps;
+        if (!rest.empty() && std::find(allowed.begin(), allowed.end(), rest) == allowed.end()) return usage(name);
+        return make(n == "bell" ? Kind::Bell : Kind::Timestamps, {}, {}, std::string(rest));
+    }
     return invalid("unknown command /" + std::string(name) + " (try /help)");
 }
 }  // namespace
@@ -129,6 +135,8 @@ const std::vector<CommandHelp>& commandHelp() {
         {"nick", {}, "/nick name", "change your name"},
         {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},
         {"back", {}, "/back", "you are no longer away"},
+        {"bell", {}, "/bell [off|mention|all]", "show or set when the terminal bell rings"},
+        {"timestamps", {}, "/timestamps [off|short|long]", "show or set how message times are shown"},
         {"help", {}, "/help [command]", "list commands, or explain one"},
         {"quit", {"exit"}, "/quit", "leave (also: quit, exit, Ctrl-D)"},
     };

@@ -25,13 +25,15 @@ struct InputCommand {
         Away,     ///< /away [message]
         Back,     ///< /back
         Help,     ///< /help [command]
+        Bell,     ///< /bell [off|mention|all]: show or set (client-side only)
+        Timestamps,  ///< /timestamps [off|short|long]: show or set (client-side only)
         Quit,     ///< /quit, quit, exit
         Invalid,  ///< a line the client refuses; `error` says why
     };
     Kind kind = Kind::Empty;
     std::string target;  ///< user name (Direct, Whois, Nick) or command name (Help)
     std::string room;    ///< room name, '#' included, when one was given
-    std::string text;    ///< message, topic or away text
+    std::string text;    ///< message, topic or away text; the setting for Bell and Timestamps
     std::string error;   ///< for Invalid
 };
 

@@ -1,37 +1,56 @@
 #include "client/interactive_client.hpp"
 
 #include "client/client_session.hpp"
+#include "client/input_parser.hpp"
+#include "client/line_editor.hpp"
+#include "client/paste_guard.hpp"
+#include "client/reconnect_backoff.hpp"
 #include "client/server_connection.hpp"
 #include "shared/exit_codes.hpp"
 
 #include <cerrno>
+#include <clocale>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <iostream>
+#include <langinfo.h>
+#include <memory>
 #include <poll.h>
+#include <random>
 #include <unistd.h>
 
 namespace chat {
 
 namespace {
+using Clock = ServerConnection::Clock;
 constexpr std::chrono::seconds kAnswerTimeout{10};
+constexpr std::chrono::seconds kReconnectTimeout{5};
 
 int signalPipe[2] = {-1, -1};
 
-void onSignal(int) {
-    const char byte = 1;
+/// Each signal becomes one byte (its number) on the pipe the loop polls.
+void onSignal(int signo) {
+    const auto byte = static_cast<unsigned char>(signo);
+    const int saved = errno;
     [[maybe_unused]] auto n = ::write(signalPipe[1], &byte, 1);
+    errno = saved;
 }
 
-void installSignalPipe() {
-    if (::pipe2(signalPipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+void catchSignal(int signo) {
     struct sigaction action {};
     action.sa_handler = onSignal;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-    sigaction(SIGHUP, &action, nullptr);
+    action.sa_flags = SA_RESTART;
+    sigaction(signo, &action, nullptr);
+}
+
+void installSignalPipe(bool terminal) {
+    if (signalPipe[0] < 0 && ::pipe2(signalPipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+    for (int signo : {SIGINT, SIGTERM, SIGHUP}) catchSignal(signo);
+    if (terminal)
+        for (int signo : {SIGWINCH, SIGTSTP}) catchSignal(signo);
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -40,105 +59,396 @@ std::string join(const std::vector<std::string>& names) {
     return out;
 }
 
-/// Chat lines to stdout, errors to stderr.
+bool colourWanted(ColorMode mode, bool terminal) {
+    if (mode != ColorMode::Auto) return mode == ColorMode::Always;
+    const char* noColor = std::getenv("NO_COLOR");
+    const char* term = std::getenv("TERM");
+    return terminal && !(noColor && *noColor) && !(term && std::strcmp(term, "dumb") == 0);
+}
+
+/// Readline edits characters, not bytes, only in a multibyte locale; the
+/// protocol is UTF-8, so a C or POSIX environment gets C.UTF-8.
+void useTerminalLocale() {
+    std::setlocale(LC_CTYPE, "");
+    const char* codeset = nl_langinfo(CODESET);
+    if (!codeset || std::strcmp(codeset, "UTF-8") != 0)
+        if (std::strcmp(codeset ? codeset : "", "ANSI_X3.4-1968") == 0) std::setlocale(LC_CTYPE, "C.UTF-8");
+}
+
+/// Piped: chat lines to stdout, errors to stderr.
 class StdOutput final : public ClientOutput {
 public:
+    explicit StdOutput(bool color) : color_(color) {}
     void line(const std::string& text) override { std::cout << text << "\n" << std::flush; }
-    void error(const std::string& text) override { std::cerr << "chat: " << text << "\n" << std::flush; }
-};
-}  // namespace
+    void error(const std::string& text) override {
+        std::cerr << paint("chat: " + text, style::kError, color_) << "\n" << std::flush;
+    }
 
-int runInteractive(const ConnectOptions& options) {
-    const bool terminal = isatty(STDIN_FILENO);
+private:
+    bool color_;
+};
+
+/// --json: every server message as one JSON line; nothing else on stdout.
+class JsonOutput final : public ClientOutput {
+public:
+    void line(const std::string&) override {}
+    void error(const std::string&) override {}
+    void message(const Poco::JSON::Object::Ptr& message) override { std::cout << toJson(message) << "\n" << std::flush; }
+};
+
+/// A terminal: everything above the input line.
+class TerminalOutput final : public ClientOutput {
+public:
+    TerminalOutput(std::unique_ptr<LineEditor>& editor, bool color) : editor_(editor), color_(color) {}
+    void line(const std::string& text) override {
+        if (editor_) editor_->printAbove(text);
+        else std::cout << text << "\n" << std::flush;
+    }
+    void error(const std::string& text) override {
+        const auto painted = paint("chat: " + text, style::kError, color_);
+        if (editor_) editor_->printAbove(painted, true);
+        else std::cerr << painted << "\n" << std::flush;
+    }
+    void bell() override {
+        if (editor_) editor_->bell();
+    }
+
+private:
+    std::unique_ptr<LineEditor>& editor_;
+    bool color_;
+};
+
+enum class Mode { Terminal, Piped, Json };
+
+/// One run of `chat connect`: the poll loop over the server connection,
+/// stdin and the signal pipe, with the heartbeat, reconnection and paste
+/// confirmation around a ClientSession.
+class InteractiveLoop {
+public:
+    InteractiveLoop(const ConnectOptions& options, Mode mode) : options_(options), mode_(mode) {}
+
+    int run();
+
+private:
+    Welcome connect(const std::string& user, std::chrono::milliseconds timeout);
+    void setUp(const Welcome& welcome);
+    void send(const Poco::JSON::Object::Ptr& message);
+    void lost(const std::string& why);
+    void tryReconnect();
+    void notice(const std::string& text);
+    void onSignal(int signo);
+    void onServer();
+    void onTerminalInput(Clock::time_point now);
+    void onPipedInput();
+    void takeBatch(PasteGuard::Batch batch);
+    void answerPaste(const std::string& answer);
+    void handleLine(const std::string& line);
+    void stopInput() { inputOpen_ = false; }
+    Completion completeWord(std::string_view before) const;
+
+    ConnectOptions options_;
+    Mode mode_;
+    bool color_ = false;
+    std::unique_ptr<ServerConnection> connection_;
+    std::unique_ptr<LineEditor> editor_;
+    std::unique_ptr<ClientOutput> output_;
+    std::unique_ptr<ClientSession> client_;
+
+    bool inputOpen_ = true;
+    bool leaveNow_ = false;   ///< SIGTERM, SIGHUP, piped Ctrl-C: go without waiting for answers
+    bool sendFailed_ = false;  ///< a write to the server failed: treat as lost
+    std::string pipedInput_;
+    std::optional<Clock::time_point> drainDeadline_;
+    Clock::time_point lastHeard_{};
+    bool pingSent_ = false;
+
+    unsigned attempt_ = 0;
+    std::optional<Clock::time_point> reconnectAt_;
+    std::mt19937 random_{std::random_device{}()};
+
+    PasteGuard paste_;
+    std::optional<PasteGuard::Batch> confirming_;  ///< a large paste waiting for y/N
+    LineEditor::Stash stashed_;                    ///< the input line while asking
+};
+
+Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseconds timeout) {
+    auto connection = std::make_unique<ServerConnection>(options_.host, options_.port, timeout);
+    const auto welcome =
+        connection->hello(user, std::string("chat/") + CHAT_VERSION, true, Clock::now() + kAnswerTimeout);
+    connection_ = std::move(connection);
+    lastHeard_ = Clock::now();
+    pingSent_ = false;
+    sendFailed_ = false;
+    return welcome;
+}
+
+void InteractiveLoop::send(const Poco::JSON::Object::Ptr& message) {
+    if (!connection_) {
+        sendFailed_ = true;
+        return;
+    }
     try {
-        ServerConnection connection(options.host, options.port, std::chrono::seconds(10));
-        const auto welcome = connection.hello(options.user, std::string("chat/") + CHAT_VERSION, true,
-                                              ServerConnection::Clock::now() + kAnswerTimeout);
-        if (terminal) {
-            std::cout << "Welcome, " << welcome.user << "! Start chatting.\n";
-            if (!welcome.motd.empty()) std::cout << welcome.motd << "\n";
-            std::cout << "Online (" << welcome.online.size() << "): " << join(welcome.online) << "\n"
-                      << "Type /help for commands.\n"
-                      << std::flush;
+        connection_->send(message);
+    } catch (const ClientError&) {
+        sendFailed_ = true;
+    }
+}
+
+void InteractiveLoop::notice(const std::string& text) { output_->line(paint(text, style::kNotice, color_)); }
+
+void InteractiveLoop::setUp(const Welcome& welcome) {
+    const bool terminal = mode_ == Mode::Terminal;
+    color_ = colourWanted(options_.color, terminal);
+    if (isatty(STDIN_FILENO) && mode_ != Mode::Json) {
+        std::cout << "Welcome, " << welcome.user << "! Start chatting.\n";
+        if (!welcome.motd.empty()) std::cout << welcome.motd << "\n";
+        std::cout << "Online (" << welcome.online.size() << "): " << join(welcome.online) << "\n"
+                  << "Type /help for commands.\n"
+                  << std::flush;
+    }
+    if (mode_ == Mode::Json) output_ = std::make_unique<JsonOutput>();
+    else if (terminal) output_ = std::make_unique<TerminalOutput>(editor_, color_);
+    else output_ = std::make_unique<StdOutput>(color_);
+
+    RenderOptions render;
+    render.color = color_;
+    render.timestamps = options_.timestamps;
+    render.bell = options_.bell;
+    client_ = std::make_unique<ClientSession>(welcome, [this](const auto& m) { send(m); }, *output_, render);
+    if (mode_ == Mode::Json && welcome.message) output_->message(welcome.message);
+    if (terminal)
+        editor_ = std::make_unique<LineEditor>(client_->prompt(), options_.historyFile,
+                                               [this](std::string_view before) { return completeWord(before); });
+}
+
+Completion InteractiveLoop::completeWord(std::string_view before) const {
+    CompletionSources sources;
+    for (const auto& command : commandHelp()) {
+        sources.commands.push_back(command.name);
+        sources.commands.insert(sources.commands.end(), command.aliases.begin(), command.aliases.end());
+    }
+    sources.users = client_->knownUsers();
+    sources.rooms = client_->knownRooms();
+    return complete(before, sources);
+}
+
+void InteractiveLoop::lost(const std::string& why) {
+    if (mode_ != Mode::Terminal || !options_.reconnect || !inputOpen_)
+        throw ClientError(exit_code::kUnavailable, "connection to server lost" + why);
+    if (connection_) connection_->close();
+    connection_.reset();
+    sendFailed_ = false;
+    client_->connectionLost();
+    attempt_ = 0;
+    const auto delay = reconnectDelay(attempt_, std::uniform_real_distribution<double>(0, 1)(random_));
+    reconnectAt_ = Clock::now() + delay;
+    notice("* connection to server lost" + why + "; reconnecting in " +
+           std::to_string((delay.count() + 999) / 1000) + " s");
+}
+
+void InteractiveLoop::tryReconnect() {
+    reconnectAt_.reset();
+    try {
+        const auto welcome = connect(client_->self(), kReconnectTimeout);
+        attempt_ = 0;
+        client_->reconnected(welcome);
+    } catch (const ClientError& e) {
+        if (e.exitCode() == exit_code::kProtocol || e.exitCode() == exit_code::kUsage) throw;
+        connection_.reset();
+        const auto delay = reconnectDelay(++attempt_, std::uniform_real_distribution<double>(0, 1)(random_));
+        reconnectAt_ = Clock::now() + delay;
+        notice("* could not reconnect (" + std::string(e.what()) + "); trying again in " +
+               std::to_string((delay.count() + 999) / 1000) + " s");
+    }
+}
+
+void InteractiveLoop::onSignal(int signo) {
+    if (mode_ != Mode::Terminal || !editor_) {
+        leaveNow_ = true;  // as before: any of SIGINT, SIGTERM, SIGHUP ends a piped client
+        return;
+    }
+    switch (signo) {
+    case SIGINT:
+        if (confirming_) {
+            answerPaste("");
+            return;
         }
-        installSignalPipe();
-        StdOutput output;
-        RenderOptions render;
-        render.color = terminal && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
-        ClientSession client(welcome, [&connection](const auto& m) { connection.send(m); }, output, render);
-        std::string input;
-        bool inputOpen = true;
-        std::optional<ServerConnection::Clock::time_point> drainDeadline;
-        auto lastHeard = ServerConnection::Clock::now();
-        bool pingSent = false;
+        if (editor_->interrupt() == LineEditor::Interrupt::Leave) stopInput();
+        return;
+    case SIGWINCH: editor_->resize(); return;
+    case SIGTSTP:
+        editor_->suspend();
+        std::signal(SIGTSTP, SIG_DFL);
+        std::raise(SIGTSTP);  // stops here until SIGCONT
+        catchSignal(SIGTSTP);
+        editor_->resume();
+        return;
+    default: leaveNow_ = true; return;
+    }
+}
+
+void InteractiveLoop::onServer() {
+    const bool open = connection_->readAvailable();
+    lastHeard_ = Clock::now();
+    pingSent_ = false;
+    if (drainDeadline_) drainDeadline_ = lastHeard_ + kAnswerTimeout;
+    while (connection_) {
+        auto message = connection_->nextMessage();
+        if (!message) break;
+        client_->handleMessage(*message);
+    }
+    if (!open) lost("");
+}
+
+void InteractiveLoop::handleLine(const std::string& line) {
+    if (!inputOpen_) return;  // after /quit, the rest of a paste is not sent
+    if (editor_) editor_->remember(line);
+    if (!client_->handleLine(line)) stopInput();
+}
+
+void InteractiveLoop::takeBatch(PasteGuard::Batch batch) {
+    if (!batch.confirm) {
+        for (const auto& line : batch.lines) handleLine(line);
+        return;
+    }
+    stashed_ = editor_->stash();
+    editor_->setPrompt("Send " + std::to_string(batch.lines.size()) + " pasted lines to " + client_->currentRoom() +
+                       "? [y/N] ");
+    confirming_ = std::move(batch);
+}
+
+void InteractiveLoop::answerPaste(const std::string& answer) {
+    auto batch = std::move(*confirming_);
+    confirming_.reset();
+    editor_->setPrompt(client_->prompt());
+    editor_->unstash(stashed_);
+    if (confirms(answer)) {
+        for (const auto& line : batch.lines) handleLine(line);
+    } else {
+        for (const auto& line : batch.lines) editor_->remember(line);
+        notice("* not sent: " + std::to_string(batch.lines.size()) + " pasted lines (Up brings them back)");
+    }
+}
+
+void InteractiveLoop::onTerminalInput(Clock::time_point now) {
+    editor_->readInput();
+    paste_.input(now);
+    for (const auto& line : editor_->takeLines()) {
+        if (confirming_) answerPaste(line);
+        else paste_.line(line, now);
+    }
+    if (editor_->endOfInput()) {
+        if (confirming_) answerPaste("");
+        stopInput();
+    }
+}
+
+void InteractiveLoop::onPipedInput() {
+    char buffer[4096];
+    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    auto handle = [&](const std::string& line) {
+        if (mode_ != Mode::Json) return handleLine(line);
+        if (!inputOpen_) return;
+        const auto start = line.find_first_not_of(" \t\r");
+        if (start == std::string::npos) return;
+        if (line[start] != '{') return client_->say(line.back() == '\r' ? line.substr(0, line.size() - 1) : line);
+        auto parsed = parseMessage(line);
+        if (!parsed) {
+            std::cerr << "chat: not sent: " << parsed.error << "\n" << std::flush;
+            return;
+        }
+        if (parsed.type == "quit") return stopInput();
+        client_->sendRequest(parsed.message);
+    };
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+        if (!pipedInput_.empty()) handle(pipedInput_);
+        pipedInput_.clear();
+        stopInput();
+        return;
+    }
+    pipedInput_.append(buffer, static_cast<std::size_t>(n));
+    for (auto nl = pipedInput_.find('\n'); nl != std::string::npos && inputOpen_; nl = pipedInput_.find('\n')) {
+        const std::string line = pipedInput_.substr(0, nl);
+        pipedInput_.erase(0, nl + 1);
+        handle(line);
+    }
+}
+
+int InteractiveLoop::run() {
+    try {
+        const auto welcome = connect(options_.user, std::chrono::seconds(10));
+        installSignalPipe(mode_ == Mode::Terminal);
+        if (mode_ == Mode::Terminal) useTerminalLocale();
+        setUp(welcome);
         for (;;) {
-            const auto now = ServerConnection::Clock::now();
-            if (now >= lastHeard + 2 * options.pingInterval)
-                throw ClientError(exit_code::kUnavailable, "connection to server lost (no answer to ping)");
-            if (now >= lastHeard + options.pingInterval && !pingSent) {
-                connection.send(makeMessage("ping"));
-                pingSent = true;
+            const auto now = Clock::now();
+            if (connection_ && now >= lastHeard_ + 2 * options_.pingInterval) lost(" (no answer to ping)");
+            if (connection_ && now >= lastHeard_ + options_.pingInterval && !pingSent_) {
+                send(makeMessage("ping"));
+                pingSent_ = true;
             }
-            auto wakeAt = lastHeard + (pingSent ? 2 : 1) * options.pingInterval;
-            if (drainDeadline) wakeAt = std::min(wakeAt, now + std::chrono::milliseconds(100));
-            if (const auto retry = client.nextRetry()) wakeAt = std::min(wakeAt, *retry);
-            const int timeoutMs = static_cast<int>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1);
-            if (!inputOpen && !client.awaitingAnswers()) break;
-            if (!inputOpen && !drainDeadline) drainDeadline = ServerConnection::Clock::now() + kAnswerTimeout;
-            if (drainDeadline && ServerConnection::Clock::now() >= *drainDeadline) {
+            if (!connection_ && reconnectAt_ && now >= *reconnectAt_) tryReconnect();
+            if (auto batch = paste_.take(now)) takeBatch(std::move(*batch));
+            if (leaveNow_) break;
+            if (!inputOpen_ && (!client_->awaitingAnswers() || !connection_)) break;
+            if (!inputOpen_ && !drainDeadline_) drainDeadline_ = Clock::now() + kAnswerTimeout;
+            if (drainDeadline_ && Clock::now() >= *drainDeadline_) {
+                editor_.reset();
                 std::cerr << "chat: timed out waiting for the server to answer\n";
                 return exit_code::kTempFail;
             }
-            pollfd fds[3] = {{connection.fd(), POLLIN, 0},
-                             {inputOpen ? STDIN_FILENO : -1, POLLIN, 0},
+            if (editor_ && !confirming_) editor_->setPrompt(client_->prompt());
+
+            auto wakeAt = now + std::chrono::hours(1);
+            if (connection_) wakeAt = lastHeard_ + (pingSent_ ? 2 : 1) * options_.pingInterval;
+            if (reconnectAt_) wakeAt = std::min(wakeAt, *reconnectAt_);
+            if (drainDeadline_) wakeAt = std::min(wakeAt, now + std::chrono::milliseconds(100));
+            if (const auto retry = client_->nextRetry()) wakeAt = std::min(wakeAt, *retry);
+            if (const auto due = paste_.due()) wakeAt = std::min(wakeAt, *due);
+            const int timeoutMs = static_cast<int>(std::max<long long>(
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1));
+
+            pollfd fds[3] = {{connection_ ? connection_->fd() : -1, POLLIN, 0},
+                             {inputOpen_ ? STDIN_FILENO : -1, POLLIN, 0},
                              {signalPipe[0], POLLIN, 0}};
             const int ready = ::poll(fds, 3, timeoutMs);
             if (ready < 0 && errno != EINTR) break;
-            client.retryDue(ServerConnection::Clock::now());
-            if (fds[2].revents & POLLIN) break;
-            if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-                const bool open = connection.readAvailable();
-                lastHeard = ServerConnection::Clock::now();
-                pingSent = false;
-                if (drainDeadline) drainDeadline = lastHeard + kAnswerTimeout;
-                while (auto message = connection.nextMessage()) client.handleMessage(*message);
-                if (!open) throw ClientError(exit_code::kUnavailable, "connection to server lost");
+            client_->retryDue(Clock::now());
+            if (fds[2].revents & POLLIN) {
+                unsigned char signals[16];
+                const ssize_t n = ::read(signalPipe[0], signals, sizeof signals);
+                for (ssize_t i = 0; i < n; ++i) onSignal(signals[i]);
+                if (leaveNow_) break;
             }
-            if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-                char buffer[4096];
-                const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-                if (n <= 0) {
-                    inputOpen = false;
-                    if (!input.empty() && !client.handleLine(input)) break;
-                    input.clear();
-                    continue;
-                }
-                input.append(buffer, static_cast<std::size_t>(n));
-                bool quit = false;
-                for (auto nl = input.find('\n'); nl != std::string::npos; nl = input.find('\n')) {
-                    const std::string line = input.substr(0, nl);
-                    input.erase(0, nl + 1);
-                    if (!client.handleLine(line)) {
-                        quit = true;
-                        break;
-                    }
-                }
-                if (quit) inputOpen = false;
-                if (quit && !client.awaitingAnswers()) break;
+            if (connection_ && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) onServer();
+            if (inputOpen_ && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+                if (editor_) onTerminalInput(Clock::now());
+                else onPipedInput();
             }
+            if (sendFailed_) lost("");
         }
-        try {
-            connection.send(makeMessage("quit"));
-        } catch (const ClientError&) {
+        editor_.reset();
+        if (connection_) {
+            send(makeMessage("quit"));
+            connection_->close();
         }
-        connection.close();
         return exit_code::kOk;
     } catch (const ClientError& e) {
+        editor_.reset();
         std::cout << std::flush;
         std::cerr << "chat: " << e.what() << "\n";
         return e.exitCode();
     }
+}
+}  // namespace
+
+int runInteractive(const ConnectOptions& options) {
+    const Mode mode = options.json                                      ? Mode::Json
+                      : isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? Mode::Terminal
+                                                                        : Mode::Piped;
+    InteractiveLoop loop(options, mode);
+    return loop.run();
 }
 
 }  // namespace chat

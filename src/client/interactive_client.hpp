@@ -1,5 +1,8 @@
 #pragma once
-// `chat connect`: a person at a terminal, or a script piping lines in.
+// `chat connect`: a person at a terminal, a script piping lines in, or a bot
+// speaking JSON lines.
+
+#include "client/event_renderer.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -7,17 +10,42 @@
 
 namespace chat {
 
+enum class ColorMode { Auto, Always, Never };
+
 struct ConnectOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5050;
     std::string user;
     /// Ping a silent server after this long; give up after twice this.
     std::chrono::milliseconds pingInterval{30'000};
+    /// Auto: colours when stdin and stdout are terminals, TERM is not
+    /// "dumb" and NO_COLOR is unset or empty.
+    ColorMode color = ColorMode::Auto;
+    Timestamps timestamps = Timestamps::Short;
+    Bell bell = Bell::Mention;
+    /// On a terminal, reconnect when the connection drops (false: exit 69).
+    bool reconnect = true;
+    /// One JSON object per line both ways, for bots (see runInteractive).
+    bool json = false;
+    /// Where the terminal client keeps its input history; empty: nowhere.
+    std::string historyFile;
 };
 
 /// Runs until the user leaves (exit 0) or the connection is lost (69).
-/// With stdin not a terminal: no prompt, no colours, and at end of input it
-/// waits until the server has answered every message it sent.
+///
+/// With stdin and stdout terminals: GNU readline edits the input line while
+/// messages print above it; history, Tab completion, paste confirmation,
+/// colours, the bell, and reconnection with backoff.
+///
+/// Otherwise (piped): no prompt and no colours (unless ColorMode::Always);
+/// one line per event on stdout, errors on stderr; at end of input it waits
+/// until the server has answered every message it sent; a lost connection
+/// ends it with 69.
+///
+/// With `json`: like piped, but stdout carries every message from the
+/// server as one compact JSON object per line (pings excepted), and each
+/// stdin line that starts with '{' is a request sent as it is (an id is
+/// added when missing); any other line is text for the current room.
 int runInteractive(const ConnectOptions& options);
 
 }  // namespace chat

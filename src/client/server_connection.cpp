@@ -51,6 +51,7 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
         }
         if (type != "welcome") continue;
         Welcome welcome;
+        welcome.message = *message;
         welcome.server = stringField(*message, "server").value_or("");
         welcome.motd = stringField(*message, "motd").value_or("");
         welcome.user = stringField(*message, "user").value_or(user);

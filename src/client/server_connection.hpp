@@ -35,6 +35,7 @@ struct Welcome {
     std::size_t maxText = 0;
     double ratePerSecond = 0;  ///< the server's message rate limit; 0 when not announced
     double rateBurst = 0;
+    Poco::JSON::Object::Ptr message;  ///< the welcome as received
 };
 
 /// Not thread-safe: one thread owns a ServerConnection.

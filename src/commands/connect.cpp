@@ -1,5 +1,6 @@
 #include "commands/commands.hpp"
 
+#include "client/connect_settings.hpp"
 #include "client/interactive_client.hpp"
 #include "shared/exit_codes.hpp"
 
@@ -16,25 +17,21 @@ std::string defaultUser() {
 }
 
 void setupConnect(CLI::App& app) {
-    auto options = std::make_shared<ConnectOptions>();
-    auto* connect = app.add_subcommand("connect", "Chat interactively (or pipe lines in)");
-    connect->add_option("--host", options->host, "Server address")->envname("CHAT_HOST")->capture_default_str();
-    connect->add_option("--port", options->port, "Server port")->envname("CHAT_PORT")->capture_default_str();
-    connect->add_option("--user", options->user, "Your name (default: $CHAT_USER, then $USER)");
-    auto pingSeconds = std::make_shared<double>(30);
-    connect->add_option("--ping-interval", *pingSeconds,
-                        "Seconds of silence before pinging the server; it counts as lost after twice this")
-        ->check(CLI::Range(0.05, 3600.0))
-        ->capture_default_str();
-    connect->callback([options, pingSeconds] {
-        options->pingInterval = std::chrono::milliseconds(static_cast<long long>(*pingSeconds * 1000));
-        if (options->user.empty()) options->user = defaultUser();
-        if (options->user.empty()) {
+    auto line = std::make_shared<ConnectCommandLine>();
+    auto* connect = app.add_subcommand("connect", "Chat interactively (or pipe lines in, or run a bot with --json)");
+    addConnectOptions(*connect, *line);
+    connect->footer(
+        "Settings: flags override CHAT_HOST, CHAT_PORT and CHAT_USER, which override the config file\n"
+        "(host, port, user, color, timestamps, bell as 'key = value' lines).\n"
+        "Exit status: 0 left, 64 usage or bad settings, 69 server unreachable or connection lost, 75 timed out.");
+    connect->callback([connect, line] {
+        const auto options = resolveConnectOptions(*connect, *line);
+        if (options.user.empty()) {
             std::cerr << "chat connect: no user name: use --user NAME or set CHAT_USER\n";
             throw CLI::RuntimeError(exit_code::kUsage);
         }
         std::signal(SIGPIPE, SIG_IGN);
-        if (const int code = runInteractive(*options); code != 0) throw CLI::RuntimeError(code);
+        if (const int code = runInteractive(options); code != 0) throw CLI::RuntimeError(code);
     });
 }
 
