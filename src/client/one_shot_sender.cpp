@@ -60,7 +60,9 @@ int runSend(const SendOptions& options) {
     for (const auto& text : options.texts) {
         const auto problem = checkText(text, SIZE_MAX);
         if (problem != TextProblem::None) {
-            std::cerr << "chat send: " << describeTextProblem(problem, text, SIZE_MAX) << "\n";
+            std::cerr << "chat send: " << describeTextProblem(problem, text, SIZE_MAX)
+                      << (text.find('\n') != std::string::npos ? "; use --lines to send each line as its own message" : "")
+                      << "\n";
             return exit_code::kDataError;
         }
     }

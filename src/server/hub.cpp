@@ -156,7 +156,7 @@ HubResult Hub::leaveRoom(const ParticipantPtr& connection, const std::string& ro
 
 HubResult Hub::setTopic(const ParticipantPtr& connection, const std::string& room, const std::string& topic) {
     if (!isValidRoomName(room)) return invalidRoom(room);
-    if (const auto problem = chat::checkText(topic, kMaxTopicBytes); problem != TextProblem::None)
+    if (const auto problem = chat::checkText(topic, kMaxTopicBytes); problem != TextProblem::None && !topic.empty())
         return refuse(problem == TextProblem::TooLong ? ErrorCode::TextTooLong : ErrorCode::TextInvalid,
                       "topic: " + describeTextProblem(problem, topic, kMaxTopicBytes));
     std::vector<Outgoing> out;

@@ -103,7 +103,7 @@ public:
     /// one is refused.
     HubResult leaveRoom(const ParticipantPtr& connection, const std::string& room, std::string& nowIn);
 
-    /// Sets a room's topic (members only) and tells the room.
+    /// Sets (or, when empty, clears) a room's topic, members only, and tells the room.
     HubResult setTopic(const ParticipantPtr& connection, const std::string& room, const std::string& topic);
 
     HubResult roomDetails(const std::string& room, RoomDetails& details) const;

@@ -30,6 +30,21 @@ void Session::run() {
         return;
     }
     spdlog::info("connection from {}", peer_);
+    try {
+        serveConnection();
+    } catch (const std::exception& e) {
+        spdlog::error("internal error on {} ({}): {}", peer_, who(), e.what());
+        fail("internal error");
+    }
+    hub_.detach(outbox_, endReason_);
+    try {
+        socket().shutdownSend();
+    } catch (const Poco::Exception&) {
+    }
+    spdlog::info("disconnected {} ({}): {}", peer_, who(), endReason_);
+}
+
+void Session::serveConnection() {
     socket().setBlocking(false);
     const int fd = socket().impl()->sockfd();
     const auto helloDeadline = Clock::now() + limits_.helloTimeout;
@@ -56,22 +71,21 @@ void Session::run() {
             fail("hello timeout");
             break;
         }
-        if (now >= lastHeard_ + 2 * limits_.pingInterval) {
+        if (!user_.empty() && now >= lastHeard_ + 2 * limits_.pingInterval) {
             spdlog::warn("disconnecting {} ({}): ping timeout, silent for {} ms", peer_, who(),
                          std::chrono::duration_cast<std::chrono::milliseconds>(now - lastHeard_).count());
             fail("ping timeout");
             break;
         }
-        if (now < lastHeard_ + limits_.pingInterval) {
+        if (user_.empty() || now < lastHeard_ + limits_.pingInterval) {
             pingSent = false;
         } else if (!pingSent) {
             reply(makeMessage("ping"));
             pingSent = true;
         }
 
-        auto wakeAt = lastHeard_ + (pingSent ? 2 : 1) * limits_.pingInterval;
+        auto wakeAt = user_.empty() ? helloDeadline : lastHeard_ + (pingSent ? 2 : 1) * limits_.pingInterval;
         if (closeDeadline) wakeAt = std::min(wakeAt, *closeDeadline);
-        if (user_.empty()) wakeAt = std::min(wakeAt, helloDeadline);
         const auto timeoutMs = static_cast<int>(
             std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1));
 
@@ -87,13 +101,6 @@ void Session::run() {
         if (outbox_->pending() && outbox_->writeTo(fd) == Outbox::WriteStatus::PeerGone)
             fail("connection reset by peer");
     }
-
-    hub_.detach(outbox_, endReason_);
-    try {
-        socket().shutdownSend();
-    } catch (const Poco::Exception&) {
-    }
-    spdlog::info("disconnected {} ({}): {}", peer_, who(), endReason_);
 }
 
 void Session::refuse(ErrorCode why) {

@@ -33,6 +33,7 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
+    void serveConnection();  // the poll loop; returns once endReason_ is set
     void readAvailable();
     void handleFrame(const std::string& payload);
     void handleHello(const Poco::JSON::Object::Ptr& request);

@@ -11,10 +11,39 @@
 namespace chat {
 
 namespace {
-Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& names) {
+/// Lists in answers are cut to this many bytes of JSON so that every answer
+/// fits in one frame (kMaxFramePayload) whatever the number of users or rooms.
+constexpr std::size_t kListBudgetBytes = 48 * 1024;
+
+/// The names as a JSON array, cut short at kListBudgetBytes; `complete` says
+/// whether all of them fit.
+Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& names, bool* complete = nullptr) {
     Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
-    for (const auto& name : names) array->add(name);
+    std::size_t bytes = 0;
+    for (const auto& name : names) {
+        bytes += name.size() + 3;
+        if (bytes > kListBudgetBytes) break;
+        array->add(name);
+    }
+    if (complete) *complete = array->size() == names.size();
     return array;
+}
+
+/// Marks an answer whose list was cut short, with the full count.
+void noteTruncation(Poco::JSON::Object::Ptr answer, bool complete, std::size_t total) {
+    if (complete) return;
+    answer->set("truncated", true);
+    answer->set("total", static_cast<std::uint64_t>(total));
+}
+
+/// Printable ASCII only, at most 64 characters: what a peer may put in our log.
+std::string loggable(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (out.size() == 64) break;
+        out.push_back(c >= 0x20 && c < 0x7F ? c : '?');
+    }
+    return out;
 }
 
 Poco::JSON::Object::Ptr withId(Poco::JSON::Object::Ptr message, const Poco::Dynamic::Var& id) {
@@ -22,12 +51,12 @@ Poco::JSON::Object::Ptr withId(Poco::JSON::Object::Ptr message, const Poco::Dyna
     return message;
 }
 
-Poco::JSON::Object::Ptr roomObject(const RoomDetails& details) {
-    Poco::JSON::Object::Ptr room = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    room->set("room", details.name);
-    room->set("topic", details.topic);
-    room->set("members", toArray(details.members));
-    return room;
+void setRoomDetails(Poco::JSON::Object::Ptr answer, const RoomDetails& details) {
+    answer->set("room", details.name);
+    answer->set("topic", details.topic);
+    bool complete = true;
+    answer->set("members", toArray(details.members, &complete));
+    noteTruncation(answer, complete, details.members.size());
 }
 }  // namespace
 
@@ -46,10 +75,10 @@ void Session::handleFrame(const std::string& payload) {
     const auto& type = parsed.type;
     const auto id = requestId(request);
     if (type == "hello") return handleHello(request);
-    if (user_.empty()) return reply(makeError(ErrorCode::BadRequest, "send hello first", id));
-    if (type == "send") return handleSend(request);
     if (type == "ping") return reply(withId(makeMessage("pong"), id));
     if (type == "pong") return;  // an answer to our ping; lastHeard_ is already updated
+    if (user_.empty()) return reply(makeError(ErrorCode::BadRequest, "send hello first", id));
+    if (type == "send") return handleSend(request);
     if (type == "quit") {
         reply(makeOk(id));
         outbox_->closeAfterFlush("quit");
@@ -84,7 +113,7 @@ void Session::handleHello(const Poco::JSON::Object::Ptr& request) {
     auto joined = hub_.join(outbox_, *name, announce, displayName);
     if (!joined) return reply(makeError(*joined.error, joined.errorText, id));
     user_ = displayName;
-    spdlog::info("{} is {} (client {})", peer_, user_, stringField(request, "client").value_or("unknown"));
+    spdlog::info("{} is {} (client {})", peer_, user_, loggable(stringField(request, "client").value_or("unknown")));
     auto welcome = withId(makeMessage("welcome"), id);
     welcome->set("version", kProtocolVersion);
     welcome->set("server", hub_.config().serverName);
@@ -92,7 +121,10 @@ void Session::handleHello(const Poco::JSON::Object::Ptr& request) {
     welcome->set("user", user_);
     welcome->set("room", hub_.config().defaultRoom);
     welcome->set("rooms", toArray(hub_.roomsOf(outbox_)));
-    welcome->set("online", toArray(hub_.online()));
+    const auto online = hub_.online();
+    bool complete = true;
+    welcome->set("online", toArray(online, &complete));
+    noteTruncation(welcome, complete, online.size());
     welcome->set("max_text", static_cast<std::uint64_t>(hub_.config().maxTextBytes));
     welcome->set("rate_per_second", hub_.config().ratePerSecond);
     welcome->set("rate_burst", hub_.config().rateBurst);
@@ -133,7 +165,11 @@ void Session::handleRoomRequest(const std::string& type, const Poco::JSON::Objec
     const auto id = requestId(request);
     if (type == "rooms") {
         Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-        for (const auto& room : hub_.rooms()) {
+        const auto rooms = hub_.rooms();
+        std::size_t bytes = 0;
+        for (const auto& room : rooms) {
+            bytes += room.name.size() + room.topic.size() + 48;
+            if (bytes > kListBudgetBytes) break;
             Poco::JSON::Object::Ptr entry = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
             entry->set("room", room.name);
             entry->set("members", static_cast<std::uint64_t>(room.members));
@@ -142,6 +178,7 @@ void Session::handleRoomRequest(const std::string& type, const Poco::JSON::Objec
         }
         auto ok = makeOk(id);
         ok->set("rooms", list);
+        noteTruncation(ok, list->size() == rooms.size(), rooms.size());
         return reply(ok);
     }
     const auto room = stringField(request, "room");
@@ -151,7 +188,7 @@ void Session::handleRoomRequest(const std::string& type, const Poco::JSON::Objec
     auto ok = makeOk(id);
     if (type == "join") {
         result = hub_.joinRoom(outbox_, *room, details);
-        if (result) ok = withId(roomObject(details), id), ok->set("type", "ok");
+        if (result) setRoomDetails(ok, details);
     } else if (type == "leave") {
         std::string nowIn;
         result = hub_.leaveRoom(outbox_, *room, nowIn);
@@ -181,13 +218,17 @@ void Session::handleUserRequest(const std::string& type, const Poco::JSON::Objec
         result = hub_.who(stringField(request, "room"), users);
         Poco::JSON::Array::Ptr names = new Poco::JSON::Array;
         Poco::JSON::Object::Ptr away = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        std::size_t bytes = 0;
         for (const auto& u : users) {
+            bytes += u.name.size() + 3 + (u.away.empty() ? 0 : u.name.size() + u.away.size() + 6);
+            if (bytes > kListBudgetBytes) break;
             names->add(u.name);
             if (!u.away.empty()) away->set(u.name, u.away);
         }
         if (request->has("room")) ok->set("room", *stringField(request, "room"));
         ok->set("users", names);
         ok->set("away", away);
+        noteTruncation(ok, names->size() == users.size(), users.size());
     } else if (type == "whois") {
         const auto name = stringField(request, "user");
         if (!name) return reply(makeError(ErrorCode::BadRequest, "whois needs a string field \"user\"", id));

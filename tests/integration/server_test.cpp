@@ -355,3 +355,62 @@ TEST_CASE("a silent client is pinged, and dropped with 'ping timeout' when it do
     CHECK(mute->closedWithin());
     CHECK(s.server.hub().online() == std::vector<std::string>{"alice"});
 }
+
+TEST_CASE("answers with long lists are cut to fit one frame and marked truncated") {
+    auto config = testConfig();
+    config.hub.maxRoomsPerUser = 1000;
+    RunningServer s(config);
+    auto alice = TestClient::joined(s.port(), "alice");
+    const std::string topic(290, 't');
+    const int kRooms = 400;  // 400 x ~330 bytes of JSON: far more than one 64 KiB frame
+    for (int i = 0; i < kRooms; ++i) {
+        const auto room = "#room" + std::to_string(i);
+        auto join = makeMessage("join");
+        join->set("id", 10000 + i);
+        join->set("room", room);
+        alice->send(join);
+        auto topicRequest = makeMessage("topic");
+        topicRequest->set("id", 20000 + i);
+        topicRequest->set("room", room);
+        topicRequest->set("topic", topic);
+        alice->send(topicRequest);
+        REQUIRE(typeOf(alice->waitFor([&](const auto& m) { return intField(m, "id") == 20000 + i; })) == "ok");
+    }
+    auto rooms = makeMessage("rooms");
+    rooms->set("id", 1);
+    alice->send(rooms);
+    auto ok = alice->waitFor([](const auto& m) { return intField(m, "id") == 1; });
+    REQUIRE(typeOf(ok) == "ok");
+    CHECK(boolField(ok, "truncated") == true);
+    CHECK(intField(ok, "total") == kRooms + 1);
+    CHECK(toFrame(ok).size() <= kMaxFramePayload);
+    alice->connection().close();  // the user leaves properly: no ghost left behind
+    auto bob = TestClient::joined(s.port(), "bob");
+    auto who = makeMessage("who");
+    who->set("id", 2);
+    bob->send(who);
+    CHECK(toJson(bob->waitFor([](const auto& m) { return intField(m, "id") == 2; })).find(R"("users":["bob"])") !=
+          std::string::npos);
+}
+
+TEST_CASE("ping is answered before hello, and an empty topic clears the topic") {
+    RunningServer s;
+    TestClient early(s.port());
+    auto ping = makeMessage("ping");
+    ping->set("id", 1);
+    early.send(ping);
+    CHECK(typeOf(early.waitForType("pong")) == "pong");
+
+    auto alice = TestClient::joined(s.port(), "alice");
+    auto set = makeMessage("topic");
+    set->set("id", 2);
+    set->set("room", "#lobby");
+    set->set("topic", "old news");
+    alice->send(set);
+    REQUIRE(typeOf(alice->waitFor([](const auto& m) { return intField(m, "id") == 2; })) == "ok");
+    set->set("id", 3);
+    set->set("topic", "");
+    alice->send(set);
+    REQUIRE(typeOf(alice->waitFor([](const auto& m) { return intField(m, "id") == 3; })) == "ok");
+    CHECK(s.server.hub().rooms()[0].topic.empty());
+}
