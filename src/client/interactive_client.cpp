@@ -93,7 +93,14 @@ class JsonOutput final : public ClientOutput {
 public:
     void line(const std::string&) override {}
     void error(const std::string&) override {}
-    void message(const Poco::JSON::Object::Ptr& message) override { std::cout << toJson(message) << "\n" << std::flush; }
+    void message(const Poco::JSON::Object::Ptr& message) override {
+        // "type" first, as the server sends it; the other keys follow by name.
+        Poco::JSON::Object::Ptr ordered = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        ordered->set("type", message->get("type"));
+        for (const auto& [key, value] : *message)
+            if (key != "type") ordered->set(key, value);
+        std::cout << toJson(ordered) << "\n" << std::flush;
+    }
 };
 
 /// A terminal: everything above the input line.

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <ctime>
+#include <set>
+
 namespace {
 Poco::JSON::Object::Ptr parse(const std::string& json) { return chat::parseMessage(json).message; }
 const std::int64_t kTs = 1'700'000'000'000;
@@ -68,4 +71,93 @@ TEST_CASE("actions, topics and renames") {
           std::string("* alice set the topic of #dev: ship it"));
     CHECK(chat::renderEvent(parse(R"({"type":"nick","old":"alice","new":"alicia"})"), options) ==
           std::string("* alice is now known as alicia"));
+}
+
+TEST_CASE("a name's colour is stable, ignores case, and is never a style with another meaning") {
+    using namespace chat::style;
+    CHECK(std::string(nameColor("alice")) == nameColor("alice"));
+    CHECK(std::string(nameColor("Alice")) == nameColor("ALICE"));
+    // Names spread over the palette: 200 names use most of its colours.
+    std::set<std::string> used;
+    for (int i = 0; i < 200; ++i) used.insert(nameColor("user" + std::to_string(i)));
+    CHECK(used.size() == namePalette().size());
+    for (const char* color : namePalette())
+        for (const char* special : {kSelf, kNotice, kDirect, kMention, kError, kReset}) CHECK(std::string(color) != special);
+    const std::set<std::string> specials{kSelf, kNotice, kDirect, kMention, kError};
+    CHECK(specials.size() == 5);
+}
+
+TEST_CASE("with colour, own messages, others' names, notices, DMs and mentions each look different") {
+    using namespace chat::style;
+    chat::RenderOptions options{"bob", "#lobby", true, chat::Timestamps::Off};
+    const auto mine = *chat::renderEvent(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"hi"})"), options);
+    CHECK(mine == std::string(kSelf) + "bob" + kReset + ": hi");
+    const auto theirs = *chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi"})"), options);
+    CHECK(theirs == std::string(nameColor("alice")) + "alice" + kReset + ": hi");
+    const auto mention =
+        *chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi Bob!"})"), options);
+    CHECK_THAT(mention, Catch::EndsWith(std::string(kMention) + "hi Bob!" + kReset));
+    const auto dm = *chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"@bob","text":"psst"})"), options);
+    CHECK_THAT(dm, Catch::StartsWith(std::string(kDirect) + "[DM from alice]" + kReset));
+    const auto notice = *chat::renderEvent(parse(R"({"type":"joined","user":"carol"})"), options);
+    CHECK(notice == std::string(kNotice) + "* carol joined" + kReset);
+}
+
+TEST_CASE("timestamps: off, short HH:MM, long YYYY-MM-DD HH:MM:SS, all local time") {
+    const auto event = parse(R"({"type":"message","ts":1700000000000,"from":"alice","to":"#lobby","text":"hi"})");
+    chat::RenderOptions options{"bob", "#lobby", false, chat::Timestamps::Off};
+    CHECK(*chat::renderEvent(event, options) == "alice: hi");
+    options.timestamps = chat::Timestamps::Short;
+    CHECK(*chat::renderEvent(event, options) == chat::formatTimestamp(kTs, chat::Timestamps::Short) + " alice: hi");
+    options.timestamps = chat::Timestamps::Long;
+    CHECK(*chat::renderEvent(event, options) == chat::formatTimestamp(kTs, chat::Timestamps::Long) + " alice: hi");
+
+    std::time_t seconds = kTs / 1000;
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char expected[32];
+    std::strftime(expected, sizeof expected, "%Y-%m-%d %H:%M:%S", &local);
+    CHECK(chat::formatTimestamp(kTs, chat::Timestamps::Long) == expected);
+    CHECK(chat::formatTimestamp(kTs, chat::Timestamps::Long).size() == 19);
+    CHECK(chat::formatTimestamp(kTs, chat::Timestamps::Short) == std::string(expected).substr(11, 5));
+    CHECK(chat::formatTimestamp(kTs, chat::Timestamps::Off).empty());
+    CHECK(chat::formatClock(kTs) == chat::formatTimestamp(kTs, chat::Timestamps::Short));
+    CHECK(chat::parseTimestamps("long") == chat::Timestamps::Long);
+    CHECK_FALSE(chat::parseTimestamps("LONG"));
+    CHECK(chat::timestampsName(chat::Timestamps::Off) == "off");
+}
+
+TEST_CASE("a mention is the name as a word of its own, in any case") {
+    CHECK(chat::mentions("hi bob", "bob"));
+    CHECK(chat::mentions("Bob: look", "bob"));
+    CHECK(chat::mentions("thanks, BOB.", "bob"));
+    CHECK(chat::mentions("@bob see this", "bob"));
+    CHECK(chat::mentions("bob's turn", "bob"));
+    CHECK_FALSE(chat::mentions("bobby tables", "bob"));
+    CHECK_FALSE(chat::mentions("kebob", "bob"));
+    CHECK_FALSE(chat::mentions("bob_2 is here", "bob"));
+    CHECK_FALSE(chat::mentions("anything", ""));
+}
+
+TEST_CASE("the bell: off never, mention for DMs and mentions, all for every message from someone else") {
+    const auto plain = parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hello"})");
+    const auto mention = parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hello bob"})");
+    const auto dm = parse(R"({"type":"message","from":"alice","to":"@bob","text":"psst"})");
+    const auto own = parse(R"({"type":"message","from":"bob","to":"#lobby","text":"me, bob"})");
+    const auto joined = parse(R"({"type":"joined","user":"bob"})");
+    chat::RenderOptions options{"bob", "#lobby", false, chat::Timestamps::Off};
+    options.bell = chat::Bell::Off;
+    for (const auto& e : {plain, mention, dm, own, joined}) CHECK_FALSE(chat::ringsBell(e, options));
+    options.bell = chat::Bell::Mention;
+    CHECK_FALSE(chat::ringsBell(plain, options));
+    CHECK(chat::ringsBell(mention, options));
+    CHECK(chat::ringsBell(dm, options));
+    CHECK_FALSE(chat::ringsBell(own, options));
+    CHECK_FALSE(chat::ringsBell(joined, options));
+    options.bell = chat::Bell::All;
+    CHECK(chat::ringsBell(plain, options));
+    CHECK_FALSE(chat::ringsBell(own, options));
+    CHECK_FALSE(chat::ringsBell(joined, options));
+    CHECK(chat::parseBell("mention") == chat::Bell::Mention);
+    CHECK_FALSE(chat::parseBell("loud"));
 }

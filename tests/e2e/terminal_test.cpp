@@ -1,0 +1,370 @@
+// `chat connect` on a terminal: the real binary in tmux, driven with
+// send-keys and read with capture-pane. Other clients are piped (see
+// serve_connect_test.cpp), so what they receive can be read line by line.
+
+#include "shared/protocol.hpp"
+#include "support/child_process.hpp"
+#include "support/e2e_support.hpp"
+#include "support/tmux_session.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace chat::test;
+
+namespace {
+std::vector<std::string> connectArgs(std::uint16_t port, const std::string& user, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"connect", "--host", "127.0.0.1", "--port", std::to_string(port), "--user", user};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+/// The last non-empty line of the screen: where the prompt is.
+int promptLine(const std::vector<std::string>& screen) {
+    for (int i = static_cast<int>(screen.size()) - 1; i >= 0; --i)
+        if (!screen[static_cast<std::size_t>(i)].empty()) return i;
+    return -1;
+}
+
+std::string lastLine(const std::vector<std::string>& screen) {
+    const int i = promptLine(screen);
+    return i < 0 ? std::string() : screen[static_cast<std::size_t>(i)];
+}
+
+/// Waits until the prompt line is exactly `text`.
+bool waitForPrompt(TmuxSession& tmux, const std::string& text) {
+    return tmux.waitFor([&](const std::vector<std::string>& screen) { return lastLine(screen) == text; });
+}
+
+/// Polls a file until it contains `needle`.
+bool waitForFile(const std::string& path, const std::string& needle) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        std::ifstream file(path);
+        std::stringstream text;
+        text << file.rdbuf();
+        if (contains(text.str(), needle)) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
+    }
+}
+
+/// Starts the terminal client and waits for its prompt.
+void startClient(TmuxSession& tmux, const std::string& prompt) {
+    INFO("screen:\n" << tmux.screenText());
+    REQUIRE(waitForPrompt(tmux, prompt));
+}
+}  // namespace
+
+TEST_CASE("terminal: a message arrives above a half-typed line, whose text and cursor stay as they were") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+
+    alice.type("half a line");
+    alice.keys({"Left", "Left", "Left", "Left"});  // the cursor before "line"
+    const std::string prompt = "[#lobby] alice> ";
+    const int wantX = static_cast<int>(prompt.size() + std::string("half a ").size());
+    REQUIRE(alice.waitFor([&](const auto& screen) {
+        return lastLine(screen) == prompt + "half a line" && alice.cursor().x == wantX;
+    }));
+
+    bob->write("first from bob\nsecond from bob, mentioning alice\n");
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("bob: second from bob"));
+    const auto screen = alice.screen();
+    INFO("screen:\n" << alice.screenText());
+    const int input = promptLine(screen);
+    const int second = findLine(screen, "bob: second from bob, mentioning alice");
+    const int first = findLine(screen, "bob: first from bob");
+    CHECK(first == second - 1);
+    CHECK(second == input - 1);  // directly above the input line
+    CHECK(screen[static_cast<std::size_t>(input)] == prompt + "half a line");
+    CHECK(isClockLine(screen[static_cast<std::size_t>(second)], "bob: second from bob, mentioning alice"));
+    const auto cursor = alice.cursor();
+    CHECK(cursor.x == wantX);
+    CHECK(cursor.y == input);
+
+    // The line readline holds is the one on the screen: editing goes on where it was.
+    alice.type("good ");
+    alice.keys({"Enter"});
+    const auto sent = bob->waitForLine("alice: ");
+    REQUIRE(sent);
+    CHECK(isClockLine(*sent, "alice: half a good line"));
+    // Enter leaves an empty input line; the message comes back from the server above it.
+    REQUIRE(alice.waitForText("alice: half a good line"));
+    CHECK(waitForPrompt(alice, "[#lobby] alice>"));
+}
+
+TEST_CASE("terminal: Tab completes a user name at the start of the line as 'name: '") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bobby");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+
+    alice.type("bo");
+    alice.keys({"Tab"});
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> bobby:"));
+    CHECK(alice.cursor().x == static_cast<int>(std::string("[#lobby] alice> bobby: ").size()));
+    alice.type("hi");
+    alice.keys({"Enter"});
+    const auto line = bob->waitForLine("alice: ");
+    REQUIRE(line);
+    CHECK(isClockLine(*line, "alice: bobby: hi"));
+
+    // Commands and rooms complete too.
+    alice.type("/jo");
+    alice.keys({"Tab"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> /join"));
+    alice.type("#lob");
+    alice.keys({"Tab"});
+    CHECK(waitForPrompt(alice, "[#lobby] alice> /join #lobby"));
+}
+
+TEST_CASE("terminal: Up recalls earlier lines, also in the next run") {
+    auto server = startServer();
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("first entry");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("alice: first entry"));
+    alice.type("second entry");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("alice: second entry"));
+
+    alice.keys({"Up"});
+    CHECK(waitForPrompt(alice, "[#lobby] alice> second entry"));
+    alice.keys({"Up"});
+    CHECK(waitForPrompt(alice, "[#lobby] alice> first entry"));
+    alice.keys({"Down", "Down"});
+    CHECK(waitForPrompt(alice, "[#lobby] alice>"));
+    alice.keys({"C-d"});
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForExit().value_or(-1) == 0);
+
+    std::ifstream file(alice.stateDir() + "/state/chat/history");
+    std::stringstream history;
+    history << file.rdbuf();
+    CHECK(history.str() == "first entry\nsecond entry\n");
+
+    alice.restart(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.keys({"Up"});
+    CHECK(waitForPrompt(alice, "[#lobby] alice> second entry"));
+}
+
+TEST_CASE("terminal: with NO_COLOR (or --color never) the screen has no escape sequences; without, it has colours") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession plain(connectArgs(server.port, "alice"), {{"NO_COLOR", "1"}});
+    TmuxSession never(connectArgs(server.port, "carol", {"--color", "never"}));
+    TmuxSession coloured(connectArgs(server.port, "dave"));
+    for (auto* t : {&plain, &never, &coloured}) REQUIRE(t->waitForText("[#lobby]"));
+    REQUIRE(bob->waitForLine("* dave joined"));
+
+    bob->write("hello alice, carol and dave\n@alice a private word\n@carol another\n@dave and one more\n");
+    for (auto* t : {&plain, &never, &coloured}) {
+        INFO("screen:\n" << t->screenText());
+        REQUIRE(t->waitForText("[DM from bob]"));
+        REQUIRE(t->waitForText("bob: hello alice"));
+    }
+    const auto withEscapes = plain.screenText(true);
+    INFO("NO_COLOR screen:\n" << withEscapes);
+    CHECK_FALSE(hasEscape(withEscapes));
+    CHECK_FALSE(hasEscape(never.screenText(true)));
+    CHECK(hasEscape(coloured.screenText(true)));
+}
+
+TEST_CASE("terminal: with stdout not a terminal, lines are plain and have no escapes") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TempDir dir;
+    const auto out = dir.path() + "/out.txt";
+    // stdin is the terminal, stdout a file: no line editing, no colour.
+    TmuxSession alice(connectArgs(server.port, "alice"), {}, out);
+    // The banner follows the welcome: from then on alice gets every message.
+    REQUIRE(waitForFile(out, "Type /help for commands."));
+    bob->write("hi alice\n");
+    alice.type("plain hello");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("alice: plain hello"));
+    alice.keys({"C-d"});
+    REQUIRE(alice.waitForExit().value_or(-1) == 0);
+    std::ifstream file(out);
+    std::stringstream text;
+    text << file.rdbuf();
+    INFO("stdout:\n" << text.str());
+    CHECK_FALSE(hasEscape(text.str()));
+    CHECK_FALSE(contains(text.str(), "alice>"));
+    CHECK(contains(text.str(), "bob: hi alice\n"));
+    CHECK(contains(text.str(), "alice: plain hello\n"));
+}
+
+TEST_CASE("connect --color always colours even piped output") {
+    auto server = startServer();
+    const auto r = runChat(connectArgs(server.port, "alice", {"--color", "always"}), "hello\n", colourTemptingEnv());
+    INFO(describe(r));
+    CHECK(r.exitCode == 0);
+    CHECK(hasEscape(r.out));
+}
+
+TEST_CASE("terminal: after the server restarts on the same port, the client reconnects and rejoins its rooms") {
+    const auto port = unusedPort();
+    const std::vector<std::string> serve{"serve", "--host", "127.0.0.1", "--port", std::to_string(port)};
+    auto first = std::make_unique<ChildProcess>(serve);
+    REQUIRE(first->waitForLine("listening on "));
+    TmuxSession alice(connectArgs(port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/join #dev");
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[#dev] alice>"));
+
+    first->signal(SIGKILL);
+    REQUIRE(first->wait());
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("connection to server lost; reconnecting in"));
+
+    ChildProcess second(serve);
+    REQUIRE(second.waitForLine("listening on "));
+    REQUIRE(alice.waitForText("* reconnected as alice: in #dev, #lobby; current room #dev", std::chrono::seconds(20)));
+    CHECK(waitForPrompt(alice, "[#dev] alice>"));
+
+    auto bob = connectClient(port, "bob");
+    bob->write("/who #dev\n");
+    const auto who = bob->waitForLine("#dev (");
+    REQUIRE(who);
+    CHECK(*who == "#dev (1): alice");
+    alice.type("back in dev");
+    alice.keys({"Enter"});
+    bob->write("/join #dev\n");
+    REQUIRE(bob->waitForLine("you are now in #dev"));
+    alice.type("hello again");
+    alice.keys({"Enter"});
+    const auto line = bob->waitForLine("alice: hello again");
+    REQUIRE(line);
+    CHECK(isClockLine(*line, "alice: hello again"));
+}
+
+TEST_CASE("terminal: --no-reconnect exits 69 when the connection drops") {
+    auto server = startServer();
+    TmuxSession alice(connectArgs(server.port, "alice", {"--no-reconnect"}));
+    startClient(alice, "[#lobby] alice>");
+    server.process->signal(SIGKILL);
+    REQUIRE(server.process->wait());
+    CHECK(alice.waitForExit().value_or(-1) == 69);
+    CHECK(alice.waitForText("connection to server lost"));
+}
+
+TEST_CASE("terminal: a paste of more than five lines asks first; y sends them in order, anything else none") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+
+    // Up to five lines at once go without a question.
+    alice.keys({"r1", "Enter", "r2", "Enter", "r3", "Enter"});
+    CHECK(collectLines(*bob, "alice: r", 3).size() == 3);
+    CHECK(findLine(alice.screen(), "pasted lines") < 0);
+
+    alice.keys({"p1", "Enter", "p2", "Enter", "p3", "Enter", "p4", "Enter", "p5", "Enter", "p6", "Enter", "p7", "Enter"});
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(waitForPrompt(alice, "Send 7 pasted lines to #lobby? [y/N]"));
+    alice.keys({"y", "Enter"});
+    const auto received = collectLines(*bob, "alice: p", 7);
+    REQUIRE(received.size() == 7);
+    for (int i = 0; i < 7; ++i) CHECK(isClockLine(received[static_cast<std::size_t>(i)], "alice: p" + std::to_string(i + 1)));
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice>"));
+
+    alice.keys({"q1", "Enter", "q2", "Enter", "q3", "Enter", "q4", "Enter", "q5", "Enter", "q6", "Enter"});
+    REQUIRE(waitForPrompt(alice, "Send 6 pasted lines to #lobby? [y/N]"));
+    alice.keys({"n", "Enter"});
+    REQUIRE(alice.waitForText("not sent: 6 pasted lines"));
+    alice.type("marker");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("alice: marker"));
+    CHECK_FALSE(contains(bob->stdoutText(), "alice: q"));
+}
+
+TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; Ctrl-D on an empty line leaves with 0") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("never to be sent");
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> never to be sent"));
+    alice.keys({"C-c"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice>"));
+    alice.keys({"C-c"});
+    CHECK(alice.waitForExit().value_or(-1) == 0);
+    REQUIRE(bob->waitForLine("* alice left"));
+    CHECK_FALSE(contains(bob->stdoutText(), "never to be sent"));
+
+    alice.restart(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.keys({"C-d"});
+    CHECK(alice.waitForExit().value_or(-1) == 0);
+}
+
+TEST_CASE("connect --json: each server message is one JSON line; JSON lines and text lines go out") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    ChildProcess bot({"connect", "--json", "--host", "127.0.0.1", "--port", std::to_string(server.port), "--user", "bot"},
+                     colourTemptingEnv());
+    const auto welcome = bot.readLine();
+    REQUIRE(welcome);
+    CHECK(welcome->rfind(R"({"type":"welcome",)", 0) == 0);
+    REQUIRE(bob->waitForLine("* bot joined"));
+
+    bot.write("{\"type\":\"who\",\"id\":\"q1\"}\n");
+    const auto who = bot.waitForLine(R"("id":"q1")");
+    REQUIRE(who);
+    CHECK(contains(*who, R"("type":"ok")"));
+    CHECK(contains(*who, R"("users":["bob","bot"])"));
+
+    bob->write("hi bot\n");
+    const auto heard = bot.waitForLine("hi bot");
+    REQUIRE(heard);
+    CHECK(contains(*heard, R"("type":"message")"));
+    CHECK(contains(*heard, R"("from":"bob")"));
+
+    bot.write("hello from the bot\n{\"type\":\"send\",\"to\":\"@bob\",\"text\":\"a private beep\"}\n");
+    const auto said = bob->waitForLine("hello from the bot");
+    REQUIRE(said);
+    CHECK(isClockLine(*said, "bot: hello from the bot"));
+    REQUIRE(bob->waitForLine("[DM from bot] a private beep"));
+
+    bot.closeStdin();
+    REQUIRE(bot.wait() == 0);
+    for (const auto& line : splitLines(bot.stdoutText())) {
+        INFO(line);
+        const auto parsed = chat::parseMessage(line);
+        CHECK(parsed);
+    }
+    CHECK_FALSE(hasEscape(bot.stdoutText()));
+}
+
+TEST_CASE("connect --config: a missing file is a usage error; its settings apply") {
+    auto server = startServer();
+    TempDir dir;
+    const auto missing = runChat({"connect", "--config", dir.path() + "/nope.ini", "--user", "x"});
+    CHECK(missing.exitCode == 64);
+    CHECK(contains(missing.err, "nope.ini"));
+
+    std::ofstream(dir.path() + "/chat.ini") << "host = 127.0.0.1\nport = " << server.port
+                                            << "\nuser = fromfile\ntimestamps = off\n";
+    const auto r = runChat({"connect", "--config", dir.path() + "/chat.ini"}, "/who\n",
+                           {{"CHAT_USER", "<unset>"}, {"CHAT_PORT", "<unset>"}, {"CHAT_HOST", "<unset>"}});
+    INFO(describe(r));
+    CHECK(r.exitCode == 0);
+    CHECK(contains(r.out, "Online (1): fromfile"));
+}

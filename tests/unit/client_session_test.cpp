@@ -1,0 +1,185 @@
+// ClientSession without sockets: what it sends for typed lines and how it
+// restores its rooms after a reconnection.
+
+#include "client/client_session.hpp"
+#include "client/input_parser.hpp"
+#include "shared/protocol.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace {
+using Kind = chat::InputCommand::Kind;
+
+struct Recorder final : chat::ClientOutput {
+    std::vector<std::string> lines, errors, messages;
+    int bells = 0;
+    void line(const std::string& text) override { lines.push_back(text); }
+    void error(const std::string& text) override { errors.push_back(text); }
+    void message(const Poco::JSON::Object::Ptr& m) override { messages.push_back(chat::toJson(m)); }
+    void bell() override { ++bells; }
+};
+
+Poco::JSON::Object::Ptr parse(const std::string& json) { return chat::parseMessage(json).message; }
+
+std::string field(const Poco::JSON::Object::Ptr& m, const std::string& key) {
+    return chat::stringField(m, key).value_or("");
+}
+
+chat::Welcome welcome(std::vector<std::string> rooms = {"#lobby"}) {
+    chat::Welcome w;
+    w.user = "alice";
+    w.room = "#lobby";
+    w.rooms = std::move(rooms);
+    w.online = {"alice", "bob"};
+    return w;
+}
+
+struct Fixture {
+    Recorder out;
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    chat::ClientSession session{welcome(), [this](const Poco::JSON::Object::Ptr& m) { sent.push_back(m); }, out, {}};
+
+    /// Answers the last request sent with `fields` added to an ok.
+    void answerOk(const std::string& fields = "") {
+        REQUIRE_FALSE(sent.empty());
+        const auto id = chat::intField(sent.back(), "id");
+        REQUIRE(id);
+        session.handleMessage(
+            parse(R"({"type":"ok","id":)" + std::to_string(*id) + (fields.empty() ? "" : "," + fields) + "}"));
+    }
+};
+}  // namespace
+
+TEST_CASE("/bell and /timestamps are parsed, checked and answered without the server") {
+    CHECK(chat::parseInput("/bell").kind == Kind::Bell);
+    CHECK(chat::parseInput("/bell all").text == "all");
+    CHECK(chat::parseInput("/timestamps long").kind == Kind::Timestamps);
+    CHECK(chat::parseInput("/bell loud").kind == Kind::Invalid);
+    CHECK(chat::parseInput("/timestamps 24h").kind == Kind::Invalid);
+    CHECK_THAT(chat::inputHelp(), Catch::Contains("/bell") && Catch::Contains("/timestamps"));
+
+    Fixture f;
+    f.session.handleLine("/bell");
+    f.session.handleLine("/bell all");
+    f.session.handleLine("/timestamps long");
+    CHECK(f.sent.empty());
+    CHECK(f.out.lines == std::vector<std::string>{"* bell: mention (/bell off, mention or all)", "* bell set to all",
+                                                  "* timestamps set to long"});
+    CHECK(f.session.renderOptions().bell == chat::Bell::All);
+    CHECK(f.session.renderOptions().timestamps == chat::Timestamps::Long);
+}
+
+TEST_CASE("a mention rings the bell once, with its line") {
+    Fixture f;
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"hi alice"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"hi all"})"));
+    CHECK(f.out.lines.size() == 2);
+    CHECK(f.out.bells == 1);
+}
+
+TEST_CASE("the session knows the users and rooms it has seen, for completion") {
+    Fixture f;
+    CHECK(f.session.knownUsers() == std::vector<std::string>{"bob"});  // never ourselves
+    f.session.handleMessage(parse(R"({"type":"joined","user":"carol","room":"#dev"})"));
+    f.session.handleMessage(parse(R"({"type":"nick","old":"bob","new":"robert"})"));
+    f.session.handleMessage(parse(R"({"type":"left","user":"carol","room":"#dev","reason":"quit"})"));
+    f.session.handleMessage(parse(R"({"type":"joined","user":"dave","room":"#lobby"})"));
+    CHECK(f.session.knownUsers() == std::vector<std::string>{"dave", "robert"});
+    CHECK(f.session.knownRooms() == std::vector<std::string>{"#dev", "#lobby"});
+    f.session.handleLine("/rooms");
+    f.answerOk(R"("rooms":[{"room":"#ops","members":1,"topic":""}])");
+    CHECK(f.session.knownRooms() == std::vector<std::string>{"#dev", "#lobby", "#ops"});
+}
+
+TEST_CASE("while disconnected, lines for the server are refused and local commands still work") {
+    Fixture f;
+    f.session.handleLine("first");
+    f.session.handleLine("second");
+    f.answerOk();  // only the second is answered
+    f.session.connectionLost();
+    CHECK_FALSE(f.session.connected());
+    CHECK(f.out.errors == std::vector<std::string>{"1 message may not have been delivered"});
+    CHECK_FALSE(f.session.awaitingAnswers());
+    const auto before = f.sent.size();
+    f.session.handleLine("hello?");
+    f.session.handleLine("/who");
+    CHECK(f.sent.size() == before);
+    CHECK(f.out.errors.size() == 3);
+    CHECK_THAT(f.out.errors.back(), Catch::Contains("not connected"));
+    f.session.handleLine("/bell off");
+    CHECK(f.session.renderOptions().bell == chat::Bell::Off);
+    CHECK(f.session.handleLine("/quit") == false);
+}
+
+TEST_CASE("after reconnecting, the session rejoins its rooms, leaves the rest and restores the current room") {
+    Fixture f;
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice"])");
+    f.session.handleLine("/join #ops");
+    f.answerOk(R"("room":"#ops","topic":"","members":["alice"])");
+    f.session.handleLine("/leave #lobby");
+    f.answerOk(R"("left":"#lobby","room":"#dev")");
+    f.session.handleLine("/join #dev");  // make #dev current again
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice"])");
+    REQUIRE(f.session.currentRoom() == "#dev");
+    REQUIRE(f.session.rooms() == std::set<std::string>{"#dev", "#ops"});
+
+    f.session.connectionLost();
+    f.sent.clear();
+    f.out.lines.clear();
+    f.session.reconnected(welcome());  // the server puts us in #lobby only
+    CHECK(f.session.connected());
+    REQUIRE(f.sent.size() == 2);
+    CHECK(field(f.sent[0], "type") == "join");
+    CHECK(field(f.sent[0], "room") == "#dev");
+    CHECK(field(f.sent[1], "room") == "#ops");
+    // Answers in any order; then #lobby, which we had left, is left again.
+    const auto firstId = *chat::intField(f.sent[0], "id");
+    f.answerOk(R"("room":"#ops","topic":"","members":["alice","bob"])");
+    f.session.handleMessage(parse(R"({"type":"ok","id":)" + std::to_string(firstId) +
+                                  R"(,"room":"#dev","topic":"","members":["alice"]})"));
+    REQUIRE(f.sent.size() == 3);
+    CHECK(field(f.sent[2], "type") == "leave");
+    CHECK(field(f.sent[2], "room") == "#lobby");
+    CHECK(f.out.lines.empty());  // quiet until everything is back
+    f.answerOk(R"("left":"#lobby","room":"#dev")");
+    CHECK(f.session.rooms() == std::set<std::string>{"#dev", "#ops"});
+    CHECK(f.session.currentRoom() == "#dev");
+    CHECK(f.out.lines == std::vector<std::string>{"* reconnected as alice: in #dev, #ops; current room #dev"});
+    CHECK(f.out.errors.empty());
+    CHECK_FALSE(f.session.awaitingAnswers());
+}
+
+TEST_CASE("a room that cannot be rejoined is reported, and the current room falls back") {
+    Fixture f;
+    f.session.handleLine("/join #gone");
+    f.answerOk(R"("room":"#gone","topic":"","members":["alice"])");
+    f.session.connectionLost();
+    f.sent.clear();
+    f.session.reconnected(welcome());
+    REQUIRE(f.sent.size() == 1);
+    f.session.handleMessage(parse(R"({"type":"error","id":)" + std::to_string(*chat::intField(f.sent[0], "id")) +
+                                  R"(,"code":"too_many_rooms","message":"no more rooms"})"));
+    CHECK(f.out.errors == std::vector<std::string>{"could not rejoin #gone: no more rooms"});
+    CHECK(f.session.currentRoom() == "#lobby");
+    CHECK_THAT(f.out.lines.back(), Catch::StartsWith("* reconnected as alice: in #lobby"));
+}
+
+TEST_CASE("JSON requests: an id is added when missing, and a request's own id comes back in its answer") {
+    Fixture f;
+    f.session.sendRequest(parse(R"({"type":"who"})"));
+    REQUIRE(f.sent.size() == 1);
+    REQUIRE(chat::intField(f.sent[0], "id"));
+    f.answerOk(R"("users":["alice"])");
+    CHECK(f.out.messages.back() == R"({"id":)" + std::to_string(*chat::intField(f.sent[0], "id")) +
+                                       R"(,"type":"ok","users":["alice"]})");
+
+    f.session.sendRequest(parse(R"({"type":"join","room":"#bots","id":"my-join"})"));
+    f.answerOk(R"("room":"#bots","topic":"","members":["alice"])");
+    CHECK_THAT(f.out.messages.back(), Catch::Contains(R"("id":"my-join")"));
+    CHECK(f.session.currentRoom() == "#bots");  // a JSON join moves the current room too
+    f.session.say("/not a command");
+    CHECK(field(f.sent.back(), "to") == "#bots");
+    CHECK(field(f.sent.back(), "text") == "/not a command");
+    CHECK(f.session.awaitingAnswers());
+}
