@@ -73,7 +73,9 @@ void ClientSession::noteRoom(const std::string& room) {
 
 void ClientSession::notice(const std::string& text) { output_.line(paint(text, style::kNotice, render_.color)); }
 
-std::string ClientSession::prompt() const { return "[" + render_.currentRoom + "] " + render_.self + "> "; }
+std::string ClientSession::prompt() const {
+    return "[" + render_.currentRoom + "] " + render_.self + (connected_ ? "" : " (offline)") + "> ";
+}
 
 void ClientSession::request(Poco::JSON::Object::Ptr message, Pending pending) {
     const auto id = ++lastId_;

@@ -83,7 +83,7 @@ public:
     std::vector<std::string> knownRooms() const;
     const RenderOptions& renderOptions() const { return render_; }
 
-    /// "[#lobby] alice> "
+    /// "[#lobby] alice> ", or "[#lobby] alice (offline)> " while disconnected
     std::string prompt() const;
 
 private:

@@ -210,7 +210,16 @@ void LineEditor::unstash(const Stash& saved) {
     redraw();
 }
 
-void LineEditor::resize() { rl_resize_terminal(); }
+void LineEditor::resize() {
+    // Many terminals (tmux, VTE, kitty) re-wrap their lines on a resize, so
+    // readline's idea of how many rows the input line had above the cursor
+    // may be wrong, and going up by it would erase messages. Instead the
+    // input is drawn again from the cursor's row: at worst the first part of
+    // an old, wrapped input line stays above it; messages are never erased.
+    rl_reset_screen_size();
+    std::fputs("\r\033[J", rl_outstream);
+    redraw();
+}
 
 void LineEditor::suspend() {
     rl_clear_visible_line();

@@ -105,6 +105,32 @@ TEST_CASE("terminal: a message arrives above a half-typed line, whose text and c
     CHECK(waitForPrompt(alice, "[#lobby] alice>"));
 }
 
+TEST_CASE("terminal: resizing the window keeps the messages and the input line with its cursor") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    bob->write("a message from bob that is long enough to wrap when the window is narrow\n");
+    REQUIRE(alice.waitForText("a message from bob"));
+    alice.type("typing in progress");
+    alice.keys({"Left", "Left"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> typing in progress"));
+
+    alice.resize(50, 20);
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitFor([&](const auto& screen) { return screen.size() == 20; }));
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> typing in progress"));
+    CHECK(alice.cursor().x == static_cast<int>(std::string("[#lobby] alice> typing in progre").size()));
+    alice.resize(120, 30);
+    REQUIRE(alice.waitFor([&](const auto& screen) { return screen.size() == 30; }));
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> typing in progress"));
+    CHECK(findLine(alice.screen(), "bob: a message from bob that is long enough to wrap when the window is narrow") >= 0);
+    alice.keys({"Enter"});
+    const auto line = bob->waitForLine("alice: ");
+    REQUIRE(line);
+    CHECK(isClockLine(*line, "alice: typing in progress"));
+}
+
 TEST_CASE("terminal: Tab completes a user name at the start of the line as 'name: '") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bobby");
@@ -233,6 +259,7 @@ TEST_CASE("terminal: after the server restarts on the same port, the client reco
     REQUIRE(first->wait());
     INFO("screen:\n" << alice.screenText());
     REQUIRE(alice.waitForText("connection to server lost; reconnecting in"));
+    CHECK(waitForPrompt(alice, "[#dev] alice (offline)>"));
 
     ChildProcess second(serve);
     REQUIRE(second.waitForLine("listening on "));

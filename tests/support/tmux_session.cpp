@@ -135,6 +135,10 @@ void TmuxSession::keys(const std::vector<std::string>& names) {
     tmux(args);
 }
 
+void TmuxSession::resize(int columns, int rows) {
+    tmux({"resize-window", "-t", "0", "-x", std::to_string(columns), "-y", std::to_string(rows)});
+}
+
 std::vector<std::string> TmuxSession::screen(bool escapes) {
     std::vector<std::string> args{"capture-pane", "-p", "-t", "0"};
     if (escapes) args.push_back("-e");

@@ -49,6 +49,9 @@ public:
     /// Sends key names (send-keys: "Enter", "Left", "Up", "Tab", "C-c", "C-d", ...).
     void keys(const std::vector<std::string>& names);
 
+    /// Resizes the window (the client gets SIGWINCH).
+    void resize(int columns, int rows);
+
     /// The screen's lines, trailing blanks removed; with `escapes`, with the
     /// SGR sequences of colours and attributes (capture-pane -e).
     std::vector<std::string> screen(bool escapes = false);
