@@ -22,8 +22,9 @@ public:
     Broadcast(const RunOptions& options, Engine& engine) : o_(options), engine_(engine) {}
 
     int run() {
-        const int n = o_.clients, k = o_.senders, slow = o_.slowConsumers;
-        if (n < 2 || k < 1 || k > n - slow || slow < 0 || o_.rates.empty())
+        const int n = o_.clients, slow = o_.slowConsumers;
+        const int kMax = o_.senders.empty() ? 0 : *std::max_element(o_.senders.begin(), o_.senders.end());
+        if (n < 2 || o_.senders.empty() || kMax > n - slow || slow < 0 || o_.rates.empty())
             return emitError(o_, "broadcast", "need 2 <= N, 1 <= K <= N - slow consumers, and a rate");
         engine_.setHandler(this);
         const auto crowd = connectCrowd(engine_, n, true, o_.connectConcurrency, o_.setupTimeout, slow, kSlowReceiveBuffer);
@@ -31,10 +32,15 @@ public:
             return emitError(o_, "broadcast", "setup: " + std::to_string(crowd.ready) + "/" + std::to_string(n) +
                                                   " members ready; first failure " + crowd.firstFailure);
         settle(engine_, 200, 10);
-        for (const double rate : o_.rates) {
-            int clean = 0;
-            for (int rep = 0; rep < o_.repeat; ++rep) clean += measure(rate, rep) ? 1 : 0;
-            if (clean == 0 && o_.stopWhenUnclean) break;
+        for (const int k : o_.senders) {
+            k_ = k;
+            int uncleanInARow = 0;  // one noisy stall should not end the ramp
+            for (const double rate : o_.rates) {
+                int clean = 0;
+                for (int rep = 0; rep < o_.repeat; ++rep) clean += measure(rate, rep) ? 1 : 0;
+                uncleanInARow = clean == 0 ? uncleanInARow + 1 : 0;
+                if (o_.stopAfter > 0 && uncleanInARow >= o_.stopAfter) break;
+            }
         }
         return 0;
     }
@@ -45,8 +51,8 @@ public:
         if (!measuring_) return;  // warm-up
         if (static_cast<int>(stamp->epoch) != epoch_ % 1000) return void(++stale_);  // an earlier run's straggler
         if (static_cast<int>(stamp->sender) == id || id >= o_.clients - o_.slowConsumers) return;  // echo, slow member
-        if (static_cast<int>(stamp->sender) >= o_.senders) return void(++foreign_);
-        auto& stream = streams_[static_cast<std::size_t>(id) * o_.senders + stamp->sender];
+        if (static_cast<int>(stamp->sender) >= k_) return void(++foreign_);
+        auto& stream = streams_[static_cast<std::size_t>(id) * k_ + stamp->sender];
         if (stream.record(stamp->seq) == SequenceTracker::Outcome::Duplicate) return;
         ++delivered_;
         lastDeliveryNs_ = now;
@@ -85,7 +91,7 @@ private:
             for (; g < total; ++g) {
                 const std::int64_t due = t0 + static_cast<std::int64_t>(static_cast<double>(g) * gapNs);
                 if (due > now) break;
-                const int sender = static_cast<int>(g % static_cast<std::uint64_t>(o_.senders));
+                const int sender = static_cast<int>(g % static_cast<std::uint64_t>(k_));
                 makePayload({static_cast<std::uint32_t>(epoch_), static_cast<std::uint32_t>(sender), sent_[sender]++, due},
                             o_.payload, text);
                 engine_.post(sender, text);
@@ -98,8 +104,8 @@ private:
     void startPhase(bool measuring) {
         ++epoch_;
         measuring_ = measuring;
-        sent_.assign(static_cast<std::size_t>(o_.senders), 0);
-        streams_.assign(static_cast<std::size_t>(o_.clients) * o_.senders, SequenceTracker());
+        sent_.assign(static_cast<std::size_t>(k_), 0);
+        streams_.assign(static_cast<std::size_t>(o_.clients) * k_, SequenceTracker());
         latency_.clear();
         delivered_ = 0;
         lastDeliveryNs_ = 0;
@@ -142,7 +148,7 @@ private:
                            static_cast<double>(p99) < o_.p99LimitMs * 1000;
 
         auto row = rowStart(o_, o_.slowConsumers > 0 ? "slow_consumer" : "broadcast");
-        row.add("n", o_.clients).add("k", o_.senders).add("rate", rate).add("size", static_cast<std::uint64_t>(o_.payload))
+        row.add("n", o_.clients).add("k", k_).add("rate", rate).add("size", static_cast<std::uint64_t>(o_.payload))
             .add("rep", rep).add("duration_s", o_.duration).add("sent", sent).add("expected", expected)
             .add("delivered", delivered_).add("lost", lost).add("duplicates", duplicates).add("out_of_order", outOfOrder)
             .add("deliveries_per_s", static_cast<double>(delivered_) / window);
@@ -162,12 +168,13 @@ private:
                 row.add("slow_cut_after_ms", static_cast<double>(slowCutNs_ - slowStopNs_) / 1e6).add("slow_reason", slowReason_);
         }
         emit(row);
-        settle(engine_, 100, 3);
+        settle(engine_, 100, std::min(3.0, std::max(0.5, o_.drain)));  // let a backlog clear before the next run
         return clean;
     }
 
     const RunOptions& o_;
     Engine& engine_;
+    int k_ = 1;  // senders in the current runs: members 0..k_-1
     int epoch_ = 0;
     bool measuring_ = false;
     std::vector<std::uint64_t> sent_;

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     app.add_option("--server-pid", o.serverPid, "Server process for CPU, RSS and threads");
     app.add_option("--clients", o.clients, "N: members (broadcast, fanout) or connections (idle)")
         ->check(CLI::Range(1, 100000))->capture_default_str();
-    app.add_option("--senders", o.senders, "K: members that post")->check(CLI::Range(1, 100000))->capture_default_str();
+    app.add_option("--senders", o.senders, "K: members that post; several (comma-separated) are measured in turn")
+        ->delimiter(',')->check(CLI::Range(1, 100000));
     app.add_option("--rate", o.rates, "Aggregate messages/s; several (comma-separated) ramp up")
         ->delimiter(',')->check(CLI::PositiveNumber);
     app.add_option("--repeat", o.repeat, "Measured runs per rate")->check(CLI::Range(1, 100))->capture_default_str();
@@ -33,7 +34,8 @@ int main(int argc, char** argv) {
     app.add_option("--drain", o.drain, "Most seconds to wait for late messages")->check(CLI::Range(0.0, 600.0))->capture_default_str();
     app.add_option("--payload", o.payload, "Message text bytes (at least 40)")->check(CLI::Range(40, 16384))->capture_default_str();
     app.add_option("--p99-limit-ms", o.p99LimitMs, "A run is clean only with p99 below this")->capture_default_str();
-    app.add_flag("!--no-stop", o.stopWhenUnclean, "Keep ramping after a rate with no clean run");
+    app.add_option("--stop-after", o.stopAfter, "End the ramp after this many rates in a row with no clean run (0: never)")
+        ->check(CLI::Range(0, 1000))->capture_default_str();
     app.add_option("--slow-consumers", o.slowConsumers, "Members that stop reading when measuring starts")
         ->check(CLI::Range(0, 100))->capture_default_str();
     app.add_option("--connect-concurrency", o.connectConcurrency, "Logins in flight at once")

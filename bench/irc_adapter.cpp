@@ -70,7 +70,8 @@ private:
         } else if (command == "JOIN") {
             if (sameNick(prefix.substr(0, prefix.find('!')), nick_)) sink.onEvent({Event::Kind::Ready, {}, {}});
         } else if (command == "ERROR" || isErrorNumeric(command)) {
-            sink.onEvent({Event::Kind::Error, command, line});
+            const auto colon = rest.find(':');  // the human-readable trailing text
+            sink.onEvent({Event::Kind::Error, command, colon == std::string_view::npos ? rest : rest.substr(colon + 1)});
         }
     }
 

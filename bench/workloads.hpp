@@ -19,7 +19,7 @@ struct RunOptions {
     std::uint16_t port = 0;
     pid_t serverPid = 0;             ///< for CPU, RSS and threads; 0: not reported
     int clients = 100;               ///< N: room members (broadcast, fanout); connections (idle)
-    int senders = 1;                 ///< K
+    std::vector<int> senders{1};     ///< K; broadcast measures each K in turn over the same members
     std::vector<double> rates{1000}; ///< aggregate messages/s; several make a ramp
     int repeat = 1;                  ///< measured runs per rate
     double warmup = 1;               ///< seconds before each measured run
@@ -27,9 +27,9 @@ struct RunOptions {
     double drain = 2;                ///< most seconds to wait for stragglers
     std::size_t payload = 64;        ///< message text bytes
     double p99LimitMs = 100;         ///< "clean" needs p99 below this
-    bool stopWhenUnclean = true;     ///< end the ramp after a rate with no clean run
+    int stopAfter = 2;               ///< end the ramp after this many rates in a row with no clean run (0: never)
     int slowConsumers = 0;           ///< broadcast: this many members stop reading (workload 5)
-    int connectConcurrency = 200;    ///< connections logging in at once
+    int connectConcurrency = 64;     ///< logins in flight at once
     double setupTimeout = 120;       ///< seconds to get everyone connected
     std::vector<int> steps;          ///< idle: report at these connection counts
     bool idleJoin = false;           ///< idle: also join the room

@@ -117,8 +117,10 @@ TEST_CASE("irc adapter: registers, joins, answers PING and reads PRIVMSG in any 
         CHECK(sink.events[1].text == "b001s00001q0000000001t");
         CHECK(sink.events[2].kind == Event::Kind::Error);
         CHECK(sink.events[2].text == "404");
+        CHECK(sink.events[2].detail == "Cannot send to channel");
         CHECK(sink.events[3].kind == Event::Kind::Error);
         CHECK(sink.events[3].text == "ERROR");
+        CHECK(sink.events[3].detail == "Closing link: (me@127.0.0.1) [Too many connections]");
     }
 }
 

@@ -1,0 +1,60 @@
+"""What `scripts/dev bench` measures, in full and in --quick form.
+
+Workload numbers follow /work/shared/benchmarks.md. --quick keeps every
+workload but with smaller N, shorter runs, one repeat and coarser ramps,
+so that the whole run finishes in under three minutes.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Plan:
+    name: str
+    servers: list = field(default_factory=lambda: ["chat", "ngircd", "inspircd", "relay"])
+    # workload 1: sustained broadcast
+    w1_n: list = field(default_factory=lambda: [100, 1000])
+    w1_k: list = field(default_factory=lambda: [1, 10])
+    w1_rates: list = field(default_factory=list)
+    warmup: float = 1.0
+    duration: float = 3.0
+    drain: float = 2.0
+    repeat: int = 3
+    # workload 2: fan-out probe
+    w2_n: list = field(default_factory=lambda: [1000, 5000])
+    probes: int = 20
+    # workload 4: idle scale
+    w4_steps: list = field(default_factory=lambda: [1000, 5000, 10000])
+    # workload 5: slow consumer (chat only). Large messages, so that the slow
+    # member's kernel buffers (the server's send buffer autotunes to ~4 MiB)
+    # and then its queue in the server fill within the run.
+    w5_n: int = 100
+    w5_k: int = 10
+    w5_rate: int = 200
+    w5_payload: int = 4000
+    w5_max_queue: int = 0  # 0: the server's default
+    w5_duration: float = 15.0
+    # workload 6: chat send
+    w6_runs: int = 100
+    # seconds each chat-bench run may take to log everyone in
+    setup_timeout: float = 600
+
+
+def geometric(start, stop, factor):
+    rates, r = [], float(start)
+    while r <= stop * 1.0001:
+        rates.append(round(r))
+        r *= factor
+    return rates
+
+
+FULL = Plan(name="full", w1_rates=geometric(250, 32000, 2 ** 0.5))
+
+QUICK = Plan(
+    name="quick",
+    w1_n=[100, 300], w1_k=[1, 10], w1_rates=[250, 1000, 4000],
+    warmup=0.2, duration=0.6, drain=0.5, repeat=1,
+    w2_n=[250, 500], probes=3,
+    w4_steps=[1000, 2000],
+    w5_duration=7.0,
+    w6_runs=20, setup_timeout=20,
+)

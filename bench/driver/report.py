@@ -1,0 +1,241 @@
+"""Turn chat-bench rows into markdown, and keep docs/benchmarks.md current.
+
+A workload-1 point (server, N, K, rate) is clean when every run at that
+rate delivered every message to every member (no loss, no duplicates, no
+disconnects) and the median p99 is below 100 ms.
+"""
+import os
+import platform
+import re
+import statistics
+import time
+
+P99_LIMIT_US = 100_000
+BEGIN, END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
+ANCHORS = ("ngircd", "inspircd")
+
+
+def machine_info():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+
+
+def _med(rows, key):
+    values = [r[key] for r in rows if key in r]
+    return statistics.median(values) if values else None
+
+
+def ms(us):
+    return "–" if us is None else f"{us / 1000:.1f}"
+
+
+def si(x):
+    if x is None:
+        return "–"
+    for unit, scale in (("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def _clean(reps):
+    return all("error" not in r and r.get("lost", 1) == 0 and r.get("duplicates", 1) == 0
+               and r.get("disconnects", 1) == 0 for r in reps) and _med(reps, "p99_us") < P99_LIMIT_US
+
+
+def w1_points(rows, server, n, k):
+    """{rate: [rows]} for one server and (N, K), rates ascending."""
+    points = {}
+    for r in rows:
+        if r.get("workload") == "broadcast" and r.get("server") == server and r.get("n") == n and r.get("k") == k:
+            points.setdefault(r["rate"], []).append(r)
+    return dict(sorted(points.items()))
+
+
+def highest_clean_rate(rows, server, n, k):
+    clean = [rate for rate, reps in w1_points(rows, server, n, k).items() if _clean(reps)]
+    return max(clean) if clean else None
+
+
+def _why_unclean(reps):
+    if any("error" in r for r in reps):
+        return "error"
+    lost = sum(r.get("lost", 0) for r in reps)
+    if lost:
+        return f"lost {si(lost)}"
+    if any(r.get("disconnects") for r in reps):
+        return "disconnects"
+    return f"p99 {ms(_med(reps, 'p99_us'))} ms"
+
+
+def _w1_table(plan, rows):
+    out = ["| N | K | server | clean rate msg/s | deliveries/s | deliveries/CPU-s | p50 ms | p99 ms | RSS MiB | gen CPU % | next step |",
+           "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    ratios = []
+    for n in plan.w1_n:
+        for k in plan.w1_k:
+            best = {}
+            for server in plan.servers:
+                points = w1_points(rows, server, n, k)
+                errors = [r["error"] for r in rows if r.get("server") == server and r.get("n") == n and "error" in r
+                          and r.get("workload") in ("broadcast", None)]
+                rate = highest_clean_rate(rows, server, n, k)
+                best[server] = rate
+                if rate is None:
+                    first = next(iter(points.values()), None)
+                    why = _why_unclean(first) if first else (errors[0] if errors else "no data")
+                    out.append(f"| {n} | {k} | {server} | < {si(plan.w1_rates[0])} | | | | | | | {why} |")
+                    continue
+                reps = points[rate]
+                above = [reps_ for r_, reps_ in points.items() if r_ > rate]
+                nxt = _why_unclean(above[0]) if above else "top of ramp"
+                mark = "≥ " if rate == plan.w1_rates[-1] else ""
+                if any(not _clean(reps_) for r_, reps_ in points.items() if r_ < rate):
+                    nxt += " (a lower rate was not clean: noise?)"
+                rss = _med(reps, "server_rss_kib")
+                out.append(f"| {n} | {k} | {server} | {mark}{si(rate)} | {si(_med(reps, 'deliveries_per_s'))} | "
+                           f"{si(_med(reps, 'deliveries_per_cpu_s'))} | {ms(_med(reps, 'p50_us'))} | "
+                           f"{ms(_med(reps, 'p99_us'))} | {'–' if rss is None else f'{rss / 1024:.1f}'} | "
+                           f"{_med(reps, 'gen_cpu_pct'):.0f} | {nxt} |")
+            anchors = [best[a] for a in ANCHORS if best.get(a)]
+            if best.get("chat") is not None:
+                parts = []
+                if anchors:
+                    parts.append(f"{best['chat'] / max(anchors):.2f}× the better IRC anchor")
+                if best.get("relay"):
+                    parts.append(f"{best['chat'] / best['relay']:.0%} of the relay")
+                if parts:
+                    ratios.append(f"- N={n}, K={k}: chat's clean rate is " + ", ".join(parts) + ".")
+            elif "chat" in plan.servers:
+                ratios.append(f"- N={n}, K={k}: chat had no clean rate on this ramp.")
+    return out + [""] + ratios
+
+
+def _w1_ramp(plan, rows, n, k):
+    rates = sorted({r["rate"] for r in rows if r.get("workload") == "broadcast" and r.get("n") == n and r.get("k") == k})
+    out = ["| rate msg/s | " + " | ".join(plan.servers) + " |", "|---:|" + "---:|" * len(plan.servers)]
+    for rate in rates:
+        cells = []
+        for server in plan.servers:
+            reps = w1_points(rows, server, n, k).get(rate)
+            if not reps:
+                cells.append("")
+            elif _clean(reps):
+                cells.append(ms(_med(reps, "p99_us")))
+            else:
+                cells.append(f"✗ {_why_unclean(reps)}")
+        out.append(f"| {si(rate)} | " + " | ".join(cells) + " |")
+    return out
+
+
+def _w2_table(plan, rows):
+    out = ["| N | server | p50 ms | p99 ms | last member ms (median) | last member ms (worst) | lost | setup s |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for n in plan.w2_n:
+        for server in plan.servers:
+            r = next((r for r in rows if r.get("server") == server and r.get("n") == n), None)
+            if r is None or "error" in r:
+                out.append(f"| {n} | {server} | | | | | | {r['error'] if r else 'no data'} |")
+                continue
+            out.append(f"| {n} | {server} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | {ms(r['last_member_us'])} | "
+                       f"{ms(r['last_member_worst_us'])} | {r['lost']} | {r.get('setup_s', 0):.1f} |")
+    return out
+
+
+def _w4_table(plan, rows):
+    out = ["| server | connections | RSS/conn KiB | threads | connect/s | failed | beyond the last step |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for server in plan.servers:
+        mine = [r for r in rows if r.get("server") == server]
+        if not mine:
+            out.append(f"| {server} | | | | | | no data |")
+        for r in mine:
+            if "error" in r:
+                out.append(f"| {server} | | | | | | {r['error']} |")
+                continue
+            extra = r.get("beyond_limit", "")
+            if r.get("first_failure"):
+                extra = (extra + "; " if extra else "") + "first failure " + r["first_failure"]
+            out.append(f"| {server} | {r['connections']} | {r.get('rss_per_conn_kib', 0):.1f} | "
+                       f"{r.get('server_threads', '–')} | {si(r['connect_per_s'])} | {r['failed']} | {extra} |")
+    return out
+
+
+def _w5_table(rows):
+    if not rows:
+        return ["(not run)"]
+    out = ["| slow members | rate msg/s | p50 ms | p99 ms (others) | lost | disconnects | slow member cut | after ms | reason | 'slow consumer' log lines | RSS MiB |",
+           "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|"]
+    p99 = {}
+    for r in rows:
+        if "error" in r:
+            out.append(f"| | | | | | | | | {r['error']} | | |")
+            continue
+        slow = 1 if r["workload"] == "slow_consumer" else 0
+        p99[slow] = r["p99_us"]
+        cut = "yes" if r.get("slow_cut") else ("no" if slow else "–")
+        out.append(f"| {slow} | {si(r['rate'])} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | {r['lost']} | "
+                   f"{r['disconnects']} | {cut} | {r.get('slow_cut_after_ms', 0):.0f} | {r.get('slow_reason', '')} | "
+                   f"{r.get('slow_consumer_log_lines', '')} | {r.get('server_rss_kib', 0) / 1024:.1f} |")
+    if p99.get(0) and 1 in p99:
+        out += ["", f"p99 of the others with a slow member / without: {p99[1] / p99[0]:.2f}× (target ≤ 2×); "
+                    f"server --max-queue: {rows[0].get('max_queue')}."]
+    return out
+
+
+def _w6_table(rows):
+    r = rows[0] if rows else None
+    if not r or "error" in r:
+        return [f"(failed: {r['error'] if r else 'not run'})"]
+    return ["| runs | median ms | p99 ms | min ms | max ms | failures | delivered |", "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {r['runs']} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | {ms(r['min_us'])} | {ms(r['max_us'])} | "
+            f"{r['failures']} | {r['delivered']} |"]
+
+
+def render(plan, results, machine, command, versions):
+    """The results as markdown: machine, command, one table per workload."""
+    w1 = results.get("w1", [])
+    lines = [
+        f"Run {time.strftime('%Y-%m-%d %H:%M %Z')}, plan **{plan.name}**, {machine['elapsed_s']} s.",
+        f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), kernel {machine['kernel']}; "
+        f"load average {machine['load']} at the start, {machine['load_end']} at the end.",
+        f"Command: `{command}`",
+        "Servers: " + ", ".join(versions[s] for s in plan.servers) + ". Each server pinned to CPU 0, "
+        "chat-bench to CPU 1; 64-byte messages; throttles off (see Method).",
+        "",
+        f"### Workload 1 — sustained broadcast: highest clean rate (ramp {', '.join(si(r) for r in plan.w1_rates)} msg/s, "
+        f"{plan.repeat} run(s) of {plan.duration:g} s per step)",
+        "",
+    ] + _w1_table(plan, w1)
+    for n in plan.w1_n:
+        for k in plan.w1_k:
+            lines += ["", f"Ramp detail N={n}, K={k}: p99 ms at each rate (✗: not clean, and why).", ""]
+            lines += _w1_ramp(plan, w1, n, k)
+    lines += ["", f"### Workload 2 — fan-out probe: one message, {plan.probes} probes, medians over probes", ""]
+    lines += _w2_table(plan, results.get("w2", []))
+    lines += ["", "### Workload 4 — idle scale (logged in, not in a room)", ""]
+    lines += _w4_table(plan, results.get("w4", []))
+    lines += ["", f"### Workload 5 — slow consumer (chat, N={plan.w5_n}, K={plan.w5_k}, {plan.w5_payload}-byte messages, "
+                  f"{plan.w5_duration:g} s)", ""]
+    lines += _w5_table(results.get("w5", []))
+    lines += ["", "### Workload 6 — `chat send`, exec to exit", ""]
+    lines += _w6_table(results.get("w6", []))
+    return "\n".join(lines) + "\n"
+
+
+def refresh_docs(path, body):
+    """Replaces the text between the result markers in `path` with `body`."""
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    block = f"{BEGIN}\n{body}{END}"
+    if BEGIN in text and END in text:
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n## Latest results\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)

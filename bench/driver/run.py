@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""The benchmark driver behind `scripts/dev bench [--quick]`.
+
+Runs workloads 1, 2, 4, 5 and 6 of /work/shared/benchmarks.md against chat,
+ngircd, InspIRCd and bench-relay (each server pinned to CPU 0, chat-bench to
+CPU 1), writes the raw rows and a markdown table to bench/results/, and
+refreshes the results section of docs/benchmarks.md.
+"""
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plan as plans  # noqa: E402
+import report  # noqa: E402
+import servers  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Runner:
+    def __init__(self, plan, bins, work, raw):
+        self.plan, self.bins, self.work, self.raw = plan, bins, work, raw
+
+    def bench(self, server, args, timeout):
+        """Runs chat-bench pinned to CPU 1 against `server`; returns its JSON rows."""
+        argv = servers.pinned(1, [self.bins["bench"]] + server.bench_args() + args)
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+            stdout, err = out.stdout, out.stderr.strip()
+        except subprocess.TimeoutExpired as e:
+            stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            err = f"chat-bench timed out after {timeout:.0f}s"
+        rows = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+        if err:
+            log(f"{server.kind}: {err.splitlines()[-1]}")
+        if not rows:
+            rows = [{"server": server.kind, "error": err or "no output"}]
+        for row in rows:
+            self.raw.write(json.dumps(row) + "\n")
+            self.raw.flush()
+            if "error" in row:
+                log(f"{server.kind}: {row['error']}")
+        return rows
+
+    def serve(self, kind, max_clients=100000, max_queue=0):
+        return servers.start(kind, self.work, self.bins, max_clients, max_queue)
+
+    def workload1(self):
+        """Per N and server: one crowd, every K in turn, each over the whole ramp."""
+        p, rows = self.plan, []
+        for n in p.w1_n:
+            for kind in p.servers:
+                log(f"workload 1: {kind} N={n} K={','.join(map(str, p.w1_k))}")
+                per_step = p.repeat * (p.warmup + p.duration + 2 * p.drain + 1) + 1
+                args = ["--mode", "broadcast", "--clients", str(n), "--senders", ",".join(map(str, p.w1_k)),
+                        "--rate", ",".join(str(r) for r in p.w1_rates), "--repeat", str(p.repeat),
+                        "--warmup", str(p.warmup), "--duration", str(p.duration), "--drain", str(p.drain),
+                        "--setup-timeout", str(p.setup_timeout)]
+                with self.serve(kind) as server:
+                    rows += self.bench(server, args, p.setup_timeout + 30 + per_step * len(p.w1_rates) * len(p.w1_k))
+        return rows
+
+    def workload2(self):
+        rows = []
+        for n in self.plan.w2_n:
+            for kind in self.plan.servers:
+                log(f"workload 2: {kind} N={n}")
+                with self.serve(kind) as server:
+                    rows += self.bench(server, ["--mode", "fanout", "--clients", str(n), "--probes",
+                                                str(self.plan.probes), "--setup-timeout", str(self.plan.setup_timeout)],
+                                       self.plan.setup_timeout + 30 + 11 * self.plan.probes)
+        return rows
+
+    def workload4(self):
+        rows, steps = [], self.plan.w4_steps
+        for kind in self.plan.servers:
+            log(f"workload 4: {kind} up to {steps[-1]} connections")
+            with self.serve(kind, max_clients=steps[-1]) as server:
+                rows += self.bench(server, ["--mode", "idle", "--clients", str(steps[-1]),
+                                            "--steps", ",".join(map(str, steps)),
+                                            "--setup-timeout", str(self.plan.setup_timeout)],
+                                   self.plan.setup_timeout + 60)
+        return rows
+
+    def workload5(self):
+        p, rows = self.plan, []
+        for slow in (0, 1):
+            log(f"workload 5: chat N={p.w5_n} K={p.w5_k} rate={p.w5_rate} slow consumers={slow}")
+            with self.serve("chat", max_queue=p.w5_max_queue) as server:
+                got = self.bench(server, ["--mode", "broadcast", "--clients", str(p.w5_n), "--senders", str(p.w5_k),
+                                          "--rate", str(p.w5_rate), "--payload", str(p.w5_payload),
+                                          "--warmup", str(p.warmup), "--duration", str(p.w5_duration),
+                                          "--drain", str(p.drain), "--slow-consumers", str(slow)],
+                                 120 + p.w5_duration * 2)
+                server.stop()
+                with open(server.log) as f:
+                    cut_logs = sum(1 for line in f if "slow consumer" in line)
+            for row in got:
+                row["slow_consumer_log_lines"] = cut_logs
+                row["max_queue"] = p.w5_max_queue or "default"
+            rows += got
+        return rows
+
+    def workload6(self):
+        log(f"workload 6: chat send x{self.plan.w6_runs}")
+        with self.serve("chat") as server:
+            return self.bench(server, ["--mode", "oneshot", "--chat-binary", self.bins["chat"], "--count",
+                                       str(self.plan.w6_runs)], 60 + self.plan.w6_runs * 2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller N, shorter runs: under three minutes")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--servers", default=None, help="comma-separated subset of chat,ngircd,inspircd,relay")
+    ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument("--command", default=None, help="the command line to record (default: this one)")
+    args = ap.parse_args()
+
+    plan = plans.QUICK if args.quick else plans.FULL
+    if args.servers:
+        plan.servers = [s for s in args.servers.split(",") if s]
+    bins = {"chat": os.path.join(args.build_dir, "chat"),
+            "bench": os.path.join(args.build_dir, "bench", "chat-bench"),
+            "relay": os.path.join(args.build_dir, "bench", "bench-relay")}
+    for name, path in bins.items():
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {name} not built: {path}")
+    command = args.command or " ".join(shlex.quote(a) for a in sys.argv)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results_dir = os.path.join(ROOT, "bench", "results")
+    os.makedirs(results_dir, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(results_dir, f"{stamp}-{plan.name}")
+    started = time.monotonic()
+    machine = report.machine_info()
+    log(f"plan {plan.name}; machine {machine['cpu']} x{machine['nproc']}, load {machine['load']}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="chat-bench-") as work, open(base + ".jsonl", "w") as raw:
+            if "ngircd" in plan.servers:
+                for note in servers.check_ngircd_config(work):
+                    log(f"ngircd --configtest: {note}")
+            r = Runner(plan, bins, work, raw)
+            results = {"w1": r.workload1(), "w2": r.workload2()}
+            results["w5"] = r.workload5() if "chat" in plan.servers else []
+            results["w6"] = r.workload6() if "chat" in plan.servers else []
+            results["w4"] = r.workload4()
+    finally:
+        servers.stop_all()
+    machine["load_end"] = report.machine_info()["load"]
+    machine["elapsed_s"] = round(time.monotonic() - started)
+    log(f"measured in {machine['elapsed_s']}s")
+    markdown = report.render(plan, results, machine, command, servers.versions(bins))
+    with open(base + ".md", "w") as f:
+        f.write("# chat benchmark results\n\n" + markdown)
+    log(f"wrote {os.path.relpath(base, ROOT)}.md and .jsonl in {machine['elapsed_s']}s")
+    if not args.no_docs:
+        report.refresh_docs(os.path.join(ROOT, "docs", "benchmarks.md"), markdown)
+        log("refreshed docs/benchmarks.md")
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
