@@ -119,6 +119,11 @@ class Runner:
                                        str(self.plan.w6_runs)], 60 + self.plan.w6_runs * 2)
 
 
+def _interrupt(*_):
+    """SIGTERM ends the run the way Ctrl-C does: servers stopped, nothing written."""
+    raise KeyboardInterrupt
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller N, shorter runs: under three minutes")
@@ -139,7 +144,7 @@ def main():
             sys.exit(f"bench: {name} not built: {path}")
     command = args.command or " ".join(shlex.quote(a) for a in sys.argv)
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _interrupt)
     results_dir = os.path.join(ROOT, "bench", "results")
     os.makedirs(results_dir, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -157,6 +162,11 @@ def main():
             results["w5"] = r.workload5() if "chat" in plan.servers else []
             results["w6"] = r.workload6() if "chat" in plan.servers else []
             results["w4"] = r.workload4()
+    except KeyboardInterrupt:
+        servers.stop_all()
+        os.remove(base + ".jsonl")
+        log("interrupted: every server this run started is stopped; no results written")
+        sys.exit(130)
     finally:
         servers.stop_all()
     machine["load_end"] = report.machine_info()["load"]
