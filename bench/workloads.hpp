@@ -27,7 +27,8 @@ struct RunOptions {
     double drain = 2;                ///< most seconds to wait for stragglers
     std::size_t payload = 64;        ///< message text bytes
     double p99LimitMs = 100;         ///< "clean" needs p99 below this
-    int stopAfter = 2;               ///< end the ramp after this many rates in a row with no clean run (0: never)
+    int stopAfter = 2;               ///< end the ramp after this many rates in a row with no clean run, or at once
+                                     ///< when a run lost more than half its deliveries (0: never end it)
     int slowConsumers = 0;           ///< broadcast: this many members stop reading (workload 5)
     int connectConcurrency = 64;     ///< logins in flight at once
     double setupTimeout = 120;       ///< seconds to get everyone connected

@@ -33,6 +33,7 @@ class Plan:
     w5_payload: int = 4000
     w5_max_queue: int = 0  # 0: the server's default
     w5_duration: float = 15.0
+    w5_repeat: int = 3     # pairs of runs (without, with the slow member), interleaved
     # workload 6: chat send
     w6_runs: int = 100
     # seconds each chat-bench run may take to log everyone in
@@ -55,6 +56,6 @@ QUICK = Plan(
     warmup=0.2, duration=0.6, drain=0.5, repeat=1,
     w2_n=[250, 500], probes=3,
     w4_steps=[1000, 2000],
-    w5_duration=7.0,
+    w5_duration=7.0, w5_repeat=1,
     w6_runs=20, setup_timeout=20,
 )

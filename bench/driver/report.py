@@ -168,23 +168,30 @@ def _w4_table(plan, rows):
 
 
 def _w5_table(rows):
+    """Medians per kind of run (without / with the slow member); every p99 listed."""
     if not rows:
         return ["(not run)"]
-    out = ["| slow members | rate msg/s | p50 ms | p99 ms (others) | lost | disconnects | slow member cut | after ms | reason | 'slow consumer' log lines | RSS MiB |",
-           "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|"]
+    out = ["| slow members | runs | rate msg/s | p50 ms | p99 ms (others), each run | lost | disconnects | slow member cut | after ms | 'slow consumer' log lines | RSS MiB |",
+           "|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|"]
+    errors = [r["error"] for r in rows if "error" in r]
     p99 = {}
-    for r in rows:
-        if "error" in r:
-            out.append(f"| | | | | | | | | {r['error']} | | |")
+    for slow, workload in ((0, "broadcast"), (1, "slow_consumer")):
+        runs = [r for r in rows if r.get("workload") == workload]
+        if not runs:
             continue
-        slow = 1 if r["workload"] == "slow_consumer" else 0
-        p99[slow] = r["p99_us"]
-        cut = "yes" if r.get("slow_cut") else ("no" if slow else "–")
-        out.append(f"| {slow} | {si(r['rate'])} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | {r['lost']} | "
-                   f"{r['disconnects']} | {cut} | {r.get('slow_cut_after_ms', 0):.0f} | {r.get('slow_reason', '')} | "
-                   f"{r.get('slow_consumer_log_lines', '')} | {r.get('server_rss_kib', 0) / 1024:.1f} |")
+        p99[slow] = _med(runs, "p99_us")
+        cuts = [r for r in runs if r.get("slow_cut")]
+        reasons = sorted({r.get("slow_reason", "") for r in cuts})
+        cut = f"{len(cuts)}/{len(runs)} ({', '.join(reasons)})" if slow else "–"
+        after = f"{_med(cuts, 'slow_cut_after_ms'):.0f}" if cuts else ""
+        out.append(f"| {slow} | {len(runs)} | {si(runs[0]['rate'])} | {ms(_med(runs, 'p50_us'))} | "
+                   f"{ms(p99[slow])} ({' / '.join(ms(r['p99_us']) for r in runs)}) | {sum(r['lost'] for r in runs)} | "
+                   f"{sum(r['disconnects'] for r in runs)} | {cut} | {after} | "
+                   f"{sum(r.get('slow_consumer_log_lines', 0) for r in runs)} | {_med(runs, 'server_rss_kib') / 1024:.1f} |")
+    if errors:
+        out += ["", "Errors: " + "; ".join(errors)]
     if p99.get(0) and 1 in p99:
-        out += ["", f"p99 of the others with a slow member / without: {p99[1] / p99[0]:.2f}× (target ≤ 2×); "
+        out += ["", f"Median p99 of the others with a slow member / without: {p99[1] / p99[0]:.2f}× (target ≤ 2×); "
                     f"server --max-queue: {rows[0].get('max_queue')}."]
     return out
 

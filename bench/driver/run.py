@@ -32,8 +32,15 @@ class Runner:
     def __init__(self, plan, bins, work, raw):
         self.plan, self.bins, self.work, self.raw = plan, bins, work, raw
 
-    def bench(self, server, args, timeout):
-        """Runs chat-bench pinned to CPU 1 against `server`; returns its JSON rows."""
+    def record(self, rows):
+        for row in rows:
+            self.raw.write(json.dumps(row) + "\n")
+        self.raw.flush()
+        return rows
+
+    def bench(self, server, args, timeout, record=True):
+        """Runs chat-bench pinned to CPU 1 against `server`; returns its JSON rows
+        (written to the raw file unless `record` is false: the caller adds to them first)."""
         argv = servers.pinned(1, [self.bins["bench"]] + server.bench_args() + args)
         try:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
@@ -47,11 +54,9 @@ class Runner:
         if not rows:
             rows = [{"server": server.kind, "error": err or "no output"}]
         for row in rows:
-            self.raw.write(json.dumps(row) + "\n")
-            self.raw.flush()
             if "error" in row:
                 log(f"{server.kind}: {row['error']}")
-        return rows
+        return self.record(rows) if record else rows
 
     def serve(self, kind, max_clients=100000, max_queue=0):
         return servers.start(kind, self.work, self.bins, max_clients, max_queue)
@@ -95,21 +100,21 @@ class Runner:
 
     def workload5(self):
         p, rows = self.plan, []
-        for slow in (0, 1):
+        for slow in [s for _ in range(p.w5_repeat) for s in (0, 1)]:
             log(f"workload 5: chat N={p.w5_n} K={p.w5_k} rate={p.w5_rate} slow consumers={slow}")
             with self.serve("chat", max_queue=p.w5_max_queue) as server:
                 got = self.bench(server, ["--mode", "broadcast", "--clients", str(p.w5_n), "--senders", str(p.w5_k),
                                           "--rate", str(p.w5_rate), "--payload", str(p.w5_payload),
                                           "--warmup", str(p.warmup), "--duration", str(p.w5_duration),
                                           "--drain", str(p.drain), "--slow-consumers", str(slow)],
-                                 120 + p.w5_duration * 2)
+                                 p.setup_timeout + 60 + p.w5_duration * 2, record=False)
                 server.stop()
                 with open(server.log) as f:
                     cut_logs = sum(1 for line in f if "slow consumer" in line)
             for row in got:
                 row["slow_consumer_log_lines"] = cut_logs
                 row["max_queue"] = p.w5_max_queue or "default"
-            rows += got
+            rows += self.record(got)
         return rows
 
     def workload6(self):
