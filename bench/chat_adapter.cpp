@@ -4,6 +4,7 @@
 // need no escaping.
 
 #include "adapter.hpp"
+#include "json_line.hpp"
 
 #include <cstdint>
 
@@ -11,24 +12,6 @@ namespace bench {
 
 namespace {
 constexpr std::size_t kMaxFrame = 16 * 1024 * 1024;  // far above the server's own limit; only a sanity bound
-
-void appendJsonString(std::string& out, std::string_view text) {
-    out += '"';
-    for (const char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            static const char hex[] = "0123456789abcdef";
-            out += "\\u00";
-            out += hex[(c >> 4) & 0xf];
-            out += hex[c & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    out += '"';
-}
 
 void appendFrame(std::string& out, std::string_view json) {
     const auto n = static_cast<std::uint32_t>(json.size());

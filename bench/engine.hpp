@@ -60,7 +60,6 @@ public:
     bool closed(int id) const { return clients_[id].fd < 0; }
     const std::string& lastError(int id) const { return clients_[id].lastError; }
     const std::string& user(int id) const { return clients_[id].login.user; }
-    std::size_t queuedBytes(int id) const { return clients_[id].out.size() - clients_[id].outPos; }
     int readyCount() const { return readyCount_; }
     int failedCount() const { return failedCount_; }  ///< closed before they were ready
     std::uint64_t bytesRead() const { return bytesRead_; }

@@ -5,8 +5,7 @@
 
 namespace bench {
 
-namespace {
-void appendQuoted(std::string& out, std::string_view text) {
+void appendJsonString(std::string& out, std::string_view text) {
     out += '"';
     for (const char c : text) {
         if (c == '"' || c == '\\') {
@@ -22,17 +21,16 @@ void appendQuoted(std::string& out, std::string_view text) {
     }
     out += '"';
 }
-}  // namespace
 
 void JsonLine::key(std::string_view key) {
     if (body_.size() > 1) body_ += ',';
-    appendQuoted(body_, key);
+    appendJsonString(body_, key);
     body_ += ':';
 }
 
 JsonLine& JsonLine::add(std::string_view k, std::string_view value) {
     key(k);
-    appendQuoted(body_, value);
+    appendJsonString(body_, value);
     return *this;
 }
 

@@ -7,6 +7,10 @@
 
 namespace bench {
 
+/// Appends `text` as a JSON string literal: quoted, with '"', '\\' and
+/// control characters escaped.
+void appendJsonString(std::string& out, std::string_view text);
+
 class JsonLine {
 public:
     JsonLine& add(std::string_view key, std::string_view value);
