@@ -178,10 +178,11 @@ private:
     LineEditor::Stash stashed_;                    ///< the input line while asking
 };
 
+/// Connects and says hello, each within `timeout` (at most 10 s for the welcome).
 Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseconds timeout) {
     auto connection = std::make_unique<ServerConnection>(options_.host, options_.port, timeout);
-    const auto welcome =
-        connection->hello(user, std::string("chat/") + CHAT_VERSION, true, Clock::now() + kAnswerTimeout);
+    const auto welcome = connection->hello(user, std::string("chat/") + CHAT_VERSION, true,
+                                           Clock::now() + std::min<std::chrono::milliseconds>(timeout, kAnswerTimeout));
     connection_ = std::move(connection);
     lastHeard_ = Clock::now();
     pingSent_ = false;

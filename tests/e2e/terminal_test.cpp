@@ -322,7 +322,7 @@ TEST_CASE("terminal: a paste of more than five lines asks first; y sends them in
     CHECK_FALSE(contains(bob->stdoutText(), "alice: q"));
 }
 
-TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; Ctrl-D on an empty line leaves with 0") {
+TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; so do Ctrl-D on an empty line and /quit") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession alice(connectArgs(server.port, "alice"));
@@ -339,6 +339,12 @@ TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; Ctrl
     alice.restart(connectArgs(server.port, "alice"));
     startClient(alice, "[#lobby] alice>");
     alice.keys({"C-d"});
+    CHECK(alice.waitForExit().value_or(-1) == 0);
+
+    alice.restart(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/quit");
+    alice.keys({"Enter"});
     CHECK(alice.waitForExit().value_or(-1) == 0);
 }
 
