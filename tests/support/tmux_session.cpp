@@ -91,9 +91,14 @@ TmuxSession::TmuxSession(const std::vector<std::string>& args, const std::map<st
     const auto r = run({"tmux", "-L", socket_, "-f", config, "new-session", "-d", "-x", "120", "-y", "30",
                         command(args, env, stdoutFile)});
     REQUIRE(r.status == 0);
+    socketPath_ = tmux({"display", "-p", "#{socket_path}"});
+    while (!socketPath_.empty() && socketPath_.back() == '\n') socketPath_.pop_back();
 }
 
-TmuxSession::~TmuxSession() { run({"tmux", "-L", socket_, "kill-server"}); }
+TmuxSession::~TmuxSession() {
+    run({"tmux", "-L", socket_, "kill-server"});
+    if (!socketPath_.empty()) std::remove(socketPath_.c_str());  // kill-server leaves the socket file
+}
 
 void TmuxSession::restart(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
     std::remove(statusFile().c_str());

@@ -80,6 +80,7 @@ private:
 
     TempDir dir_;
     std::string socket_;
+    std::string socketPath_;
 };
 
 /// The index of the last line of `screen` that contains `needle`, or -1.
