@@ -33,6 +33,10 @@ void Outbox::deliver(const SharedFrame& frame) {
         if (queuedBytes_ + frame->size() > maxQueuedBytes_) {
             overflowed_ = true;
             wasEmpty = true;
+        } else if (holding_) {
+            held_.push_back(frame);
+            queuedBytes_ += frame->size();
+            return;
         } else {
             wasEmpty = frames_.empty();
             frames_.push_back(frame);
@@ -40,6 +44,23 @@ void Outbox::deliver(const SharedFrame& frame) {
         }
     }
     if (wasEmpty) wake();
+}
+
+void Outbox::hold() {
+    std::lock_guard lock(mutex_);
+    holding_ = true;
+}
+
+void Outbox::sendFirst(const SharedFrame& frame) {
+    {
+        std::lock_guard lock(mutex_);
+        holding_ = false;
+        frames_.push_back(frame);
+        queuedBytes_ += frame->size();
+        for (auto& held : held_) frames_.push_back(std::move(held));
+        held_.clear();
+    }
+    wake();
 }
 
 void Outbox::closeAfterFlush(const std::string& reason) {

@@ -23,6 +23,13 @@ public:
     Outbox& operator=(const Outbox&) = delete;
 
     void deliver(const SharedFrame& frame) override;
+
+    /// From now until sendFirst(), deliveries wait behind a frame not yet
+    /// known: the session holds events while it joins the hub, so that its
+    /// welcome is the first thing the peer reads.
+    void hold();
+    /// Queues `frame`, then everything delivered since hold().
+    void sendFirst(const SharedFrame& frame);
     void closeAfterFlush(const std::string& reason) override;
 
     /// Readable (an eventfd) whenever there is something new for the session
@@ -52,6 +59,8 @@ private:
     std::size_t queuedBytes_ = 0;     // guarded by mutex_
     bool overflowed_ = false;         // guarded by mutex_
     std::string closeReason_;         // guarded by mutex_
+    bool holding_ = false;            // guarded by mutex_
+    std::deque<SharedFrame> held_;    // guarded by mutex_: deliveries during hold()
 };
 
 }  // namespace chat

@@ -110,8 +110,12 @@ void Session::handleHello(const Poco::JSON::Object::Ptr& request) {
         return reply(makeError(ErrorCode::BadRequest, "\"announce\" must be true or false", id));
     const bool announce = boolField(request, "announce").value_or(true);
     std::string displayName;
+    outbox_->hold();  // events routed to us while joining wait behind the welcome
     auto joined = hub_.join(outbox_, *name, announce, displayName);
-    if (!joined) return reply(makeError(*joined.error, joined.errorText, id));
+    if (!joined) {
+        outbox_->sendFirst(std::make_shared<const std::string>(toFrame(makeError(*joined.error, joined.errorText, id))));
+        return;
+    }
     user_ = displayName;
     spdlog::info("{} is {} (client {})", peer_, user_, loggable(stringField(request, "client").value_or("unknown")));
     auto welcome = withId(makeMessage("welcome"), id);
@@ -128,7 +132,7 @@ void Session::handleHello(const Poco::JSON::Object::Ptr& request) {
     welcome->set("max_text", static_cast<std::uint64_t>(hub_.config().maxTextBytes));
     welcome->set("rate_per_second", hub_.config().ratePerSecond);
     welcome->set("rate_burst", hub_.config().rateBurst);
-    reply(welcome);
+    outbox_->sendFirst(std::make_shared<const std::string>(toFrame(welcome)));
 }
 
 void Session::handleSend(const Poco::JSON::Object::Ptr& request) {
