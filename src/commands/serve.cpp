@@ -10,6 +10,7 @@
 #include <csignal>
 #include <iostream>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -49,6 +50,23 @@ const auto kRoomValidator = CLI::Validator(
     },
     "ROOM");
 
+/// Each connection costs one descriptor (its socket). Raises the soft limit
+/// to the hard one and warns when even that cannot hold --max-clients.
+void raiseDescriptorLimit(std::size_t maxClients) {
+    constexpr rlim_t kReserved = 64;  // listening socket, logs, epoll, spare accepts
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < maxClients + kReserved)
+        spdlog::warn("--max-clients {} needs about {} file descriptors but the limit is {} (ulimit -n); "
+                     "connections beyond that cannot be accepted",
+                     maxClients, maxClients + kReserved, limit.rlim_cur);
+}
+
 int runServe(const ServeOptions& options) {
     auto logger = spdlog::stderr_color_mt("chat");
     spdlog::set_default_logger(logger);
@@ -61,6 +79,7 @@ int runServe(const ServeOptions& options) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started below inherits this
     std::signal(SIGPIPE, SIG_IGN);
+    raiseDescriptorLimit(options.maxClients);
 
     ServerConfig config;
     config.host = options.host;

@@ -14,13 +14,14 @@ constexpr int kThreadStackBytes = 256 * 1024;
 
 class SessionFactory final : public Poco::Net::TCPServerConnectionFactory {
 public:
-    SessionFactory(Hub& hub, SessionLimits limits) : hub_(hub), limits_(limits) {}
+    SessionFactory(Hub& hub, Flusher& flusher, SessionLimits limits) : hub_(hub), flusher_(flusher), limits_(limits) {}
     Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-        return new Session(socket, hub_, limits_);
+        return new Session(socket, hub_, flusher_, limits_);
     }
 
 private:
     Hub& hub_;
+    Flusher& flusher_;
     SessionLimits limits_;
 };
 
@@ -47,7 +48,7 @@ void ChatServer::start() {
     params->setMaxThreads(threadCount(config_));
     params->setMaxQueued(1024);
     params->setThreadIdleTime(Poco::Timespan(60, 0));
-    server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, config_.session), pool_, socket_,
+    server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, flusher_, config_.session), pool_, socket_,
                                                      params);
     server_->start();
     spdlog::info("listening on {}", address().toString());

@@ -21,9 +21,9 @@ struct ServerConfig {
     SessionLimits session;
 };
 
-/// Owns the listening socket, the thread pool (one thread per connection,
-/// sized for hub.maxClients plus a few for refusing extra clients), the
-/// TCPServer and the Hub. Construction binds; start() accepts; stop()
+/// Owns the listening socket, the thread pool (one reading thread per
+/// connection, sized for hub.maxClients plus a few for refusing extra
+/// clients), the TCPServer, the Hub and the Flusher (the one writing thread). Construction binds; start() accepts; stop()
 /// notifies every client and waits briefly for sessions to end.
 class ChatServer {
 public:
@@ -47,6 +47,7 @@ public:
 private:
     ServerConfig config_;
     Hub hub_;
+    Flusher flusher_;  // after hub_, before the pool: outlives every session
     Poco::Net::ServerSocket socket_;
     Poco::ThreadPool pool_;
     std::unique_ptr<Poco::Net::TCPServer> server_;

@@ -1,49 +1,54 @@
 #include "server/outbox.hpp"
 
-#include <array>
+#include "server/flusher.hpp"
+
 #include <cerrno>
-#include <cstdint>
-#include <stdexcept>
-#include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 namespace chat {
 
 namespace {
-constexpr std::size_t kMaxIovecs = 64;
+/// Writes per flush() before other connections get their turn.
+constexpr int kWritesPerTurn = 4;
+/// An idle connection keeps at most this much buffer capacity.
+constexpr std::size_t kKeptCapacity = 64 * 1024;
 
-int makeEventFd() {
-    const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0) throw std::runtime_error("eventfd failed: out of file descriptors?");
-    return fd;
+void armWritable(int epollFd, int fd, const void* key) {
+    epoll_event event{};
+    event.events = EPOLLOUT | EPOLLONESHOT;
+    event.data.ptr = const_cast<void*>(key);
+    if (::epoll_ctl(epollFd, EPOLL_CTL_MOD, fd, &event) != 0 && errno == ENOENT)
+        ::epoll_ctl(epollFd, EPOLL_CTL_ADD, fd, &event);
+}
+
+void releaseIfLarge(std::string& buffer) {
+    if (buffer.capacity() > kKeptCapacity) std::string().swap(buffer);
 }
 }  // namespace
 
-Outbox::Outbox(std::size_t maxQueuedBytes) : maxQueuedBytes_(maxQueuedBytes), wakeFd_(makeEventFd()) {}
-
-Outbox::~Outbox() { ::close(wakeFd_); }
+Outbox::Outbox(int fd, std::size_t maxQueuedBytes, Flusher& flusher)
+    : maxQueuedBytes_(maxQueuedBytes), flusher_(flusher), fd_(fd) {}
 
 void Outbox::deliver(const SharedFrame& frame) {
-    bool wasEmpty;
+    bool schedule = false;
     {
         std::lock_guard lock(mutex_);
-        if (overflowed_ || !closeReason_.empty()) return;
+        if (overflowed_ || peerGone_ || !closeReason_.empty() || fd_ < 0) return;
         if (queuedBytes_ + frame->size() > maxQueuedBytes_) {
             overflowed_ = true;
-            wasEmpty = true;
-        } else if (holding_) {
-            held_.push_back(frame);
-            queuedBytes_ += frame->size();
+            wakeSessionLocked();
             return;
-        } else {
-            wasEmpty = frames_.empty();
-            frames_.push_back(frame);
-            queuedBytes_ += frame->size();
         }
+        queuedBytes_ += frame->size();
+        if (holding_) {
+            held_ += *frame;
+            return;
+        }
+        pending_ += *frame;
+        scheduleLocked(schedule);
     }
-    if (wasEmpty) wake();
+    if (schedule) flusher_.schedule(shared_from_this());
 }
 
 void Outbox::hold() {
@@ -52,87 +57,47 @@ void Outbox::hold() {
 }
 
 void Outbox::sendFirst(const SharedFrame& frame) {
+    bool schedule = false;
     {
         std::lock_guard lock(mutex_);
         holding_ = false;
-        frames_.push_back(frame);
+        if (fd_ < 0 || peerGone_) return;
+        pending_ += *frame;
+        pending_ += held_;
         queuedBytes_ += frame->size();
-        for (auto& held : held_) frames_.push_back(std::move(held));
-        held_.clear();
+        std::string().swap(held_);
+        scheduleLocked(schedule);
     }
-    wake();
+    if (schedule) flusher_.schedule(shared_from_this());
+}
+
+void Outbox::scheduleLocked(bool& schedule) {
+    if (scheduled_) return;
+    scheduled_ = true;
+    schedule = true;
 }
 
 void Outbox::closeAfterFlush(const std::string& reason) {
-    {
-        std::lock_guard lock(mutex_);
-        if (!closeReason_.empty()) return;
-        closeReason_ = reason.empty() ? "closed" : reason;
-    }
-    wake();
-}
-
-void Outbox::wake() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
-}
-
-void Outbox::clearWake() {
-    std::uint64_t value;
-    [[maybe_unused]] auto n = ::read(wakeFd_, &value, sizeof value);
-}
-
-Outbox::WriteStatus Outbox::writeTo(int fd) {
-    for (;;) {
-        std::array<iovec, kMaxIovecs> iov{};
-        std::size_t count = 0;
-        {
-            std::lock_guard lock(mutex_);
-            // deque::push_back keeps references valid, and only this thread
-            // pops, so the pointers stay good after the lock is released.
-            for (const auto& frame : frames_) {
-                if (count == kMaxIovecs) break;
-                const std::size_t skip = count == 0 ? headOffset_ : 0;
-                iov[count].iov_base = const_cast<char*>(frame->data() + skip);
-                iov[count].iov_len = frame->size() - skip;
-                ++count;
-            }
-        }
-        if (count == 0) return WriteStatus::Ok;
-        msghdr msg{};
-        msg.msg_iov = iov.data();
-        msg.msg_iovlen = count;
-        const ssize_t written = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteStatus::WouldBlock;
-            return WriteStatus::PeerGone;
-        }
-        std::size_t left = static_cast<std::size_t>(written);
-        std::lock_guard lock(mutex_);
-        queuedBytes_ -= left;
-        while (left > 0) {
-            const std::size_t rest = frames_.front()->size() - headOffset_;
-            if (left >= rest) {
-                left -= rest;
-                frames_.pop_front();
-                headOffset_ = 0;
-            } else {
-                headOffset_ += left;
-                left = 0;
-            }
-        }
-    }
-}
-
-bool Outbox::pending() const {
     std::lock_guard lock(mutex_);
-    return queuedBytes_ > 0;
+    if (!closeReason_.empty()) return;
+    closeReason_ = reason.empty() ? "closed" : reason;
+    wakeSessionLocked();
+}
+
+void Outbox::wakeSessionLocked() {
+    // poll() on the socket now reports it readable and recv() returns 0.
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RD);
+    flushed_.notify_all();
 }
 
 bool Outbox::overflowed() const {
     std::lock_guard lock(mutex_);
     return overflowed_;
+}
+
+bool Outbox::peerGone() const {
+    std::lock_guard lock(mutex_);
+    return peerGone_;
 }
 
 std::string Outbox::closeReason() const {
@@ -143,6 +108,65 @@ std::string Outbox::closeReason() const {
 std::size_t Outbox::queuedBytes() const {
     std::lock_guard lock(mutex_);
     return queuedBytes_;
+}
+
+bool Outbox::waitUntilFlushed(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    flushed_.wait_until(lock, deadline, [this] { return queuedBytes_ == 0 || peerGone_ || fd_ < 0; });
+    return queuedBytes_ == 0;
+}
+
+void Outbox::detachSocket() {
+    bool schedule = false;
+    {
+        std::lock_guard writeLock(writeMutex_);
+        std::lock_guard lock(mutex_);
+        fd_ = -1;
+        // If the flusher holds us waiting for EPOLLOUT, this lets it let go.
+        schedule = scheduled_;
+        flushed_.notify_all();
+    }
+    if (schedule) flusher_.schedule(shared_from_this());
+}
+
+Outbox::FlushResult Outbox::flush(int epollFd) {
+    std::lock_guard writeLock(writeMutex_);
+    for (int turn = 0;; ++turn) {
+        if (written_ == writing_.size()) {
+            writing_.clear();
+            written_ = 0;
+            std::lock_guard lock(mutex_);
+            if (pending_.empty() || fd_ < 0 || peerGone_) {
+                scheduled_ = false;
+                releaseIfLarge(writing_);
+                releaseIfLarge(pending_);
+                flushed_.notify_all();
+                return FlushResult::Done;
+            }
+            if (turn >= kWritesPerTurn) return FlushResult::More;
+            writing_.swap(pending_);
+        } else if (turn >= kWritesPerTurn) {
+            return FlushResult::More;
+        }
+        const ssize_t sent =
+            ::send(fd_, writing_.data() + written_, writing_.size() - written_, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                armWritable(epollFd, fd_, this);
+                return FlushResult::WouldBlock;
+            }
+            std::lock_guard lock(mutex_);
+            peerGone_ = true;
+            scheduled_ = false;
+            wakeSessionLocked();
+            return FlushResult::Done;
+        }
+        written_ += static_cast<std::size_t>(sent);
+        std::lock_guard lock(mutex_);
+        queuedBytes_ -= static_cast<std::size_t>(sent);
+        if (queuedBytes_ == 0) flushed_.notify_all();
+    }
 }
 
 }  // namespace chat

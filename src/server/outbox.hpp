@@ -1,24 +1,34 @@
 #pragma once
-// The bounded outbound queue of one connection, and the hub's handle to it.
+// The bounded outbound byte queue of one connection, and the hub's handle to it.
 
 #include "server/participant.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 
 namespace chat {
 
-/// Any thread may deliver(); only the owning session thread calls
-/// writeTo(), pending(), clearWake(). A delivery that would take the queued
-/// bytes past the limit is dropped and marks the outbox overflowed: the
-/// session then disconnects the peer as a slow consumer. Memory per
-/// connection is therefore bounded by the limit plus one frame.
-class Outbox final : public Participant {
+class Flusher;
+
+/// Any thread may deliver(); the Flusher alone writes the queue to the
+/// socket (flush()); the owning session thread reads the state and calls
+/// waitUntilFlushed() and detachSocket(). Frames are appended as bytes to
+/// one buffer, so a flush sends everything queued in one system call.
+///
+/// A delivery that would take the queued bytes past the limit is dropped
+/// and marks the outbox overflowed; memory per connection is therefore
+/// bounded by the limit. Overflow, closeAfterFlush() and a failed write
+/// wake the session thread by shutting down the socket's read side, so a
+/// session blocked in poll() on its socket needs no other wake-up channel.
+class Outbox final : public Participant, public std::enable_shared_from_this<Outbox> {
 public:
-    explicit Outbox(std::size_t maxQueuedBytes);
-    ~Outbox() override;
+    /// `fd` is the connection's socket, which must stay open until
+    /// detachSocket() has returned. The flusher must outlive the outbox's use.
+    Outbox(int fd, std::size_t maxQueuedBytes, Flusher& flusher);
     Outbox(const Outbox&) = delete;
     Outbox& operator=(const Outbox&) = delete;
 
@@ -30,37 +40,59 @@ public:
     void hold();
     /// Queues `frame`, then everything delivered since hold().
     void sendFirst(const SharedFrame& frame);
+    /// Later deliveries are dropped; the session sends what is queued and ends.
     void closeAfterFlush(const std::string& reason) override;
 
-    /// Readable (an eventfd) whenever there is something new for the session
-    /// thread to look at: frames, a close request or an overflow.
-    int wakeFd() const { return wakeFd_; }
-    void clearWake();
-
-    enum class WriteStatus { Ok, WouldBlock, PeerGone };
-    /// Writes as much of the queue as the non-blocking socket `fd` takes,
-    /// many frames per system call.
-    WriteStatus writeTo(int fd);
-
-    bool pending() const;
     bool overflowed() const;
+    /// True once a write to the socket failed (reset, broken pipe).
+    bool peerGone() const;
     /// Empty unless closeAfterFlush() was called; then its reason.
     std::string closeReason() const;
     std::size_t queuedBytes() const;
 
+    /// Waits until everything queued has been written, the peer is gone, or
+    /// `deadline`. Returns true when nothing is left to write.
+    bool waitUntilFlushed(std::chrono::steady_clock::time_point deadline);
+
+    /// From now on the outbox never touches the socket; waits for a write in
+    /// progress. The session calls this before the socket is closed, so a
+    /// reused descriptor number can never be written or shut down by mistake.
+    void detachSocket();
+
+    enum class FlushResult { Done, WouldBlock, More };
+    /// Flusher thread only: writes what the non-blocking socket takes.
+    /// WouldBlock: the socket is full and has been registered for EPOLLOUT
+    /// (one-shot) in `epollFd` with this outbox's address as its data.
+    /// More: bytes are still queued after a few writes; flush again later
+    /// (so that one busy connection cannot hold up the others). Done: the
+    /// queue is empty, the peer is gone or the socket detached.
+    FlushResult flush(int epollFd);
+
 private:
-    void wake();
+    void wakeSessionLocked();
+    void scheduleLocked(bool& schedule);
 
     const std::size_t maxQueuedBytes_;
-    const int wakeFd_;
+    Flusher& flusher_;
+
+    /// Held by flush() across its writes and by detachSocket(); taken before
+    /// mutex_ when both are needed. Private to this connection: a slow write
+    /// here never holds up another connection or the hub.
+    std::mutex writeMutex_;
+    std::string writing_;      // guarded by writeMutex_: bytes taken from pending_ for writing
+    std::size_t written_ = 0;  // guarded by writeMutex_: bytes of writing_ already sent
+
     mutable std::mutex mutex_;
-    std::deque<SharedFrame> frames_;  // guarded by mutex_; only the session pops
-    std::size_t headOffset_ = 0;      // guarded by mutex_: bytes of frames_.front() already sent
-    std::size_t queuedBytes_ = 0;     // guarded by mutex_
-    bool overflowed_ = false;         // guarded by mutex_
-    std::string closeReason_;         // guarded by mutex_
-    bool holding_ = false;            // guarded by mutex_
-    std::deque<SharedFrame> held_;    // guarded by mutex_: deliveries during hold()
+    std::condition_variable flushed_;  // notified (mutex_ held) when the queue empties or the peer goes
+    int fd_;                       // written under writeMutex_ and mutex_ both; read under either; -1 once detached
+    std::string pending_;          // guarded by mutex_: bytes queued and not yet taken by flush()
+    std::size_t queuedBytes_ = 0;  // guarded by mutex_: pending_ plus the unsent part of writing_
+    bool scheduled_ = false;       // guarded by mutex_: in the flusher's hands (queued or awaiting EPOLLOUT)
+    bool overflowed_ = false;      // guarded by mutex_
+    bool peerGone_ = false;        // guarded by mutex_
+    std::string closeReason_;      // guarded by mutex_
+    bool holding_ = false;         // guarded by mutex_
+    std::string held_;             // guarded by mutex_: deliveries during hold()
 };
 
 }  // namespace chat

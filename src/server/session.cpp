@@ -10,11 +10,11 @@
 
 namespace chat {
 
-Session::Session(const Poco::Net::StreamSocket& socket, Hub& hub, SessionLimits limits)
+Session::Session(const Poco::Net::StreamSocket& socket, Hub& hub, Flusher& flusher, SessionLimits limits)
     : Poco::Net::TCPServerConnection(socket),
       hub_(hub),
       limits_(limits),
-      outbox_(std::make_shared<Outbox>(limits.maxQueuedBytes)) {}
+      outbox_(std::make_shared<Outbox>(socket.impl()->sockfd(), limits.maxQueuedBytes, flusher)) {}
 
 void Session::run() {
     std::string ip;
@@ -26,6 +26,7 @@ void Session::run() {
         return;  // the peer is already gone
     }
     if (const auto refused = hub_.attach(outbox_, ip)) {
+        outbox_->detachSocket();
         refuse(*refused);
         return;
     }
@@ -37,6 +38,7 @@ void Session::run() {
         fail("internal error");
     }
     hub_.detach(outbox_, endReason_);
+    outbox_->detachSocket();
     try {
         socket().shutdownSend();
     } catch (const Poco::Exception&) {
@@ -48,24 +50,26 @@ void Session::serveConnection() {
     socket().setBlocking(false);
     const int fd = socket().impl()->sockfd();
     const auto helloDeadline = Clock::now() + limits_.helloTimeout;
-    std::optional<Clock::time_point> closeDeadline;
     lastHeard_ = Clock::now();
     bool pingSent = false;
 
     while (endReason_.empty()) {
-        const auto now = Clock::now();
-        const std::string closeReason = outbox_->closeReason();
-        if (!closeReason.empty() && !closeDeadline) closeDeadline = now + limits_.flushTimeout;
-        if (closeDeadline && (!outbox_->pending() || now >= *closeDeadline)) {
-            fail(closeReason);
-            break;
-        }
         if (outbox_->overflowed()) {
             spdlog::warn("disconnecting {} ({}): slow consumer, outbound queue over {} bytes", peer_, who(),
                          limits_.maxQueuedBytes);
             fail("slow consumer");
             break;
         }
+        if (outbox_->peerGone()) {
+            fail("connection reset by peer");
+            break;
+        }
+        if (const std::string closeReason = outbox_->closeReason(); !closeReason.empty()) {
+            outbox_->waitUntilFlushed(Clock::now() + limits_.flushTimeout);
+            fail(closeReason);
+            break;
+        }
+        const auto now = Clock::now();
         if (user_.empty() && now >= helloDeadline) {
             spdlog::warn("disconnecting {}: no hello within {} ms", peer_, limits_.helloTimeout.count());
             fail("hello timeout");
@@ -84,22 +88,19 @@ void Session::serveConnection() {
             pingSent = true;
         }
 
-        auto wakeAt = user_.empty() ? helloDeadline : lastHeard_ + (pingSent ? 2 : 1) * limits_.pingInterval;
-        if (closeDeadline) wakeAt = std::min(wakeAt, *closeDeadline);
+        const auto wakeAt = user_.empty() ? helloDeadline : lastHeard_ + (pingSent ? 2 : 1) * limits_.pingInterval;
         const auto timeoutMs = static_cast<int>(
             std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1));
 
-        pollfd fds[2] = {{fd, static_cast<short>(POLLIN | (outbox_->pending() ? POLLOUT : 0)), 0},
-                         {outbox_->wakeFd(), POLLIN, 0}};
-        const int ready = ::poll(fds, 2, timeoutMs);
+        // Only reading happens here: the Flusher writes, and the Outbox wakes
+        // this poll (by shutting down the read side) when the session must end.
+        pollfd fds[1] = {{fd, POLLIN, 0}};
+        const int ready = ::poll(fds, 1, timeoutMs);
         if (ready < 0 && errno != EINTR) {
             fail("poll failed");
             break;
         }
-        if (fds[1].revents & POLLIN) outbox_->clearWake();
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) readAvailable();
-        if (outbox_->pending() && outbox_->writeTo(fd) == Outbox::WriteStatus::PeerGone)
-            fail("connection reset by peer");
     }
 }
 
@@ -126,12 +127,15 @@ void Session::readAvailable() {
     for (;;) {
         const ssize_t n = ::recv(socket().impl()->sockfd(), buffer, sizeof buffer, MSG_DONTWAIT);
         if (n == 0) {
-            fail("client closed the connection");
+            // Also what the Outbox's wake-up looks like; the loop says why.
+            if (!outbox_->overflowed() && !outbox_->peerGone() && outbox_->closeReason().empty())
+                fail("client closed the connection");
             return;
         }
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) fail("connection reset by peer");
+            if (errno != EAGAIN && errno != EWOULDBLOCK && outbox_->closeReason().empty() && !outbox_->overflowed())
+                fail("connection reset by peer");
             return;
         }
         lastHeard_ = Clock::now();

@@ -1,6 +1,7 @@
 #pragma once
 // One client connection, from accept to close, on its own Poco pool thread.
 
+#include "server/flusher.hpp"
 #include "server/hub.hpp"
 #include "server/outbox.hpp"
 #include "shared/frame_codec.hpp"
@@ -21,13 +22,13 @@ struct SessionLimits {
     std::chrono::milliseconds pingInterval{30'000}; ///< ping a peer silent this long; drop it after twice this
 };
 
-/// run() reads frames and answers requests; events from the hub reach the
-/// peer through the session's Outbox, which this thread alone drains. The
+/// run() reads frames and answers requests; answers and events from the hub
+/// reach the peer through the session's Outbox, which the Flusher drains. The
 /// session ends when the peer closes, breaks the protocol beyond repair,
 /// overflows its outbound queue, or the hub asks it to close.
 class Session final : public Poco::Net::TCPServerConnection {
 public:
-    Session(const Poco::Net::StreamSocket& socket, Hub& hub, SessionLimits limits);
+    Session(const Poco::Net::StreamSocket& socket, Hub& hub, Flusher& flusher, SessionLimits limits);
     void run() override;
 
 private:

@@ -1285,7 +1285,7 @@ void broadcastPastAStaller(Pacing pacing) {
 
     // The staller got what fitted in its buffers, then the close.
     CHECK(staller->closedWithin(std::chrono::seconds(10)));
-    server.requireFdsBack(/*the staller's socket and eventfd*/ 2);
+    server.requireFdsBack(/*the staller's socket*/ 1);
     proveServing(server, *readers[1].client, "dave");
     server.checkMemory("10,000 broadcast", /*maxGrowthKb=*/150 * 1024 * kSanitizerFactor,
                        /*maxHwmKb=*/200 * 1024 * kSanitizerFactor);
@@ -1297,11 +1297,14 @@ TEST_CASE("abuse: a client that never reads while 10000 messages are broadcast i
 }
 
 // Hidden (run it by name or with "[known-bug]"): the same broadcast with the
-// sender pipelining against its own answers only. On two busy cores bob or
-// carol, who read everything promptly, are regularly cut off as "slow
-// consumers" too: alice's session thread fills their 64 KiB queues while
-// their own session threads wait for a CPU to write them out. See the
-// report for issue 5 ("innocent readers cut as slow consumers").
+// sender pipelining against its own answers only, so nothing paces alice to
+// her readers. Before the Flusher, bob or carol were regularly cut as "slow
+// consumers" on two busy cores because the server's own per-connection
+// threads were not scheduled to write their queues. Since all writing moved
+// to the one Flusher thread it passes on an idle machine and under `ctest
+// -j2`, but with three CPU hogs on two cores it still fails about one run in
+// two: the readers' own threads, in this test process, then read slower
+// than alice sends, which the server cannot tell from a slow consumer.
 TEST_CASE("abuse: a broadcast paced only by the sender's answers cuts no reader that keeps reading", "[.][known-bug]") {
     broadcastPastAStaller(Pacing::OwnAnswers);
 }
@@ -1438,7 +1441,7 @@ TEST_CASE("abuse: connections beyond --max-per-ip get too_many_connections and a
 
     // A slot freed is a slot again.
     lurker.connection().close();
-    server.requireFdsBack(/*the lurker's socket and eventfd*/ 2);
+    server.requireFdsBack(/*the lurker's socket*/ 1);
     proveServing(server, witness, "fresh");
     server.checkMemory("max-per-ip");
 }

@@ -1,0 +1,51 @@
+#pragma once
+// The one thread that writes every connection's outbound bytes.
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace chat {
+
+class Outbox;
+
+/// Session threads only read; every write to a client socket happens here.
+/// An outbox with new bytes is scheduled once (however many frames arrive
+/// before it is flushed); the flusher then sends everything it has queued
+/// in one system call, so under load many frames share one write. A socket
+/// that would block is watched with epoll and flushed again when writable.
+/// One thread suffices: a write never blocks, and it costs a few
+/// microseconds whatever the number of frames it carries.
+class Flusher {
+public:
+    /// Starts the thread. Throws std::runtime_error if epoll or eventfd fail.
+    Flusher();
+    /// Stops and joins the thread; scheduled outboxes are dropped.
+    ~Flusher();
+    Flusher(const Flusher&) = delete;
+    Flusher& operator=(const Flusher&) = delete;
+
+    /// Any thread: asks for `outbox` to be flushed soon. Cheap; wakes the
+    /// thread only when it is asleep.
+    void schedule(std::shared_ptr<Outbox> outbox);
+
+private:
+    void run();
+    void flushBatch(std::vector<std::shared_ptr<Outbox>>& batch);
+    void collectWritable(int timeoutMs, std::vector<std::shared_ptr<Outbox>>& batch);
+
+    const int epollFd_;
+    const int wakeFd_;
+    std::mutex mutex_;
+    std::vector<std::shared_ptr<Outbox>> ready_;  // guarded by mutex_
+    bool sleeping_ = false;                        // guarded by mutex_: the thread waits in epoll
+    bool stopping_ = false;                        // guarded by mutex_
+    /// Outboxes waiting for their socket to become writable, by address (the
+    /// epoll data); touched by the flusher thread only.
+    std::unordered_map<const Outbox*, std::shared_ptr<Outbox>> waiting_;
+    std::thread thread_;
+};
+
+}  // namespace chat
