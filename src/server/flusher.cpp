@@ -28,7 +28,16 @@ int makeEventFd(int epollFd) {
     ::epoll_ctl(epollFd, EPOLL_CTL_ADD, fd, &event);
     return fd;
 }
+/// The innermost live Batch of this thread, if any.
+thread_local Flusher::Batch* currentBatch = nullptr;
 }  // namespace
+
+Flusher::Batch::Batch(Flusher& flusher) : flusher_(flusher), outer_(currentBatch) { currentBatch = this; }
+
+Flusher::Batch::~Batch() {
+    currentBatch = outer_;
+    if (!scheduled_.empty()) flusher_.scheduleAll(scheduled_);
+}
 
 Flusher::Flusher() : epollFd_(makeEpoll()), wakeFd_(makeEventFd(epollFd_)), thread_([this] { run(); }) {}
 
@@ -45,10 +54,25 @@ Flusher::~Flusher() {
 }
 
 void Flusher::schedule(std::shared_ptr<Outbox> outbox) {
+    for (Batch* batch = currentBatch; batch; batch = batch->outer_) {
+        if (&batch->flusher_ == this) {
+            batch->scheduled_.push_back(std::move(outbox));
+            return;
+        }
+    }
+    std::vector<std::shared_ptr<Outbox>> one{std::move(outbox)};
+    scheduleAll(one);
+}
+
+void Flusher::scheduleAll(std::vector<std::shared_ptr<Outbox>>& outboxes) {
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
-        ready_.push_back(std::move(outbox));
+        if (ready_.empty()) {
+            ready_.swap(outboxes);
+        } else {
+            for (auto& outbox : outboxes) ready_.push_back(std::move(outbox));
+        }
         if (sleeping_) {
             sleeping_ = false;
             wake = true;

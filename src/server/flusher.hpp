@@ -28,10 +28,33 @@ public:
     Flusher& operator=(const Flusher&) = delete;
 
     /// Any thread: asks for `outbox` to be flushed soon. Cheap; wakes the
-    /// thread only when it is asleep.
+    /// thread only when it is asleep. Inside a Batch on this thread the
+    /// request waits until the Batch ends.
     void schedule(std::shared_ptr<Outbox> outbox);
 
+    /// While a Batch lives, schedule() calls made on its thread for its
+    /// flusher are gathered and handed over together when it ends: one lock
+    /// and at most one wake-up for a message to a thousand members, and the
+    /// flusher does not start writing before the last of them is queued.
+    /// Batches nest: requests go to the innermost one for the same flusher.
+    /// Never wait for a flush inside a Batch: its requests are not handed
+    /// over yet.
+    class Batch {
+    public:
+        explicit Batch(Flusher& flusher);
+        ~Batch();
+        Batch(const Batch&) = delete;
+        Batch& operator=(const Batch&) = delete;
+
+    private:
+        Flusher& flusher_;
+        Batch* outer_;
+        std::vector<std::shared_ptr<Outbox>> scheduled_;
+        friend class Flusher;
+    };
+
 private:
+    void scheduleAll(std::vector<std::shared_ptr<Outbox>>& outboxes);
     void run();
     void flushBatch(std::vector<std::shared_ptr<Outbox>>& batch);
     void collectWritable(int timeoutMs, std::vector<std::shared_ptr<Outbox>>& batch);

@@ -2,17 +2,21 @@
 
 #include "server/flusher.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace chat {
 
 namespace {
 /// Writes per flush() before other connections get their turn.
 constexpr int kWritesPerTurn = 4;
-/// An idle connection keeps at most this much buffer capacity.
-constexpr std::size_t kKeptCapacity = 64 * 1024;
+/// Frames gathered into one sendmsg().
+constexpr std::size_t kFramesPerWrite = 256;
+/// An idle connection keeps room for at most this many queued frames.
+constexpr std::size_t kKeptCapacity = 1024;
 
 void armWritable(int epollFd, int fd, const void* key) {
     epoll_event event{};
@@ -22,8 +26,8 @@ void armWritable(int epollFd, int fd, const void* key) {
         ::epoll_ctl(epollFd, EPOLL_CTL_ADD, fd, &event);
 }
 
-void releaseIfLarge(std::string& buffer) {
-    if (buffer.capacity() > kKeptCapacity) std::string().swap(buffer);
+void releaseIfLarge(std::vector<SharedFrame>& frames) {
+    if (frames.capacity() > kKeptCapacity) std::vector<SharedFrame>().swap(frames);
 }
 }  // namespace
 
@@ -42,10 +46,10 @@ void Outbox::deliver(const SharedFrame& frame) {
         }
         queuedBytes_ += frame->size();
         if (holding_) {
-            held_ += *frame;
+            held_.push_back(frame);
             return;
         }
-        pending_ += *frame;
+        pending_.push_back(frame);
         scheduleLocked(schedule);
     }
     if (schedule) flusher_.schedule(shared_from_this());
@@ -62,10 +66,10 @@ void Outbox::sendFirst(const SharedFrame& frame) {
         std::lock_guard lock(mutex_);
         holding_ = false;
         if (fd_ < 0 || peerGone_) return;
-        pending_ += *frame;
-        pending_ += held_;
+        pending_.push_back(frame);
+        pending_.insert(pending_.end(), std::make_move_iterator(held_.begin()), std::make_move_iterator(held_.end()));
         queuedBytes_ += frame->size();
-        std::string().swap(held_);
+        std::vector<SharedFrame>().swap(held_);
         scheduleLocked(schedule);
     }
     if (schedule) flusher_.schedule(shared_from_this());
@@ -132,9 +136,9 @@ void Outbox::detachSocket() {
 Outbox::FlushResult Outbox::flush(int epollFd) {
     std::lock_guard writeLock(writeMutex_);
     for (int turn = 0;; ++turn) {
-        if (written_ == writing_.size()) {
+        if (next_ == writing_.size()) {
             writing_.clear();
-            written_ = 0;
+            next_ = offset_ = 0;
             std::lock_guard lock(mutex_);
             if (pending_.empty() || fd_ < 0 || peerGone_) {
                 scheduled_ = false;
@@ -148,8 +152,17 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
         } else if (turn >= kWritesPerTurn) {
             return FlushResult::More;
         }
-        const ssize_t sent =
-            ::send(fd_, writing_.data() + written_, writing_.size() - written_, MSG_NOSIGNAL | MSG_DONTWAIT);
+        iovec iov[kFramesPerWrite];
+        const std::size_t count = std::min(kFramesPerWrite, writing_.size() - next_);
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::string& bytes = *writing_[next_ + i];
+            const std::size_t skip = i == 0 ? offset_ : 0;
+            iov[i] = {const_cast<char*>(bytes.data()) + skip, bytes.size() - skip};
+        }
+        msghdr message{};
+        message.msg_iov = iov;
+        message.msg_iovlen = count;
+        const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (sent < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -162,7 +175,16 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             wakeSessionLocked();
             return FlushResult::Done;
         }
-        written_ += static_cast<std::size_t>(sent);
+        for (std::size_t left = static_cast<std::size_t>(sent); left > 0;) {
+            const std::size_t rest = writing_[next_]->size() - offset_;
+            if (left < rest) {
+                offset_ += left;
+                break;
+            }
+            left -= rest;
+            writing_[next_++].reset();  // sent: the frame's memory need not wait for the others
+            offset_ = 0;
+        }
         std::lock_guard lock(mutex_);
         queuedBytes_ -= static_cast<std::size_t>(sent);
         if (queuedBytes_ == 0) flushed_.notify_all();

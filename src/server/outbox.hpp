@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace chat {
 
@@ -16,8 +17,10 @@ class Flusher;
 
 /// Any thread may deliver(); the Flusher alone writes the queue to the
 /// socket (flush()); the owning session thread reads the state and calls
-/// waitUntilFlushed() and detachSocket(). Frames are appended as bytes to
-/// one buffer, so a flush sends everything queued in one system call.
+/// waitUntilFlushed() and detachSocket(). The queue holds the shared frames
+/// themselves, never copies: a message to a thousand members is one frame
+/// queued a thousand times, and a flush gathers everything queued into one
+/// sendmsg() of many iovecs.
 ///
 /// A delivery that would take the queued bytes past the limit is dropped
 /// and marks the outbox overflowed; memory per connection is therefore
@@ -79,20 +82,21 @@ private:
     /// mutex_ when both are needed. Private to this connection: a slow write
     /// here never holds up another connection or the hub.
     std::mutex writeMutex_;
-    std::string writing_;      // guarded by writeMutex_: bytes taken from pending_ for writing
-    std::size_t written_ = 0;  // guarded by writeMutex_: bytes of writing_ already sent
+    std::vector<SharedFrame> writing_;  // guarded by writeMutex_: frames taken from pending_ for writing
+    std::size_t next_ = 0;              // guarded by writeMutex_: first frame of writing_ not wholly sent
+    std::size_t offset_ = 0;            // guarded by writeMutex_: bytes of writing_[next_] already sent
 
     mutable std::mutex mutex_;
     std::condition_variable flushed_;  // notified (mutex_ held) when the queue empties or the peer goes
     int fd_;                       // written under writeMutex_ and mutex_ both; read under either; -1 once detached
-    std::string pending_;          // guarded by mutex_: bytes queued and not yet taken by flush()
-    std::size_t queuedBytes_ = 0;  // guarded by mutex_: pending_ plus the unsent part of writing_
+    std::vector<SharedFrame> pending_;  // guarded by mutex_: frames queued and not yet taken by flush()
+    std::size_t queuedBytes_ = 0;  // guarded by mutex_: bytes of pending_ plus the unsent part of writing_
     bool scheduled_ = false;       // guarded by mutex_: in the flusher's hands (queued or awaiting EPOLLOUT)
     bool overflowed_ = false;      // guarded by mutex_
     bool peerGone_ = false;        // guarded by mutex_
     std::string closeReason_;      // guarded by mutex_
     bool holding_ = false;         // guarded by mutex_
-    std::string held_;             // guarded by mutex_: deliveries during hold()
+    std::vector<SharedFrame> held_;  // guarded by mutex_: deliveries during hold()
 };
 
 }  // namespace chat

@@ -47,6 +47,7 @@ private:
     std::string who() const { return user_.empty() ? "-" : user_; }
 
     Hub& hub_;
+    Flusher& flusher_;
     const SessionLimits limits_;
     std::shared_ptr<Outbox> outbox_;
     FrameDecoder decoder_;
