@@ -7,6 +7,7 @@
 #include "json_line.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace bench {
 
@@ -21,17 +22,28 @@ void appendFrame(std::string& out, std::string_view json) {
     out.append(json);
 }
 
-/// The raw (still escaped) contents of the first string field `key`, or empty.
+/// The raw (still escaped) contents of the string field `key`, or empty.
+/// A match counts only as a key: `"key"` after `{` or `,`, then `:` and a
+/// string. memmem finds the quoted key in one pass; this is the load
+/// generator's innermost loop, run for every delivery it counts.
 std::string_view jsonString(std::string_view json, std::string_view key) {
-    for (std::size_t from = 0;;) {
-        const std::size_t at = json.find(key, from);
-        if (at == std::string_view::npos) return {};
+    char quoted[32];
+    if (key.size() + 2 > sizeof quoted) return {};
+    quoted[0] = '"';
+    key.copy(quoted + 1, key.size());
+    quoted[key.size() + 1] = '"';
+    const std::size_t width = key.size() + 2;
+    for (std::size_t from = 0; from < json.size();) {
+        const void* hit = ::memmem(json.data() + from, json.size() - from, quoted, width);
+        if (hit == nullptr) return {};
+        const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(hit) - json.data());
         from = at + 1;
-        std::size_t i = at + key.size();
-        if (at == 0 || json[at - 1] != '"' || i >= json.size() || json[i] != '"') continue;
-        ++i;
+        std::size_t before = at;
+        while (before > 0 && json[before - 1] == ' ') --before;
+        if (before == 0 || (json[before - 1] != '{' && json[before - 1] != ',')) continue;  // a value, not a key
+        std::size_t i = at + width;
         while (i < json.size() && json[i] == ' ') ++i;
-        if (i >= json.size() || json[i] != ':') continue;  // a value that happens to equal the key
+        if (i >= json.size() || json[i] != ':') continue;
         ++i;
         while (i < json.size() && json[i] == ' ') ++i;
         if (i >= json.size() || json[i] != '"') continue;
@@ -40,6 +52,36 @@ std::string_view jsonString(std::string_view json, std::string_view key) {
         if (i >= json.size()) return {};
         return json.substr(start, i - start);
     }
+    return {};
+}
+
+/// The type of a message, read at once when the object starts with it (as
+/// every frame of our server does), else found by jsonString.
+std::string_view jsonType(std::string_view json) {
+    constexpr std::string_view prefix = R"({"type":")";
+    if (json.substr(0, prefix.size()) == prefix) {
+        const std::size_t end = json.find('"', prefix.size());
+        if (end != std::string_view::npos) return json.substr(prefix.size(), end - prefix.size());
+    }
+    return jsonString(json, "type");
+}
+
+/// The text of a message event, read backwards when it is the last field
+/// and holds no escaped quote (as our server writes it), else found by
+/// jsonString.
+std::string_view messageText(std::string_view json) {
+    constexpr std::string_view key = R"("text":")";
+    if (json.size() > key.size() + 3 && json.substr(json.size() - 2) == "\"}") {
+        const std::size_t close = json.size() - 2;
+        const void* open = ::memrchr(json.data(), '"', close);
+        if (open != nullptr) {
+            const std::size_t start = static_cast<std::size_t>(static_cast<const char*>(open) - json.data()) + 1;
+            if (start >= key.size() + 1 && json.substr(start - key.size(), key.size()) == key &&
+                (json[start - key.size() - 1] == ',' || json[start - key.size() - 1] == '{'))
+                return json.substr(start, close - start);
+        }
+    }
+    return jsonString(json, "text");
 }
 
 class ChatParser final : public Parser {
@@ -60,9 +102,9 @@ protected:
 
 private:
     static void handle(std::string_view json, EventSink& sink, std::string& reply) {
-        const auto type = jsonString(json, "type");
+        const auto type = jsonType(json);
         if (type == "message") {
-            sink.onEvent({Event::Kind::Payload, jsonString(json, "text"), {}});
+            sink.onEvent({Event::Kind::Payload, messageText(json), {}});
         } else if (type == "ok") {
             sink.onEvent({Event::Kind::Ack, {}, {}});
         } else if (type == "welcome") {

@@ -50,6 +50,19 @@ def geometric(start, stop, factor):
 
 FULL = Plan(name="full", w1_rates=geometric(250, 32000, 2 ** 0.5))
 
+# The points issue 6 sets targets for, each repeated: N = 1,000 with K = 10
+# (workload 1), N = 5,000 (workload 2), 10,000 idle connections (workload 4),
+# the slow consumer and chat send. About 25 minutes.
+TARGETS = Plan(
+    name="targets",
+    w1_n=[1000], w1_k=[10], w1_rates=geometric(1000, 16000, 2 ** 0.5),
+    warmup=0.5, duration=2.0, drain=1.0, repeat=3,
+    w2_n=[5000], probes=10,
+    w4_steps=[1000, 5000, 10000],
+    w5_duration=10.0, w5_repeat=3,
+    w6_runs=100,
+)
+
 QUICK = Plan(
     name="quick",
     w1_n=[100, 300], w1_k=[1, 10], w1_rates=[250, 1000, 4000],

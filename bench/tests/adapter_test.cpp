@@ -72,6 +72,20 @@ TEST_CASE("chat adapter: a field name used as a value is not mistaken for the fi
     CHECK(sink.events[0].text == R"(hi \"there\")");
 }
 
+TEST_CASE("chat adapter: fields in another order or spacing are still found") {
+    const auto adapter = makeAdapter("chat");
+    std::string reply;
+    const auto sink = feedInChunks(*adapter,
+                                   frame(R"({"msg_id":1, "type" : "message","text":"first","action":true})") +
+                                       frame(R"({"type":"message","from":"a","text":"last"})") +
+                                       frame(R"({"type":"message","text":"x\"text\":\"y"})"),
+                                   1000, reply);
+    REQUIRE(sink.events.size() == 3);
+    CHECK(sink.events[0].text == "first");
+    CHECK(sink.events[1].text == "last");
+    CHECK(sink.events[2].text == R"(x\"text\":\"y)");
+}
+
 TEST_CASE("chat adapter: login and post are framed JSON") {
     const auto adapter = makeAdapter("chat");
     const auto hello = adapter->login({"b00001", true});
