@@ -37,7 +37,7 @@ int threadCount(const ServerConfig& config) { return static_cast<int>(config.hub
 
 ChatServer::ChatServer(ServerConfig config)
     : config_(std::move(config)),
-      hub_(config_.hub),
+      hub_(config_.hub, [this](const std::vector<ParticipantPtr>& to, const SharedFrame& frame) { flusher_.post(to, frame); }),
       socket_(bindSocket(config_)),
       pool_("session", 2, threadCount(config_), 60, kThreadStackBytes) {}
 

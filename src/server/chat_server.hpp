@@ -46,7 +46,7 @@ public:
 
 private:
     ServerConfig config_;
-    Hub hub_;
+    Hub hub_;          // its fan-out posts to flusher_: every participant is an Outbox made with flusher_
     Flusher flusher_;  // after hub_, before the pool: outlives every session
     Poco::Net::ServerSocket socket_;
     Poco::ThreadPool pool_;

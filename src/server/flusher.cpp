@@ -28,16 +28,7 @@ int makeEventFd(int epollFd) {
     ::epoll_ctl(epollFd, EPOLL_CTL_ADD, fd, &event);
     return fd;
 }
-/// The innermost live Batch of this thread, if any.
-thread_local Flusher::Batch* currentBatch = nullptr;
 }  // namespace
-
-Flusher::Batch::Batch(Flusher& flusher) : flusher_(flusher), outer_(currentBatch) { currentBatch = this; }
-
-Flusher::Batch::~Batch() {
-    currentBatch = outer_;
-    if (!scheduled_.empty()) flusher_.scheduleAll(scheduled_);
-}
 
 Flusher::Flusher() : epollFd_(makeEpoll()), wakeFd_(makeEventFd(epollFd_)), thread_([this] { run(); }) {}
 
@@ -46,42 +37,31 @@ Flusher::~Flusher() {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
+    wake();
     thread_.join();
     ::close(wakeFd_);
     ::close(epollFd_);
 }
 
-void Flusher::schedule(std::shared_ptr<Outbox> outbox) {
-    for (Batch* batch = currentBatch; batch; batch = batch->outer_) {
-        if (&batch->flusher_ == this) {
-            batch->scheduled_.push_back(std::move(outbox));
-            return;
-        }
-    }
-    std::vector<std::shared_ptr<Outbox>> one{std::move(outbox)};
-    scheduleAll(one);
-}
-
-void Flusher::scheduleAll(std::vector<std::shared_ptr<Outbox>>& outboxes) {
-    bool wake = false;
+void Flusher::post(const std::vector<ParticipantPtr>& to, const SharedFrame& frame) {
+    bool mustWake = false;
     {
         std::lock_guard lock(mutex_);
-        if (ready_.empty()) {
-            ready_.swap(outboxes);
-        } else {
-            for (auto& outbox : outboxes) ready_.push_back(std::move(outbox));
-        }
-        if (sleeping_) {
-            sleeping_ = false;
-            wake = true;
-        }
+        for (const auto& participant : to) mustWake |= static_cast<Outbox&>(*participant).queueLocked(frame);
     }
-    if (wake) {
-        const std::uint64_t one = 1;
-        [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
-    }
+    if (mustWake) wake();
+}
+
+bool Flusher::readyLocked(std::shared_ptr<Outbox> outbox) {
+    ready_.push_back(std::move(outbox));
+    if (!sleeping_) return false;
+    sleeping_ = false;
+    return true;
+}
+
+void Flusher::wake() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
 }
 
 void Flusher::run() {

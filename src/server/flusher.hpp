@@ -1,6 +1,8 @@
 #pragma once
 // The one thread that writes every connection's outbound bytes.
 
+#include "server/participant.hpp"
+
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -12,12 +14,16 @@ namespace chat {
 class Outbox;
 
 /// Session threads only read; every write to a client socket happens here.
-/// An outbox with new bytes is scheduled once (however many frames arrive
-/// before it is flushed); the flusher then sends everything it has queued
-/// in one system call, so under load many frames share one write. A socket
-/// that would block is watched with epoll and flushed again when writable.
-/// One thread suffices: a write never blocks, and it costs a few
-/// microseconds whatever the number of frames it carries.
+/// An outbox with new frames is scheduled once (however many frames arrive
+/// before it is flushed); the flusher then sends what it has queued in one
+/// system call, so under load many frames share one write. A socket that
+/// would block is watched with epoll and flushed again when writable. One
+/// thread suffices: a write never blocks, and it costs a few microseconds
+/// whatever the number of frames it carries.
+///
+/// The flusher's mutex guards its ready list and the queue of every outbox
+/// made with it, so a frame for a thousand members is queued under one lock
+/// (post()). No socket is written while it is held.
 class Flusher {
 public:
     /// Starts the thread. Throws std::runtime_error if epoll or eventfd fail.
@@ -27,34 +33,17 @@ public:
     Flusher(const Flusher&) = delete;
     Flusher& operator=(const Flusher&) = delete;
 
-    /// Any thread: asks for `outbox` to be flushed soon. Cheap; wakes the
-    /// thread only when it is asleep. Inside a Batch on this thread the
-    /// request waits until the Batch ends.
-    void schedule(std::shared_ptr<Outbox> outbox);
-
-    /// While a Batch lives, schedule() calls made on its thread for its
-    /// flusher are gathered and handed over together when it ends: one lock
-    /// and at most one wake-up for a message to a thousand members, and the
-    /// flusher does not start writing before the last of them is queued.
-    /// Batches nest: requests go to the innermost one for the same flusher.
-    /// Never wait for a flush inside a Batch: its requests are not handed
-    /// over yet.
-    class Batch {
-    public:
-        explicit Batch(Flusher& flusher);
-        ~Batch();
-        Batch(const Batch&) = delete;
-        Batch& operator=(const Batch&) = delete;
-
-    private:
-        Flusher& flusher_;
-        Batch* outer_;
-        std::vector<std::shared_ptr<Outbox>> scheduled_;
-        friend class Flusher;
-    };
+    /// Any thread: queues `frame` on every participant in `to`, each of which
+    /// must be an Outbox made with this flusher, taking the lock once and
+    /// waking the thread at most once. Equivalent to deliver() on each.
+    void post(const std::vector<ParticipantPtr>& to, const SharedFrame& frame);
 
 private:
-    void scheduleAll(std::vector<std::shared_ptr<Outbox>>& outboxes);
+    friend class Outbox;
+    /// With mutex_ held: puts `outbox` on the ready list. Returns true when
+    /// the thread sleeps and must be woken with wake() once the lock is released.
+    bool readyLocked(std::shared_ptr<Outbox> outbox);
+    void wake();
     void run();
     void flushBatch(std::vector<std::shared_ptr<Outbox>>& batch);
     void collectWritable(int timeoutMs, std::vector<std::shared_ptr<Outbox>>& batch);

@@ -35,7 +35,7 @@ HubResult invalidRoom(const std::string& room) {
 }
 }  // namespace
 
-Hub::Hub(HubConfig config) : config_(std::move(config)) {
+Hub::Hub(HubConfig config, FanOut fanOut) : config_(std::move(config)), fanOut_(std::move(fanOut)) {
     auto add = [this](const std::string& name) {
         auto& room = rooms_[nameKey(name)];
         room.name = name;
@@ -478,11 +478,15 @@ std::vector<std::string> Hub::onlineLocked() const {
     return sortedNamesLocked(keys);
 }
 
-void Hub::deliver(const std::vector<Outgoing>& out) {
+void Hub::deliver(const std::vector<Outgoing>& out) const {
     for (const auto& item : out) {
         if (!item.to || item.to->empty()) continue;
         const auto frame = std::make_shared<const std::string>(toFrame(item.event));
-        for (const auto& p : *item.to) p->deliver(frame);
+        if (fanOut_) {
+            fanOut_(*item.to, frame);
+        } else {
+            for (const auto& p : *item.to) p->deliver(frame);
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -74,7 +75,12 @@ struct WhoisDetails {
 /// the hub or other senders.
 class Hub {
 public:
-    explicit Hub(HubConfig config);
+    /// Hands one frame to every recipient of an event. The default calls
+    /// deliver() on each; the server passes its flusher's post(), which
+    /// queues the frame on a whole room under one lock.
+    using FanOut = std::function<void(const std::vector<ParticipantPtr>& to, const SharedFrame& frame)>;
+
+    explicit Hub(HubConfig config, FanOut fanOut = {});
 
     const HubConfig& config() const { return config_; }
 
@@ -191,9 +197,10 @@ private:
     RoomDetails detailsLocked(const Room& room) const;
     std::vector<std::string> onlineLocked() const;
     std::vector<std::string> sortedNamesLocked(const std::set<std::string>& userKeys) const;
-    static void deliver(const std::vector<Outgoing>& out);
+    void deliver(const std::vector<Outgoing>& out) const;
 
     const HubConfig config_;
+    const FanOut fanOut_;
     std::atomic<std::uint64_t> lastMessageId_{0};
 
     mutable std::mutex mutex_;

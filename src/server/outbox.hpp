@@ -15,12 +15,13 @@ namespace chat {
 
 class Flusher;
 
-/// Any thread may deliver(); the Flusher alone writes the queue to the
-/// socket (flush()); the owning session thread reads the state and calls
-/// waitUntilFlushed() and detachSocket(). The queue holds the shared frames
+/// Any thread may deliver() (or the flusher's post() for many outboxes at
+/// once); the Flusher alone writes the queue to the socket (flush()); the
+/// owning session thread reads the state and calls waitUntilFlushed() and
+/// detachSocket(). The queue holds the shared frames
 /// themselves, never copies: a message to a thousand members is one frame
-/// queued a thousand times, and a flush gathers everything queued into one
-/// sendmsg() of many iovecs.
+/// queued a thousand times, and a flush copies up to 64 KiB of queued frames
+/// into one buffer for one send().
 ///
 /// A delivery that would take the queued bytes past the limit is dropped
 /// and marks the outbox overflowed; memory per connection is therefore
@@ -72,8 +73,13 @@ public:
     FlushResult flush(int epollFd);
 
 private:
+    friend class Flusher;
+    /// The body of deliver(), with the flusher's mutex held. Returns true
+    /// when the flusher must be woken once the mutex is released.
+    bool queueLocked(const SharedFrame& frame);
+    /// Hands the outbox to the flusher unless it is already there; same return.
+    bool scheduleLocked();
     void wakeSessionLocked();
-    void scheduleLocked(bool& schedule);
 
     const std::size_t maxQueuedBytes_;
     Flusher& flusher_;
@@ -86,7 +92,10 @@ private:
     std::size_t next_ = 0;              // guarded by writeMutex_: first frame of writing_ not wholly sent
     std::size_t offset_ = 0;            // guarded by writeMutex_: bytes of writing_[next_] already sent
 
-    mutable std::mutex mutex_;
+    /// The flusher's mutex, shared by all its outboxes: it guards the fields
+    /// below marked so, and lets post() queue one frame on many outboxes
+    /// under one lock. Held only for queue bookkeeping, never across a write.
+    std::mutex& mutex_;
     std::condition_variable flushed_;  // notified (mutex_ held) when the queue empties or the peer goes
     int fd_;                       // written under writeMutex_ and mutex_ both; read under either; -1 once detached
     std::vector<SharedFrame> pending_;  // guarded by mutex_: frames queued and not yet taken by flush()

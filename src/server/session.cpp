@@ -13,7 +13,6 @@ namespace chat {
 Session::Session(const Poco::Net::StreamSocket& socket, Hub& hub, Flusher& flusher, SessionLimits limits)
     : Poco::Net::TCPServerConnection(socket),
       hub_(hub),
-      flusher_(flusher),
       limits_(limits),
       outbox_(std::make_shared<Outbox>(socket.impl()->sockfd(), limits.maxQueuedBytes, flusher)) {}
 
@@ -141,8 +140,6 @@ void Session::readAvailable() {
         }
         lastHeard_ = Clock::now();
         decoder_.feed(buffer, static_cast<std::size_t>(n));
-        // Everything these frames deliver is handed to the flusher at once.
-        Flusher::Batch batch(flusher_);
         for (;;) {
             auto result = decoder_.next();
             if (result.status == FrameDecoder::Status::NeedMore) break;

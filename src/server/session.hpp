@@ -47,7 +47,6 @@ private:
     std::string who() const { return user_.empty() ? "-" : user_; }
 
     Hub& hub_;
-    Flusher& flusher_;
     const SessionLimits limits_;
     std::shared_ptr<Outbox> outbox_;
     FrameDecoder decoder_;
