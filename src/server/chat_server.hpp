@@ -46,8 +46,8 @@ public:
 
 private:
     ServerConfig config_;
+    Flusher flusher_;  // before hub_ and the pool: outlives every session and every outbox the hub holds
     Hub hub_;          // its fan-out posts to flusher_: every participant is an Outbox made with flusher_
-    Flusher flusher_;  // after hub_, before the pool: outlives every session
     Poco::Net::ServerSocket socket_;
     Poco::ThreadPool pool_;
     std::unique_ptr<Poco::Net::TCPServer> server_;

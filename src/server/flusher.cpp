@@ -44,11 +44,15 @@ Flusher::~Flusher() {
 }
 
 void Flusher::post(const std::vector<ParticipantPtr>& to, const SharedFrame& frame) {
+    auto* share = new FrameShare{frame};
     bool mustWake = false;
+    bool unused;
     {
         std::lock_guard lock(mutex_);
-        for (const auto& participant : to) mustWake |= static_cast<Outbox&>(*participant).queueLocked(frame);
+        for (const auto& participant : to) mustWake |= static_cast<Outbox&>(*participant).queueLocked(*share);
+        unused = share->queued == 0;
     }
+    if (unused) delete share;
     if (mustWake) wake();
 }
 

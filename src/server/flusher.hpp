@@ -13,6 +13,21 @@ namespace chat {
 
 class Outbox;
 
+/// One frame queued on one or more outboxes of a flusher. `queued` counts
+/// the queue entries that point here and is guarded by the flusher's mutex,
+/// so queuing a frame on a thousand outboxes costs no atomic operation per
+/// outbox; the entry that brings it to zero deletes the share.
+struct FrameShare {
+    SharedFrame frame;
+    std::size_t queued = 0;
+};
+
+/// An outbox's queue entry: the bytes to send and the share that keeps them.
+struct QueuedFrame {
+    const std::string* bytes = nullptr;
+    FrameShare* share = nullptr;
+};
+
 /// Session threads only read; every write to a client socket happens here.
 /// An outbox with new frames is scheduled once (however many frames arrive
 /// before it is flushed); the flusher then sends what it has queued in one

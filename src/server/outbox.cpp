@@ -25,36 +25,59 @@ void armWritable(int epollFd, int fd, const void* key) {
         ::epoll_ctl(epollFd, EPOLL_CTL_ADD, fd, &event);
 }
 
-void releaseIfLarge(std::vector<SharedFrame>& frames) {
-    if (frames.capacity() > kKeptCapacity) std::vector<SharedFrame>().swap(frames);
+void releaseIfLarge(std::vector<QueuedFrame>& frames) {
+    if (frames.capacity() > kKeptCapacity) std::vector<QueuedFrame>().swap(frames);
+}
+
+/// With the flusher's mutex held: drops one queue entry's claim on its share.
+void releaseLocked(QueuedFrame& entry) {
+    if (entry.share && --entry.share->queued == 0) delete entry.share;
+    entry = {};
 }
 }  // namespace
 
 Outbox::Outbox(int fd, std::size_t maxQueuedBytes, Flusher& flusher)
     : maxQueuedBytes_(maxQueuedBytes), flusher_(flusher), mutex_(flusher.mutex_), fd_(fd) {}
 
+Outbox::~Outbox() {
+    std::lock_guard lock(mutex_);
+    for (auto& entry : writing_) releaseLocked(entry);
+    for (auto& entry : pending_) releaseLocked(entry);
+    for (auto& entry : held_) releaseLocked(entry);
+}
+
 void Outbox::deliver(const SharedFrame& frame) {
     bool mustWake;
     {
         std::lock_guard lock(mutex_);
-        mustWake = queueLocked(frame);
+        mustWake = queueOwnLocked(frame);
     }
     if (mustWake) flusher_.wake();
 }
 
-bool Outbox::queueLocked(const SharedFrame& frame) {
+bool Outbox::queueOwnLocked(const SharedFrame& frame) {
+    auto* share = new FrameShare{frame};
+    const bool mustWake = queueLocked(*share);
+    if (share->queued == 0) delete share;
+    return mustWake;
+}
+
+bool Outbox::queueLocked(FrameShare& share) {
     if (overflowed_ || peerGone_ || !closeReason_.empty() || fd_ < 0) return false;
-    if (queuedBytes_ + frame->size() > maxQueuedBytes_) {
+    const std::size_t size = share.frame->size();
+    if (queuedBytes_ + size > maxQueuedBytes_) {
         overflowed_ = true;
         wakeSessionLocked();
         return false;
     }
-    queuedBytes_ += frame->size();
+    queuedBytes_ += size;
+    ++share.queued;
+    const QueuedFrame entry{share.frame.get(), &share};
     if (holding_) {
-        held_.push_back(frame);
+        held_.push_back(entry);
         return false;
     }
-    pending_.push_back(frame);
+    pending_.push_back(entry);
     return scheduleLocked();
 }
 
@@ -69,10 +92,11 @@ void Outbox::sendFirst(const SharedFrame& frame) {
         std::lock_guard lock(mutex_);
         holding_ = false;
         if (fd_ < 0 || peerGone_) return;
-        pending_.push_back(frame);
-        pending_.insert(pending_.end(), std::make_move_iterator(held_.begin()), std::make_move_iterator(held_.end()));
+        auto* share = new FrameShare{frame, 1};
+        pending_.push_back({frame.get(), share});
+        pending_.insert(pending_.end(), held_.begin(), held_.end());
         queuedBytes_ += frame->size();
-        std::vector<SharedFrame>().swap(held_);
+        std::vector<QueuedFrame>().swap(held_);
         mustWake = scheduleLocked();
     }
     if (mustWake) flusher_.wake();
@@ -145,6 +169,8 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             std::lock_guard lock(mutex_);
             if (pending_.empty() || fd_ < 0 || peerGone_) {
                 scheduled_ = false;
+                for (auto& entry : pending_) releaseLocked(entry);  // never to be sent when the peer is gone
+                pending_.clear();
                 releaseIfLarge(writing_);
                 releaseIfLarge(pending_);
                 flushed_.notify_all();
@@ -160,7 +186,7 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
         thread_local std::string scratch;
         scratch.clear();
         for (std::size_t i = next_; i < writing_.size() && scratch.size() < kBytesPerWrite; ++i) {
-            const std::string& bytes = *writing_[i];
+            const std::string& bytes = *writing_[i].bytes;
             const std::size_t skip = i == next_ ? offset_ : 0;
             scratch.append(bytes, skip, std::string::npos);
         }
@@ -177,17 +203,19 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             wakeSessionLocked();
             return FlushResult::Done;
         }
+        const std::size_t firstSent = next_;
         for (std::size_t left = static_cast<std::size_t>(sent); left > 0;) {
-            const std::size_t rest = writing_[next_]->size() - offset_;
+            const std::size_t rest = writing_[next_].bytes->size() - offset_;
             if (left < rest) {
                 offset_ += left;
                 break;
             }
             left -= rest;
-            writing_[next_++].reset();  // sent: the frame's memory need not wait for the others
+            ++next_;
             offset_ = 0;
         }
         std::lock_guard lock(mutex_);
+        for (std::size_t i = firstSent; i < next_; ++i) releaseLocked(writing_[i]);  // sent: no need to wait for the rest
         queuedBytes_ -= static_cast<std::size_t>(sent);
         if (queuedBytes_ == 0) flushed_.notify_all();
     }

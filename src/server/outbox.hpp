@@ -1,6 +1,7 @@
 #pragma once
 // The bounded outbound byte queue of one connection, and the hub's handle to it.
 
+#include "server/flusher.hpp"
 #include "server/participant.hpp"
 
 #include <chrono>
@@ -12,8 +13,6 @@
 #include <vector>
 
 namespace chat {
-
-class Flusher;
 
 /// Any thread may deliver() (or the flusher's post() for many outboxes at
 /// once); the Flusher alone writes the queue to the socket (flush()); the
@@ -33,6 +32,8 @@ public:
     /// `fd` is the connection's socket, which must stay open until
     /// detachSocket() has returned. The flusher must outlive the outbox's use.
     Outbox(int fd, std::size_t maxQueuedBytes, Flusher& flusher);
+    /// Lets go of every frame still queued.
+    ~Outbox() override;
     Outbox(const Outbox&) = delete;
     Outbox& operator=(const Outbox&) = delete;
 
@@ -76,7 +77,9 @@ private:
     friend class Flusher;
     /// The body of deliver(), with the flusher's mutex held. Returns true
     /// when the flusher must be woken once the mutex is released.
-    bool queueLocked(const SharedFrame& frame);
+    bool queueLocked(FrameShare& share);
+    /// Queues a frame of its own (not shared with other outboxes); same return.
+    bool queueOwnLocked(const SharedFrame& frame);
     /// Hands the outbox to the flusher unless it is already there; same return.
     bool scheduleLocked();
     void wakeSessionLocked();
@@ -88,7 +91,7 @@ private:
     /// mutex_ when both are needed. Private to this connection: a slow write
     /// here never holds up another connection or the hub.
     std::mutex writeMutex_;
-    std::vector<SharedFrame> writing_;  // guarded by writeMutex_: frames taken from pending_ for writing
+    std::vector<QueuedFrame> writing_;  // guarded by writeMutex_ (the entries' shares by mutex_): taken from pending_
     std::size_t next_ = 0;              // guarded by writeMutex_: first frame of writing_ not wholly sent
     std::size_t offset_ = 0;            // guarded by writeMutex_: bytes of writing_[next_] already sent
 
@@ -98,14 +101,14 @@ private:
     std::mutex& mutex_;
     std::condition_variable flushed_;  // notified (mutex_ held) when the queue empties or the peer goes
     int fd_;                       // written under writeMutex_ and mutex_ both; read under either; -1 once detached
-    std::vector<SharedFrame> pending_;  // guarded by mutex_: frames queued and not yet taken by flush()
+    std::vector<QueuedFrame> pending_;  // guarded by mutex_: frames queued and not yet taken by flush()
     std::size_t queuedBytes_ = 0;  // guarded by mutex_: bytes of pending_ plus the unsent part of writing_
     bool scheduled_ = false;       // guarded by mutex_: in the flusher's hands (queued or awaiting EPOLLOUT)
     bool overflowed_ = false;      // guarded by mutex_
     bool peerGone_ = false;        // guarded by mutex_
     std::string closeReason_;      // guarded by mutex_
     bool holding_ = false;         // guarded by mutex_
-    std::vector<SharedFrame> held_;  // guarded by mutex_: deliveries during hold()
+    std::vector<QueuedFrame> held_;  // guarded by mutex_: deliveries during hold()
 };
 
 }  // namespace chat

@@ -154,3 +154,27 @@ TEST_CASE("after detachSocket an outbox writes nothing") {
     char byte;
     CHECK(::recv(pair.client, &byte, 1, MSG_DONTWAIT) < 0);
 }
+
+TEST_CASE("post queues one frame on many outboxes and lets it go once every one has sent or dropped it") {
+    SocketPair a, b, c;
+    chat::Flusher flusher;
+    auto first = std::make_shared<chat::Outbox>(a.server, 1024, flusher);
+    auto second = std::make_shared<chat::Outbox>(b.server, 1024, flusher);
+    auto waiting = std::make_shared<chat::Outbox>(c.server, 1024, flusher);
+    waiting->hold();  // its copy stays queued until the end of the test
+    auto hello = frame("hello");
+    const std::weak_ptr<const std::string> watch = hello;
+    flusher.post({first, second, waiting}, hello);
+    hello.reset();
+    CHECK(readBytes(a.client, 5) == "hello");
+    CHECK(readBytes(b.client, 5) == "hello");
+    CHECK(first->waitUntilFlushed(Clock::now() + std::chrono::seconds(10)));
+    CHECK(second->waitUntilFlushed(Clock::now() + std::chrono::seconds(10)));
+    CHECK_FALSE(watch.expired());  // the held outbox still needs it
+    CHECK(waiting->queuedBytes() == 5);
+    waiting->detachSocket();
+    waiting.reset();
+    CHECK(watch.expired());
+    first->detachSocket();
+    second->detachSocket();
+}
