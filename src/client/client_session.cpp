@@ -90,11 +90,16 @@ void ClientSession::request(Poco::JSON::Object::Ptr message, Pending pending) {
 
 void ClientSession::retryDue(Clock::time_point now) {
     if (!connected_ || restore_) return;  // held until the connection and its rooms are back
-    if (retryAt_ && now < *retryAt_) return;
     retryAt_.reset();
+    if (held_.empty()) return;
+    if (refusedUntil_ && now < *refusedUntil_) {
+        retryAt_ = refusedUntil_;
+        return;
+    }
+    refusedUntil_.reset();
     while (!held_.empty()) {
-        if (const auto wait = pace_.take(now)) {
-            retryAt_ = now + *wait;
+        if (!pace_.take(now)) {
+            retryAt_ = pace_.nextChance(now);  // nullopt: the next answer makes room
             return;
         }
         send_(held_.begin()->second);
@@ -133,15 +138,17 @@ void ClientSession::connectionLost() {
         if (it->second.kind == "send") ++unanswered;
         it = pending_.erase(it);
     }
+    pace_.forgetInFlight();
     retryAt_.reset();
+    refusedUntil_.reset();
     if (unanswered == 1) output_.error("1 message may not have been delivered");
     if (unanswered > 1) output_.error(std::to_string(unanswered) + " messages may not have been delivered");
 }
 
 void ClientSession::reconnected(const Welcome& welcome) {
     connected_ = true;
-    pace_ = TokenBucket(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
-                        welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
+    pace_ = SendPacer(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
+                      welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
     render_.self = welcome.user;
     rooms_.clear();
     rooms_.insert(welcome.rooms.begin(), welcome.rooms.end());
@@ -318,19 +325,27 @@ void ClientSession::handleMessage(const Poco::JSON::Object::Ptr& message) {
         bool known = false;
         if (auto id = intField(message, "id")) {
             auto it = pending_.find(*id);
-            if (it != pending_.end() && type == "error" && field(message, "code") == "rate_limited" &&
-                it->second.message) {
+            const bool paced = it != pending_.end() && it->second.kind == "send" && it->second.message &&
+                               !held_.count(*id);
+            if (paced && type == "error" && field(message, "code") == "rate_limited") {
+                pace_.answered();
                 const auto wait = std::chrono::milliseconds(intField(message, "retry_after_ms").value_or(200));
                 held_[*id] = it->second.message;
                 const auto at = Clock::now() + wait;
-                if (!retryAt_ || *retryAt_ < at) retryAt_ = at;
+                if (!refusedUntil_ || *refusedUntil_ < at) refusedUntil_ = at;
+                retryDue(Clock::now());
                 return;
+            }
+            if (paced) {
+                if (type == "ok") pace_.accepted(Clock::now());
+                else pace_.answered();
             }
             if (it != pending_.end()) {
                 pending = it->second;
                 pending_.erase(it);
                 known = true;
             }
+            if (paced) retryDue(Clock::now());
         }
         if (known && !pending.originalId.isEmpty()) {
             Poco::JSON::Object::Ptr answer = message;

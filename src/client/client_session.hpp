@@ -5,8 +5,8 @@
 // the terminal or pipe around it is someone else's job.
 
 #include "client/event_renderer.hpp"
+#include "client/send_pacer.hpp"
 #include "client/server_connection.hpp"
-#include "shared/token_bucket.hpp"
 
 #include <chrono>
 #include <functional>
@@ -18,9 +18,10 @@
 
 namespace chat {
 
-/// Messages are paced to the rate limit the server announced in welcome, so
-/// a paste or a pipe is sent in order without refusals; any message the
-/// server still refuses as rate_limited is held and sent again, in order.
+/// Messages are paced to the rate limit the server announced in welcome
+/// (SendPacer), so a paste or a pipe is sent in order without refusals; any
+/// message the server still refuses as rate_limited (another session of the
+/// same user used the tokens) is held and sent again, in order.
 ///
 /// Where a ClientSession's output goes.
 class ClientOutput {
@@ -70,9 +71,10 @@ public:
     bool connected() const { return connected_; }
 
     using Clock = std::chrono::steady_clock;
-    /// When messages refused as rate_limited are due to be sent again.
+    /// When held messages (not yet sent, or refused as rate_limited) are due
+    /// to be sent; nullopt when none are, or only an answer can make room.
     std::optional<Clock::time_point> nextRetry() const { return retryAt_; }
-    /// Sends the held messages again, in their order, once they are due.
+    /// Sends the held messages, in their order, as far as the pace allows.
     void retryDue(Clock::time_point now);
     const std::string& currentRoom() const { return render_.currentRoom; }
     const std::string& self() const { return render_.self; }
@@ -118,7 +120,8 @@ private:
     std::map<std::int64_t, Pending> pending_;
     std::map<std::int64_t, Poco::JSON::Object::Ptr> held_;  ///< refused as rate_limited, by id
     std::optional<Clock::time_point> retryAt_;
-    TokenBucket pace_;  ///< keeps our sends within the server's announced rate
+    std::optional<Clock::time_point> refusedUntil_;  ///< from the last rate_limited: nothing is sent before
+    SendPacer pace_;  ///< keeps our sends within the server's announced rate
     bool connected_ = true;
     std::optional<Restore> restore_;  ///< set from connectionLost() until the rooms are back
     bool restoreLeaving_ = false;     ///< rejoins done; leaving rooms we had left

@@ -1,8 +1,8 @@
 #include "client/one_shot_sender.hpp"
 
+#include "client/send_pacer.hpp"
 #include "client/server_connection.hpp"
 #include "shared/exit_codes.hpp"
-#include "shared/token_bucket.hpp"
 #include "shared/validation.hpp"
 
 #include <iostream>
@@ -70,11 +70,15 @@ int runSend(const SendOptions& options) {
         ServerConnection connection(options.host, options.port, options.timeout);
         const auto welcome = connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline);
         using Clock = ServerConnection::Clock;
-        TokenBucket pace(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
-                         welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
+        // Paced so that the server never refuses a message (SendPacer), which
+        // keeps --lines in order; one refused all the same (another session
+        // of the same user took the tokens) waits for retry_after_ms.
+        SendPacer pace(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
+                       welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
         std::map<std::int64_t, Poco::JSON::Object::Ptr> unanswered;  // by id: sent or waiting to be
         std::map<std::int64_t, Poco::JSON::Object::Ptr> toSend;      // in order; refused ones come back here
-        std::optional<Clock::time_point> sendAt;
+        std::optional<Clock::time_point> sendAt;       // when to look at toSend again; nullopt: at the next answer
+        std::optional<Clock::time_point> refusedUntil;  // from the last rate_limited: nothing is sent before
         std::int64_t id = 0;
         for (const auto& text : options.texts) {
             auto send = makeMessage("send");
@@ -86,11 +90,14 @@ int runSend(const SendOptions& options) {
         int result = exit_code::kOk;
         while (!unanswered.empty()) {
             const auto now = Clock::now();
-            if (!sendAt || now >= *sendAt) {
-                sendAt.reset();
+            sendAt.reset();
+            if (refusedUntil && now < *refusedUntil) {
+                if (!toSend.empty()) sendAt = refusedUntil;
+            } else {
+                refusedUntil.reset();
                 while (!toSend.empty()) {
-                    if (const auto wait = pace.take(now)) {
-                        sendAt = now + *wait;
+                    if (!pace.take(now)) {
+                        sendAt = pace.nextChance(now);
                         break;
                     }
                     connection.send(toSend.begin()->second);
@@ -108,14 +115,17 @@ int runSend(const SendOptions& options) {
             if (type == "ping") connection.send(makeMessage("pong"));
             if (type != "ok" && type != "error") continue;
             const auto answered = intField(*message, "id");
-            if (!answered || !unanswered.count(*answered)) continue;
+            if (!answered || !unanswered.count(*answered) || toSend.count(*answered)) continue;
             const auto code = stringField(*message, "code").value_or("");
             if (type == "error" && code == "rate_limited") {
+                pace.answered();
                 toSend[*answered] = unanswered[*answered];
                 const auto at = Clock::now() + std::chrono::milliseconds(intField(*message, "retry_after_ms").value_or(200));
-                if (!sendAt || *sendAt < at) sendAt = at;
+                if (!refusedUntil || *refusedUntil < at) refusedUntil = at;
                 continue;
             }
+            if (type == "ok") pace.accepted(Clock::now());
+            else pace.answered();
             unanswered.erase(*answered);
             if (type == "error") {
                 std::cerr << "chat send: " << stringField(*message, "message").value_or(code) << "\n";

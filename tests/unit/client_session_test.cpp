@@ -183,3 +183,42 @@ TEST_CASE("JSON requests: an id is added when missing, and a request's own id co
     CHECK(field(f.sent.back(), "text") == "/not a command");
     CHECK(f.session.awaitingAnswers());
 }
+
+TEST_CASE("messages beyond the announced burst wait for answers and go in order; a refused one goes first") {
+    Recorder out;
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    auto w = welcome();
+    w.ratePerSecond = 1000;
+    w.rateBurst = 2;
+    chat::ClientSession session{w, [&](const Poco::JSON::Object::Ptr& m) { sent.push_back(m); }, out, {}};
+    const auto answer = [&](std::size_t i, const std::string& rest) {
+        session.handleMessage(
+            parse(R"({"type":)" + rest + R"(,"id":)" + std::to_string(*chat::intField(sent.at(i), "id")) + "}"));
+    };
+    for (const auto* text : {"one", "two", "three", "four"}) session.handleLine(text);
+    // Two on their way, which the server may process at any moment: waiting
+    // alone would not do, only an answer makes room.
+    REQUIRE(sent.size() == 2);
+    CHECK_FALSE(session.nextRetry());
+
+    // "two" is refused after all (say another session of ours took the
+    // tokens): it is held, and goes before "three" and "four".
+    answer(1, R"("error","code":"rate_limited","message":"slow down","retry_after_ms":1)");
+    CHECK(out.errors.empty());
+    answer(0, R"("ok","msg_id":1)");
+    CHECK(sent.size() == 2);
+    REQUIRE(session.nextRetry());
+    session.retryDue(*session.nextRetry() + std::chrono::milliseconds(5));
+    REQUIRE(sent.size() == 4);
+    CHECK(field(sent[2], "text") == "two");
+    CHECK(field(sent[3], "text") == "three");
+
+    // "two" and "three" on their way: "four" waits for an answer.
+    CHECK_FALSE(session.nextRetry());
+    answer(2, R"("ok","msg_id":2)");
+    REQUIRE(session.nextRetry());
+    session.retryDue(*session.nextRetry());
+    REQUIRE(sent.size() == 5);
+    CHECK(field(sent[4], "text") == "four");
+    CHECK(out.errors.empty());
+}
