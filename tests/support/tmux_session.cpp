@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
@@ -96,8 +97,28 @@ TmuxSession::TmuxSession(const std::vector<std::string>& args, const std::map<st
 }
 
 TmuxSession::~TmuxSession() {
+    endClient();
     run({"tmux", "-L", socket_, "kill-server"});
     if (!socketPath_.empty()) std::remove(socketPath_.c_str());  // kill-server leaves the socket file
+}
+
+void TmuxSession::endClient() {
+    // kill-server hangs up the pane, which sends the client SIGHUP and then
+    // SIGCONT. In an AddressSanitizer build a client that is exiting at that
+    // moment may be inside LeakSanitizer's leak check, whose tracer stops
+    // the process with PTRACE_ATTACH (a SIGSTOP): a SIGCONT arriving then
+    // discards that SIGSTOP, the tracer waits for it forever and the client
+    // spins at 100% CPU long after the test. So a client still running gets
+    // SIGTERM alone (it leaves on it) and is waited for before kill-server.
+    if (waitForExit(std::chrono::milliseconds(0))) return;
+    const auto pane = run({"tmux", "-L", socket_, "display", "-p", "-t", "0", "#{pane_dead} #{pane_pid}"});
+    int dead = 1, shell = -1;
+    if (pane.status != 0 || std::sscanf(pane.out.c_str(), "%d %d", &dead, &shell) != 2 || dead || shell <= 0) return;
+    // The pane runs sh, whose child is the client (env execs it).
+    std::ifstream children("/proc/" + std::to_string(shell) + "/task/" + std::to_string(shell) + "/children");
+    bool signalled = false;
+    for (pid_t pid; children >> pid;) signalled = ::kill(pid, SIGTERM) == 0 || signalled;
+    if (signalled) waitForExit(std::chrono::seconds(10));
 }
 
 void TmuxSession::restart(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {

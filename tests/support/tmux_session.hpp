@@ -25,8 +25,9 @@ private:
     std::string path_;
 };
 
-/// One tmux server and its 120x30 window. The destructor runs kill-server
-/// for this server's socket only; other tmux servers are never touched.
+/// One tmux server and its 120x30 window. The destructor ends a client still
+/// running (SIGTERM to it alone) and then runs kill-server for this server's
+/// socket only; other tmux servers are never touched.
 /// The window stays after the client exits, so its exit status can be read.
 class TmuxSession {
 public:
@@ -76,6 +77,8 @@ private:
     std::string command(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                         const std::string& stdoutFile = {}) const;
     std::string tmux(std::vector<std::string> args);
+    /// Ends a client still running (SIGTERM) and waits for it; see the definition.
+    void endClient();
     std::string statusFile() const;
 
     TempDir dir_;
