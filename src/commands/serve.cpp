@@ -29,6 +29,7 @@ struct ServeOptions {
     std::size_t maxRooms = 50;
     std::size_t maxPerIp = 16;
     std::size_t maxQueue = 1024 * 1024;
+    std::size_t maxBacklogMiB = 64;
     double rate = 5;
     double burst = 20;
     double pingInterval = 30;
@@ -50,7 +51,7 @@ const auto kRoomValidator = CLI::Validator(
     },
     "ROOM");
 
-/// Each connection costs one descriptor (its socket). Raises the soft limit
+/// Each connection costs two descriptors (its socket and its wake-up eventfd). Raises the soft limit
 /// to the hard one and warns when even that cannot hold --max-clients.
 void raiseDescriptorLimit(std::size_t maxClients) {
     constexpr rlim_t kReserved = 64;  // listening socket, logs, epoll, spare accepts
@@ -61,10 +62,10 @@ void raiseDescriptorLimit(std::size_t maxClients) {
         ::setrlimit(RLIMIT_NOFILE, &limit);
         ::getrlimit(RLIMIT_NOFILE, &limit);
     }
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < maxClients + kReserved)
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 2 * maxClients + kReserved)
         spdlog::warn("--max-clients {} needs about {} file descriptors but the limit is {} (ulimit -n); "
                      "connections beyond that cannot be accepted",
-                     maxClients, maxClients + kReserved, limit.rlim_cur);
+                     maxClients, 2 * maxClients + kReserved, limit.rlim_cur);
 }
 
 int runServe(const ServeOptions& options) {
@@ -94,8 +95,9 @@ int runServe(const ServeOptions& options) {
     config.hub.ratePerSecond = options.rate;
     config.hub.rateBurst = options.burst;
     config.session.maxQueuedBytes = options.maxQueue;
-    config.session.pingInterval = millis(options.pingInterval);
-    config.session.helloTimeout = millis(options.helloTimeout);
+    config.session.conversation.pingInterval = millis(options.pingInterval);
+    config.session.conversation.helloTimeout = millis(options.helloTimeout);
+    config.backlogBudget = options.maxBacklogMiB * 1024 * 1024;
     std::unique_ptr<ChatServer> server;
     try {
         server = std::make_unique<ChatServer>(config);
@@ -147,12 +149,18 @@ void setupServe(CLI::App& app) {
     serve->add_option("--max-rooms", options->maxRooms, "Most rooms one user may be in")
         ->check(CLI::Range(1, 10000))
         ->capture_default_str();
-    serve->add_option("--max-per-ip", options->maxPerIp, "Most connections from one address (loopback included)")
+    serve->add_option("--max-per-ip", options->maxPerIp, "Most connections from one address (loopback included; IPv6 counts by /64)")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     serve->add_option("--max-queue", options->maxQueue,
-                      "Bytes queued for one client before it is cut off as a slow consumer")
+                      "Bytes a client may leave unread (its connection refusing them) before it is cut off "
+                      "as a slow consumer")
         ->check(CLI::Range(65536, 1 << 30))
+        ->capture_default_str();
+    serve->add_option("--max-backlog", options->maxBacklogMiB,
+                      "MiB queued server-wide because the server is behind, above which it stops reading "
+                      "requests until it catches up (senders are slowed, readers are never cut for it)")
+        ->check(CLI::Range(1, 65536))
         ->capture_default_str();
     serve->add_option("--rate", options->rate, "Messages per second one user may send, sustained")
         ->check(CLI::Range(0.01, 1e6))

@@ -1,8 +1,13 @@
 #include "server/chat_server.hpp"
 
+#include "shared/frame_codec.hpp"
+#include "shared/protocol.hpp"
+
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/Net/TCPServerParams.h>
 #include <spdlog/spdlog.h>
+
+#include <poll.h>
 
 namespace chat {
 
@@ -14,14 +19,15 @@ constexpr int kThreadStackBytes = 256 * 1024;
 
 class SessionFactory final : public Poco::Net::TCPServerConnectionFactory {
 public:
-    SessionFactory(Hub& hub, Flusher& flusher, SessionLimits limits) : hub_(hub), flusher_(flusher), limits_(limits) {}
+    SessionFactory(Hub& hub, Dispatcher& dispatcher, SessionLimits limits)
+        : hub_(hub), dispatcher_(dispatcher), limits_(limits) {}
     Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-        return new Session(socket, hub_, flusher_, limits_);
+        return new TcpSession(socket, hub_, dispatcher_, limits_);
     }
 
 private:
     Hub& hub_;
-    Flusher& flusher_;
+    Dispatcher& dispatcher_;
     SessionLimits limits_;
 };
 
@@ -37,8 +43,10 @@ int threadCount(const ServerConfig& config) { return static_cast<int>(config.hub
 
 ChatServer::ChatServer(ServerConfig config)
     : config_(std::move(config)),
-      hub_(config_.hub, [this](const std::vector<ParticipantPtr>& to, const SharedFrame& frame) { flusher_.post(to, frame); }),
+      dispatcher_(config_.backlogBudget),
+      hub_(config_.hub, &dispatcher_),
       socket_(bindSocket(config_)),
+      address_(socket_.address()),
       pool_("session", 2, threadCount(config_), 60, kThreadStackBytes) {}
 
 ChatServer::~ChatServer() { stop(); }
@@ -48,10 +56,10 @@ void ChatServer::start() {
     params->setMaxThreads(threadCount(config_));
     params->setMaxQueued(1024);
     params->setThreadIdleTime(Poco::Timespan(60, 0));
-    server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, flusher_, config_.session), pool_, socket_,
-                                                     params);
+    server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, dispatcher_, config_.session), pool_,
+                                                     socket_, params);
     server_->start();
-    spdlog::info("listening on {}", address().toString());
+    spdlog::info("listening on {}", address_.toString());
 }
 
 void ChatServer::stop(std::chrono::milliseconds grace) {
@@ -60,9 +68,32 @@ void ChatServer::stop(std::chrono::milliseconds grace) {
     spdlog::info("shutting down: notifying {} connection(s)", hub_.connectionCount());
     server_->stop();
     hub_.shutdown("the server is shutting down");
+    refuseWaitingConnections();
     if (!hub_.waitUntilEmpty(std::chrono::steady_clock::now() + grace))
         spdlog::warn("{} connection(s) still open after {} ms", hub_.connectionCount(), grace.count());
     pool_.joinAll();
+}
+
+void ChatServer::refuseWaitingConnections() {
+    // Connections the kernel accepted but the TCPServer will never take: say
+    // why, then close the listening socket so that later ones are refused.
+    const auto frame = toFrame(makeError(ErrorCode::ShuttingDown, "the server is shutting down"));
+    try {
+        for (int i = 0; i < 1024; ++i) {
+            pollfd pfd{socket_.impl()->sockfd(), POLLIN, 0};
+            if (::poll(&pfd, 1, 0) <= 0) break;
+            Poco::Net::StreamSocket peer = socket_.acceptConnection();
+            peer.setBlocking(false);
+            try {
+                peer.sendBytes(frame.data(), static_cast<int>(frame.size()));
+                peer.shutdownSend();
+            } catch (const Poco::Exception&) {
+            }
+        }
+        socket_.close();
+    } catch (const Poco::Exception& e) {
+        spdlog::warn("closing the listening socket: {}", e.displayText());
+    }
 }
 
 }  // namespace chat

@@ -1,18 +1,19 @@
 #pragma once
 // The hub: presence, rooms and routing for every connection of one server.
-// It never touches a socket; it hands encoded frames to Participants.
+// It never touches a socket and knows no wire format: it produces events
+// (shared JSON payloads) and hands them to Participants through a FanOut.
 
+#include "server/event.hpp"
 #include "server/participant.hpp"
-#include "shared/token_bucket.hpp"
+#include "server/room.hpp"
+#include "shared/mutex.hpp"
 #include "shared/protocol.hpp"
+#include "shared/token_bucket.hpp"
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,7 +30,11 @@ struct HubConfig {
     std::string defaultRoom = "#lobby";   ///< every user starts here; always exists
     std::vector<std::string> permanentRooms;  ///< exist even when empty
     std::size_t maxRoomsPerUser = 50;
-    std::size_t maxPerIp = 16;            ///< connections from one address
+    std::size_t maxPerIp = 16;            ///< connections from one address (IPv6: one /64)
+    /// Connections that have not said hello yet, at most; 0 means a quarter
+    /// of maxClients (at least 16, at most maxClients), so a flood of silent
+    /// connections cannot take every slot from real users.
+    std::size_t maxPendingHello = 0;
     double ratePerSecond = 5;             ///< messages per user, sustained
     double rateBurst = 20;                ///< messages per user, at once
 };
@@ -69,93 +74,112 @@ struct WhoisDetails {
     std::string away;
 };
 
+/// What a session learns when its hello is accepted (see Hub::join).
+struct JoinedState {
+    std::string displayName;
+    std::vector<std::string> rooms;   ///< the user's rooms, sorted
+    std::vector<std::string> online;  ///< announced users, sorted
+};
+
 /// Thread-safe: every public method may be called from any session thread.
-/// One mutex guards all state; frames are encoded once per event and
-/// delivered after the lock is released, so a slow recipient never holds up
-/// the hub or other senders.
+/// One mutex guards all state. Each event is encoded once, numbered and
+/// handed to the FanOut in the same critical section that decides its
+/// recipients, so msg_id increases server-wide and every connection
+/// receives events in increasing id order (a room's events in particular).
+/// The FanOut only queues; no socket is written under the hub's lock.
 class Hub {
 public:
-    /// Hands one frame to every recipient of an event. The default calls
-    /// deliver() on each; the server passes its flusher's post(), which
-    /// queues the frame on a whole room under one lock.
-    using FanOut = std::function<void(const std::vector<ParticipantPtr>& to, const SharedFrame& frame)>;
+    /// Builds the welcome for a session being joined; runs under the hub's
+    /// lock, so it must not call the hub.
+    using WelcomeBuilder = std::function<EventPtr(const JoinedState&)>;
 
-    explicit Hub(HubConfig config, FanOut fanOut = {});
+    /// `fanOut` (which must outlive the hub) queues each event on its
+    /// recipients; without one, each recipient's deliver() is called.
+    explicit Hub(HubConfig config, FanOut* fanOut = nullptr);
 
     const HubConfig& config() const { return config_; }
 
     /// Registers a new connection from address `ip`. Returns nullopt when
     /// accepted, otherwise why not: ServerFull (maxClients attached),
-    /// TooManyConnections (maxPerIp from `ip`) or ShuttingDown.
-    std::optional<ErrorCode> attach(const ParticipantPtr& connection, const std::string& ip = "");
+    /// TooManyConnections (maxPerIp from `ip`'s address group: IPv4
+    /// addresses alone, IPv6 by /64) or ShuttingDown.
+    std::optional<ErrorCode> attach(const ParticipantPtr& connection, const std::string& ip = "") EXCLUDES(mutex_);
 
     /// Forgets a connection. When it was its user's last announced session
     /// the user leaves every room, and each room is told "left" with `reason`.
-    void detach(const ParticipantPtr& connection, const std::string& reason);
+    void detach(const ParticipantPtr& connection, const std::string& reason) EXCLUDES(mutex_);
 
     /// Gives an attached connection its user (names are case-insensitive; a
     /// user may hold several connections). With `announce`, the user is in
     /// presence and, on their first announced session, joins the default
     /// room, whose other members are told "joined". Without it (one-shot
-    /// senders) the session is invisible and in no room.
+    /// senders) the session is transient: invisible, in no room. On success
+    /// `welcome` (if given) is called with the joined state and its event is
+    /// delivered to the connection before any event that follows the join.
     HubResult join(const ParticipantPtr& connection, const std::string& name, bool announce,
-                   std::string& displayName);
+                   std::string& displayName, const WelcomeBuilder& welcome = {}) EXCLUDES(mutex_);
 
     /// Joins a room, creating it when needed; `details` describes it.
-    HubResult joinRoom(const ParticipantPtr& connection, const std::string& room, RoomDetails& details);
+    HubResult joinRoom(const ParticipantPtr& connection, const std::string& room, RoomDetails& details)
+        EXCLUDES(mutex_);
 
-    /// Leaves a room. Leaving one's last room puts one back in the default
-    /// room (`nowIn` names it); leaving the default room when it is the last
-    /// one is refused.
-    HubResult leaveRoom(const ParticipantPtr& connection, const std::string& room, std::string& nowIn);
+    /// Leaves a room (`left` is its name as the room spells it). Leaving
+    /// one's last room puts one back in the default room (`nowIn` names it);
+    /// leaving the default room when it is the last one is refused.
+    HubResult leaveRoom(const ParticipantPtr& connection, const std::string& room, std::string& left,
+                        std::string& nowIn) EXCLUDES(mutex_);
 
     /// Sets (or, when empty, clears) a room's topic, members only, and tells the room.
-    HubResult setTopic(const ParticipantPtr& connection, const std::string& room, const std::string& topic);
+    HubResult setTopic(const ParticipantPtr& connection, const std::string& room, const std::string& topic)
+        EXCLUDES(mutex_);
 
-    HubResult roomDetails(const std::string& room, RoomDetails& details) const;
-    std::vector<RoomSummary> rooms() const;
+    HubResult roomDetails(const std::string& room, RoomDetails& details) const EXCLUDES(mutex_);
+    std::vector<RoomSummary> rooms() const EXCLUDES(mutex_);
 
     /// Sends to a room, subject to the user's rate limit (RateLimited, with
     /// retryAfterMs). Announced users must be members; a one-shot sender
     /// may post to any existing room. `action` marks a /me.
     HubResult sendToRoom(const ParticipantPtr& from, const std::string& room, const std::string& text,
-                         bool action = false);
+                         bool action = false) EXCLUDES(mutex_);
 
     /// Sends to every session of user `to` and of the sender.
     HubResult sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text,
-                         bool action = false);
+                         bool action = false) EXCLUDES(mutex_);
 
     /// Renames the connection's user everywhere; refused if another user
     /// has the name. Everyone sharing a room with the user is told.
-    HubResult rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName);
+    HubResult rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName)
+        EXCLUDES(mutex_);
 
     /// Sets (non-empty) or clears (empty) the user's away message.
-    HubResult setAway(const ParticipantPtr& connection, const std::string& message);
+    HubResult setAway(const ParticipantPtr& connection, const std::string& message) EXCLUDES(mutex_);
 
     /// Online users, or the members of `room`, sorted case-insensitively.
-    HubResult who(const std::optional<std::string>& room, std::vector<UserSummary>& users) const;
-    HubResult whois(const std::string& name, WhoisDetails& details) const;
+    HubResult who(const std::optional<std::string>& room, std::vector<UserSummary>& users) const EXCLUDES(mutex_);
+    HubResult whois(const std::string& name, WhoisDetails& details) const EXCLUDES(mutex_);
 
     /// Display names of users with an announced session, sorted.
-    std::vector<std::string> online() const;
+    std::vector<std::string> online() const EXCLUDES(mutex_);
     /// Rooms the connection's user is in, sorted.
-    std::vector<std::string> roomsOf(const ParticipantPtr& connection) const;
+    std::vector<std::string> roomsOf(const ParticipantPtr& connection) const EXCLUDES(mutex_);
 
-    std::size_t connectionCount() const;
+    std::size_t connectionCount() const EXCLUDES(mutex_);
+    /// The id of the latest event; ids increase by one per event.
+    std::uint64_t lastMessageId() const EXCLUDES(mutex_);
 
     /// Sends every connection a `shutdown` notice and asks it to close;
     /// later attach() calls fail.
-    void shutdown(const std::string& notice);
+    void shutdown(const std::string& notice) EXCLUDES(mutex_);
 
     /// Waits until no connection is attached or the deadline passes.
-    bool waitUntilEmpty(std::chrono::steady_clock::time_point deadline) const;
+    bool waitUntilEmpty(std::chrono::steady_clock::time_point deadline) const EXCLUDES(mutex_);
 
 private:
     struct Connection {
         ParticipantPtr participant;
         std::string userKey;  // empty until join()
         bool announce = false;
-        std::string ip;
+        std::string ipGroup;
     };
     struct User {
         std::string displayName;
@@ -167,49 +191,39 @@ private:
         std::string away;
         std::optional<TokenBucket> bucket;  // the user's message rate limit
     };
-    /// Shared, immutable recipient lists: a room's is built once per change
-    /// of membership and reused by every message until the next change.
-    using Recipients = std::shared_ptr<const std::vector<ParticipantPtr>>;
-    struct Room {
-        std::string name;
-        std::string topic;
-        std::set<std::string> members;  // user keys
-        bool permanent = false;
-        mutable Recipients sessions;    // members' announced sessions; null when stale
-    };
-    /// One event for a list of recipients, built under the lock, delivered after.
-    struct Outgoing {
-        Recipients to;
-        Poco::JSON::Object::Ptr event;
-    };
 
     HubResult checkText(const std::string& text) const;
     static std::optional<HubResult> rateLimitedLocked(User& user);
-    std::uint64_t nextMessageId() { return ++lastMessageId_; }
-    const User* senderLocked(const ParticipantPtr& connection) const;
-    User* senderLocked(const ParticipantPtr& connection);
+    /// Numbers `event` with the next id, encodes it and queues it on `to`.
+    std::uint64_t publishLocked(Poco::JSON::Object::Ptr event, const std::vector<ParticipantPtr>& to)
+        REQUIRES(mutex_);
+    const Connection* connectionLocked(const ParticipantPtr& connection) const REQUIRES(mutex_);
+    const User* senderLocked(const ParticipantPtr& connection) const REQUIRES(mutex_);
+    User* senderLocked(const ParticipantPtr& connection) REQUIRES(mutex_);
     void addMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& roomName,
-                         const ParticipantPtr& except, std::vector<Outgoing>& out);
-    void removeMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& reason,
-                            std::vector<Outgoing>& out);
-    Recipients roomSessionsLocked(const Room& room) const;
-    void invalidateRoomsLocked(const User& user);
-    RoomDetails detailsLocked(const Room& room) const;
-    std::vector<std::string> onlineLocked() const;
-    std::vector<std::string> sortedNamesLocked(const std::set<std::string>& userKeys) const;
-    void deliver(const std::vector<Outgoing>& out) const;
+                         const ParticipantPtr& except) REQUIRES(mutex_);
+    void removeMemberLocked(const std::string& userKey, const std::string& roomKey, const std::string& reason)
+        REQUIRES(mutex_);
+    Recipients roomRecipientsLocked(const Room& room) const REQUIRES(mutex_);
+    void sessionsChangedLocked(const User& user) REQUIRES(mutex_);
+    RoomDetails detailsLocked(const Room& room) const REQUIRES(mutex_);
+    std::vector<std::string> onlineLocked() const REQUIRES(mutex_);
+    std::vector<std::string> roomNamesLocked(const User& user) const REQUIRES(mutex_);
+    std::vector<std::string> sortedNamesLocked(const std::set<std::string>& userKeys) const REQUIRES(mutex_);
 
     const HubConfig config_;
-    const FanOut fanOut_;
-    std::atomic<std::uint64_t> lastMessageId_{0};
+    DirectFanOut directFanOut_;
+    FanOut& fanOut_;
 
-    mutable std::mutex mutex_;
-    mutable std::condition_variable emptied_;                         // signalled under mutex_
-    std::unordered_map<const Participant*, Connection> connections_;  // guarded by mutex_
-    std::unordered_map<std::string, User> users_;                     // guarded by mutex_; by nameKey
-    std::map<std::string, Room> rooms_;                               // guarded by mutex_; by nameKey
-    std::unordered_map<std::string, std::size_t> perIp_;              // guarded by mutex_
-    bool shuttingDown_ = false;                                       // guarded by mutex_
+    mutable Mutex mutex_;
+    mutable CondVar emptied_;  // notified (mutex_ held) when the last connection detaches
+    std::uint64_t lastMessageId_ GUARDED_BY(mutex_) = 0;
+    std::unordered_map<const Participant*, Connection> connections_ GUARDED_BY(mutex_);
+    std::unordered_map<std::string, User> users_ GUARDED_BY(mutex_);  // by nameKey
+    std::map<std::string, Room> rooms_ GUARDED_BY(mutex_);             // by nameKey
+    std::unordered_map<std::string, std::size_t> perIpGroup_ GUARDED_BY(mutex_);
+    std::size_t pendingHello_ GUARDED_BY(mutex_) = 0;  // attached, not yet joined
+    bool shuttingDown_ GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace chat

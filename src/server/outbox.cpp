@@ -1,18 +1,16 @@
 #include "server/outbox.hpp"
 
-#include "server/flusher.hpp"
-
-#include <algorithm>
-#include <cerrno>
 #include <sys/epoll.h>
-#include <sys/socket.h>
+
+#include <cerrno>
+#include <stdexcept>
 
 namespace chat {
 
 namespace {
 /// Writes per flush() before other connections get their turn.
 constexpr int kWritesPerTurn = 4;
-/// Bytes gathered into one send(), at least one whole frame.
+/// Bytes gathered into one write, at least one whole frame.
 constexpr std::size_t kBytesPerWrite = 64 * 1024;
 /// An idle connection keeps room for at most this many queued frames.
 constexpr std::size_t kKeptCapacity = 1024;
@@ -29,151 +27,155 @@ void releaseIfLarge(std::vector<QueuedFrame>& frames) {
     if (frames.capacity() > kKeptCapacity) std::vector<QueuedFrame>().swap(frames);
 }
 
-/// With the flusher's mutex held: drops one queue entry's claim on its share.
-void releaseLocked(QueuedFrame& entry) {
+/// With the dispatcher's mutex held: drops one queue entry's claim on its share.
+void release(QueuedFrame& entry) {
     if (entry.share && --entry.share->queued == 0) delete entry.share;
     entry = {};
 }
 }  // namespace
 
-Outbox::Outbox(int fd, std::size_t maxQueuedBytes, Flusher& flusher)
-    : maxQueuedBytes_(maxQueuedBytes), flusher_(flusher), mutex_(flusher.mutex_), fd_(fd) {}
+Outbox::Outbox(Link& link, const Framing& framing, std::size_t maxQueuedBytes, Dispatcher& dispatcher,
+               std::function<void()> wake)
+    : link_(link), framing_(framing), maxQueuedBytes_(maxQueuedBytes), dispatcher_(dispatcher), wake_(std::move(wake)) {}
 
 Outbox::~Outbox() {
-    std::lock_guard lock(mutex_);
-    for (auto& entry : writing_) releaseLocked(entry);
-    for (auto& entry : pending_) releaseLocked(entry);
-    for (auto& entry : held_) releaseLocked(entry);
+    MutexLock writeLock(writeMutex_);
+    MutexLock lock(dispatcher_.mutex_);
+    dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(backlogShareLocked()));
+    for (auto& entry : writing_) release(entry);
+    for (auto& entry : pending_) release(entry);
 }
 
-void Outbox::deliver(const SharedFrame& frame) {
+void Outbox::deliver(const EventPtr& event) {
+    std::string bytes;
+    try {
+        bytes = framing_.encode(event->payload);
+    } catch (const std::length_error&) {
+        return;  // the conversation never sends such answers (it measures them first)
+    }
     bool mustWake;
     {
-        std::lock_guard lock(mutex_);
-        mustWake = queueOwnLocked(frame);
+        MutexLock lock(dispatcher_.mutex_);
+        auto* share = new FrameShare{std::move(bytes)};
+        mustWake = queueLocked(*share);
+        if (share->queued == 0) delete share;
     }
-    if (mustWake) flusher_.wake();
+    if (mustWake) dispatcher_.wake();
 }
 
-bool Outbox::queueOwnLocked(const SharedFrame& frame) {
-    auto* share = new FrameShare{frame};
-    const bool mustWake = queueLocked(*share);
-    if (share->queued == 0) delete share;
-    return mustWake;
+bool Outbox::queueInBatch(FanOutBatch& batch) {
+    if (&batch.dispatcher() != &dispatcher_) return false;
+    dispatcher_.mutex_.assertHeld();  // post() holds it: the batch is ours
+    if (auto* share = batch.share(framing_)) batch.mustWake |= queueLocked(*share);
+    return true;
+}
+
+std::size_t Outbox::backlogShareLocked() const {
+    return attached_ && !blocked_ && !peerGone_ && !overflowed_ ? queuedBytes_ : 0;
 }
 
 bool Outbox::queueLocked(FrameShare& share) {
-    if (overflowed_ || peerGone_ || !closeReason_.empty() || fd_ < 0) return false;
-    const std::size_t size = share.frame->size();
-    if (queuedBytes_ + size > maxQueuedBytes_) {
-        overflowed_ = true;
-        wakeSessionLocked();
-        return false;
+    if (overflowed_ || peerGone_ || !closeReason_.empty() || !attached_) return false;
+    const std::size_t size = share.bytes.size();
+    if (blocked_) {
+        if (refusedBytes_ + size > maxQueuedBytes_) {
+            overflowed_ = true;
+            wakeSessionLocked();
+            return false;
+        }
+        refusedBytes_ += size;
+    } else {
+        dispatcher_.addBacklogLocked(static_cast<std::ptrdiff_t>(size));
     }
     queuedBytes_ += size;
     ++share.queued;
-    const QueuedFrame entry{share.frame.get(), &share};
-    if (holding_) {
-        held_.push_back(entry);
-        return false;
-    }
-    pending_.push_back(entry);
+    pending_.push_back({&share.bytes, &share});
     return scheduleLocked();
-}
-
-void Outbox::hold() {
-    std::lock_guard lock(mutex_);
-    holding_ = true;
-}
-
-void Outbox::sendFirst(const SharedFrame& frame) {
-    bool mustWake;
-    {
-        std::lock_guard lock(mutex_);
-        holding_ = false;
-        if (fd_ < 0 || peerGone_) return;
-        auto* share = new FrameShare{frame, 1};
-        pending_.push_back({frame.get(), share});
-        pending_.insert(pending_.end(), held_.begin(), held_.end());
-        queuedBytes_ += frame->size();
-        std::vector<QueuedFrame>().swap(held_);
-        mustWake = scheduleLocked();
-    }
-    if (mustWake) flusher_.wake();
 }
 
 bool Outbox::scheduleLocked() {
     if (scheduled_) return false;
     scheduled_ = true;
-    return flusher_.readyLocked(shared_from_this());
+    return dispatcher_.readyLocked(shared_from_this());
 }
 
 void Outbox::closeAfterFlush(const std::string& reason) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(dispatcher_.mutex_);
     if (!closeReason_.empty()) return;
     closeReason_ = reason.empty() ? "closed" : reason;
     wakeSessionLocked();
 }
 
 void Outbox::wakeSessionLocked() {
-    // poll() on the socket now reports it readable and recv() returns 0.
-    if (fd_ >= 0) ::shutdown(fd_, SHUT_RD);
-    flushed_.notify_all();
+    if (wake_ && attached_) wake_();  // after detachLink() the session (and what wake_ uses) may be gone
+    flushed_.notifyAll();
 }
 
 bool Outbox::overflowed() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(dispatcher_.mutex_);
     return overflowed_;
 }
 
 bool Outbox::peerGone() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(dispatcher_.mutex_);
     return peerGone_;
 }
 
 std::string Outbox::closeReason() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(dispatcher_.mutex_);
     return closeReason_;
 }
 
 std::size_t Outbox::queuedBytes() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(dispatcher_.mutex_);
     return queuedBytes_;
 }
 
 bool Outbox::waitUntilFlushed(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
-    flushed_.wait_until(lock, deadline, [this] { return queuedBytes_ == 0 || peerGone_ || fd_ < 0; });
+    MutexLock lock(dispatcher_.mutex_);
+    while (queuedBytes_ != 0 && !peerGone_ && attached_)
+        if (!flushed_.waitUntil(dispatcher_.mutex_, deadline)) break;
     return queuedBytes_ == 0;
 }
 
-void Outbox::detachSocket() {
+void Outbox::detachLink() {
     bool mustWake = false;
     {
-        std::lock_guard writeLock(writeMutex_);
-        std::lock_guard lock(mutex_);
-        fd_ = -1;
-        // If the flusher holds us waiting for EPOLLOUT, this lets it let go.
-        if (scheduled_) mustWake = flusher_.readyLocked(shared_from_this());
-        flushed_.notify_all();
+        MutexLock writeLock(writeMutex_);
+        MutexLock lock(dispatcher_.mutex_);
+        dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(backlogShareLocked()));
+        attached_ = false;
+        // If the dispatcher holds us waiting for EPOLLOUT, this lets it let go.
+        if (scheduled_) mustWake = dispatcher_.readyLocked(shared_from_this());
+        flushed_.notifyAll();
     }
-    if (mustWake) flusher_.wake();
+    if (mustWake) dispatcher_.wake();
+}
+
+void Outbox::writable() {
+    MutexLock lock(dispatcher_.mutex_);
+    if (!blocked_) return;
+    const auto before = backlogShareLocked();
+    blocked_ = false;
+    dispatcher_.addBacklogLocked(static_cast<std::ptrdiff_t>(backlogShareLocked()) - static_cast<std::ptrdiff_t>(before));
 }
 
 Outbox::FlushResult Outbox::flush(int epollFd) {
-    std::lock_guard writeLock(writeMutex_);
+    MutexLock writeLock(writeMutex_);
     for (int turn = 0;; ++turn) {
         if (next_ == writing_.size()) {
             writing_.clear();
             next_ = offset_ = 0;
-            std::lock_guard lock(mutex_);
-            if (pending_.empty() || fd_ < 0 || peerGone_) {
+            MutexLock lock(dispatcher_.mutex_);
+            if (pending_.empty() || !attached_ || peerGone_) {
                 scheduled_ = false;
-                for (auto& entry : pending_) releaseLocked(entry);  // never to be sent when the peer is gone
+                dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(backlogShareLocked()));
+                for (auto& entry : pending_) release(entry);  // never to be sent when the peer is gone
                 pending_.clear();
+                queuedBytes_ = refusedBytes_ = 0;
                 releaseIfLarge(writing_);
                 releaseIfLarge(pending_);
-                flushed_.notify_all();
+                flushed_.notifyAll();
                 return FlushResult::Done;
             }
             if (turn >= kWritesPerTurn) return FlushResult::More;
@@ -190,21 +192,26 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             const std::size_t skip = i == next_ ? offset_ : 0;
             scratch.append(bytes, skip, std::string::npos);
         }
-        const ssize_t sent = ::send(fd_, scratch.data(), scratch.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (sent < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                armWritable(epollFd, fd_, this);
-                return FlushResult::WouldBlock;
-            }
-            std::lock_guard lock(mutex_);
+        const auto result = link_.write(scratch.data(), scratch.size());
+        if (result.status == Link::Status::WouldBlock) {
+            armWritable(epollFd, link_.fd(), this);
+            MutexLock lock(dispatcher_.mutex_);
+            const auto before = backlogShareLocked();
+            blocked_ = true;
+            dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(before));
+            return FlushResult::WouldBlock;
+        }
+        if (result.status != Link::Status::Ok) {
+            MutexLock lock(dispatcher_.mutex_);
+            dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(backlogShareLocked()));
             peerGone_ = true;
             scheduled_ = false;
             wakeSessionLocked();
             return FlushResult::Done;
         }
+        const std::size_t sent = result.bytes;
         const std::size_t firstSent = next_;
-        for (std::size_t left = static_cast<std::size_t>(sent); left > 0;) {
+        for (std::size_t left = sent; left > 0;) {
             const std::size_t rest = writing_[next_].bytes->size() - offset_;
             if (left < rest) {
                 offset_ += left;
@@ -214,10 +221,14 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             ++next_;
             offset_ = 0;
         }
-        std::lock_guard lock(mutex_);
-        for (std::size_t i = firstSent; i < next_; ++i) releaseLocked(writing_[i]);  // sent: no need to wait for the rest
-        queuedBytes_ -= static_cast<std::size_t>(sent);
-        if (queuedBytes_ == 0) flushed_.notify_all();
+        MutexLock lock(dispatcher_.mutex_);
+        for (std::size_t i = firstSent; i < next_; ++i) release(writing_[i]);  // sent: no need to wait for the rest
+        dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(blocked_ ? 0 : sent));
+        queuedBytes_ -= sent;
+        if (queuedBytes_ == 0) {
+            refusedBytes_ = 0;
+            flushed_.notifyAll();
+        }
     }
 }
 

@@ -24,7 +24,7 @@ ServerConfig roomsConfig() {
     config.port = 0;
     config.hub.maxClients = 16;
     config.hub.maxPerIp = 1000;
-    config.session.helloTimeout = std::chrono::milliseconds(2000);
+    config.session.conversation.helloTimeout = std::chrono::milliseconds(2000);
     return config;
 }
 

@@ -22,7 +22,7 @@ ServerConfig testConfig() {
     config.hub.maxPerIp = 1000;
     config.hub.ratePerSecond = 1e6;
     config.hub.rateBurst = 1e6;
-    config.session.helloTimeout = std::chrono::milliseconds(2000);
+    config.session.conversation.helloTimeout = std::chrono::milliseconds(2000);
     return config;
 }
 
@@ -256,7 +256,7 @@ TEST_CASE("a stalled client is cut off at its queue limit while the others keep 
 
 TEST_CASE("a connection that never says hello is closed after the hello timeout") {
     auto config = testConfig();
-    config.session.helloTimeout = std::chrono::milliseconds(200);
+    config.session.conversation.helloTimeout = std::chrono::milliseconds(200);
     RunningServer s(config);
     TestClient silent(s.port());
     CHECK(silent.closedWithin(std::chrono::seconds(5)));
@@ -337,7 +337,7 @@ TEST_CASE("connections beyond --max-per-ip from one address get too_many_connect
 
 TEST_CASE("a silent client is pinged, and dropped with 'ping timeout' when it does not answer") {
     auto config = testConfig();
-    config.session.pingInterval = std::chrono::milliseconds(200);
+    config.session.conversation.pingInterval = std::chrono::milliseconds(200);
     RunningServer s(config);
     auto alice = TestClient::joined(s.port(), "alice");
     auto mute = TestClient::joined(s.port(), "mute");

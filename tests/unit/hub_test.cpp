@@ -1,5 +1,5 @@
 #include "server/hub.hpp"
-#include "shared/frame_codec.hpp"
+#include "server/ip_group.hpp"
 #include "shared/protocol.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,12 +8,12 @@
 #include <set>
 
 namespace {
-/// Records every frame the hub hands it, decoded back to JSON.
+/// Records every event the hub hands it, decoded back to JSON.
 class FakeParticipant final : public chat::Participant {
 public:
-    void deliver(const chat::SharedFrame& frame) override {
+    void deliver(const chat::EventPtr& event) override {
         std::lock_guard lock(mutex_);
-        frames.push_back(frame);
+        frames.push_back(event);
     }
     void closeAfterFlush(const std::string& reason) override {
         std::lock_guard lock(mutex_);
@@ -22,7 +22,7 @@ public:
     std::vector<Poco::JSON::Object::Ptr> messages() {
         std::lock_guard lock(mutex_);
         std::vector<Poco::JSON::Object::Ptr> out;
-        for (const auto& f : frames) out.push_back(chat::parseMessage(f->substr(chat::kFrameHeaderBytes)).message);
+        for (const auto& f : frames) out.push_back(chat::parseMessage(f->payload).message);
         return out;
     }
     std::vector<Poco::JSON::Object::Ptr> ofType(const std::string& type) {
@@ -31,7 +31,7 @@ public:
             if (chat::stringField(m, "type") == type) out.push_back(m);
         return out;
     }
-    std::vector<chat::SharedFrame> frames;
+    std::vector<chat::EventPtr> frames;
     std::string closeReason;
 
 private:
@@ -39,7 +39,12 @@ private:
 };
 
 struct Fixture {
-    chat::Hub hub{chat::HubConfig{"test", "motd", 4, 100, "#lobby"}};
+    static chat::HubConfig config() {
+        chat::HubConfig c{"test", "motd", 4, 100, "#lobby"};
+        c.maxPendingHello = 4;
+        return c;
+    }
+    chat::Hub hub{config()};
     std::shared_ptr<FakeParticipant> add(const std::string& name, bool announce = true) {
         auto p = std::make_shared<FakeParticipant>();
         REQUIRE_FALSE(hub.attach(p));
@@ -231,27 +236,28 @@ TEST_CASE_METHOD(Fixture, "join and leave notices go to the room's members only"
     REQUIRE(hub.joinRoom(bob, "#dev", details));
     CHECK(alice->ofType("joined").back()->getValue<std::string>("room") == "#dev");
     CHECK(carol->ofType("joined").size() == carolJoinsBefore);
-    std::string nowIn;
-    REQUIRE(hub.leaveRoom(bob, "#dev", nowIn));
+    std::string left, nowIn;
+    REQUIRE(hub.leaveRoom(bob, "#dev", left, nowIn));
     CHECK(nowIn == "#lobby");
-    auto left = alice->ofType("left");
-    REQUIRE(left.size() == 1);
-    CHECK(chat::stringField(left[0], "room") == std::string("#dev"));
+    CHECK(left == "#dev");
+    auto leftEvents = alice->ofType("left");
+    REQUIRE(leftEvents.size() == 1);
+    CHECK(chat::stringField(leftEvents[0], "room") == std::string("#dev"));
     CHECK(carol->ofType("left").empty());
 }
 
 TEST_CASE_METHOD(Fixture, "leaving the last room puts one back in the lobby; the lobby itself cannot be left last") {
     auto alice = add("alice");
-    std::string nowIn;
-    CHECK(hub.leaveRoom(alice, "#lobby", nowIn).error == chat::ErrorCode::BadRequest);
+    std::string left, nowIn;
+    CHECK(hub.leaveRoom(alice, "#lobby", left, nowIn).error == chat::ErrorCode::BadRequest);
     chat::RoomDetails details;
     REQUIRE(hub.joinRoom(alice, "#dev", details));
-    REQUIRE(hub.leaveRoom(alice, "#lobby", nowIn));
+    REQUIRE(hub.leaveRoom(alice, "#lobby", left, nowIn));
     CHECK(hub.roomsOf(alice) == std::vector<std::string>{"#dev"});
-    REQUIRE(hub.leaveRoom(alice, "#dev", nowIn));
+    REQUIRE(hub.leaveRoom(alice, "#dev", left, nowIn));
     CHECK(nowIn == "#lobby");
     CHECK(hub.roomsOf(alice) == std::vector<std::string>{"#lobby"});
-    CHECK(hub.leaveRoom(alice, "#dev", nowIn).error == chat::ErrorCode::NotInRoom);
+    CHECK(hub.leaveRoom(alice, "#dev", left, nowIn).error == chat::ErrorCode::NotInRoom);
 }
 
 TEST_CASE_METHOD(Fixture, "rooms exist while they have members, permanent rooms always") {
@@ -379,4 +385,77 @@ TEST_CASE_METHOD(Fixture, "/me actions are marked in the event") {
     auto m = alice->ofType("message");
     REQUIRE(m.size() == 1);
     CHECK(chat::boolField(m[0], "action") == true);
+}
+
+TEST_CASE("connections that have not said hello have a budget of their own, so they cannot lock users out") {
+    chat::HubConfig config{"test", "motd", 8, 100, "#lobby"};
+    config.maxPendingHello = 2;
+    chat::Hub hub(config);
+    auto a = std::make_shared<FakeParticipant>(), b = std::make_shared<FakeParticipant>();
+    REQUIRE_FALSE(hub.attach(a));
+    REQUIRE_FALSE(hub.attach(b));
+    CHECK(hub.attach(std::make_shared<FakeParticipant>()) == chat::ErrorCode::ServerFull);
+    std::string display;
+    REQUIRE(hub.join(a, "alice", true, display));  // a hello frees its pending slot
+    CHECK_FALSE(hub.attach(std::make_shared<FakeParticipant>()));
+}
+
+TEST_CASE_METHOD(Fixture, "event ids increase by one per event, in the order every member receives them") {
+    auto alice = add("alice");
+    auto bob = add("bob");
+    const auto before = hub.lastMessageId();
+    REQUIRE(hub.sendToRoom(alice, "#lobby", "one"));
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(bob, "#dev", details));
+    REQUIRE(hub.sendToRoom(bob, "#lobby", "two"));
+    CHECK(hub.lastMessageId() == before + 3);
+    std::int64_t last = 0;
+    for (const auto& m : alice->messages()) {
+        const auto id = chat::intField(m, "msg_id");
+        if (!id) continue;
+        CHECK(*id > last);
+        last = *id;
+    }
+    CHECK(last == static_cast<std::int64_t>(before + 3));
+}
+
+TEST_CASE_METHOD(Fixture, "the welcome comes before any event, and leave reports the room as it is spelled") {
+    auto alice = add("alice");
+    auto bob = std::make_shared<FakeParticipant>();
+    REQUIRE_FALSE(hub.attach(bob));
+    std::string display;
+    REQUIRE(hub.join(bob, "bob", true, display, [](const chat::JoinedState& state) {
+        auto welcome = chat::makeMessage("welcome");
+        welcome->set("rooms", state.rooms.size());
+        return chat::makeEvent(welcome);
+    }));
+    REQUIRE(hub.sendToRoom(alice, "#lobby", "hi"));
+    auto got = bob->messages();
+    REQUIRE(got.size() == 2);
+    CHECK(chat::stringField(got[0], "type") == std::string("welcome"));
+    CHECK(chat::intField(got[0], "rooms") == 1);
+    chat::RoomDetails details;
+    REQUIRE(hub.joinRoom(alice, "#DevOps", details));
+    std::string left, nowIn;
+    REQUIRE(hub.leaveRoom(alice, "#devops", left, nowIn));
+    CHECK(left == "#DevOps");
+}
+
+TEST_CASE_METHOD(Fixture, "a transient session cannot rename, go away, join, leave or set topics") {
+    auto alice = add("alice");
+    auto quiet = add("alice", false);
+    std::string display, left, nowIn;
+    chat::RoomDetails details;
+    CHECK(hub.rename(quiet, "mallory", display).error == chat::ErrorCode::BadRequest);
+    CHECK(hub.setAway(quiet, "gone").error == chat::ErrorCode::BadRequest);
+    CHECK(hub.joinRoom(quiet, "#dev", details).error == chat::ErrorCode::BadRequest);
+    CHECK(hub.leaveRoom(quiet, "#lobby", left, nowIn).error == chat::ErrorCode::BadRequest);
+    CHECK(hub.setTopic(quiet, "#lobby", "x").error == chat::ErrorCode::BadRequest);
+}
+
+TEST_CASE("IPv6 peers are grouped by /64 for the per-address limit; IPv4-mapped ones by their IPv4 address") {
+    CHECK(chat::ipGroup("2001:db8:1:2:aaaa::1") == chat::ipGroup("2001:db8:1:2:bbbb::2"));
+    CHECK(chat::ipGroup("2001:db8:1:2::1") != chat::ipGroup("2001:db8:1:3::1"));
+    CHECK(chat::ipGroup("::ffff:10.0.0.1") == "10.0.0.1");
+    CHECK(chat::ipGroup("127.0.0.1") == "127.0.0.1");
 }

@@ -1,8 +1,10 @@
-#include "server/flusher.hpp"
+#include "server/dispatcher.hpp"
+#include "server/link.hpp"
 #include "server/outbox.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,171 +12,196 @@
 
 namespace {
 using Clock = std::chrono::steady_clock;
+constexpr auto kPatience = std::chrono::seconds(10);
 
-chat::SharedFrame frame(const std::string& text) { return std::make_shared<const std::string>(text); }
+chat::EventPtr event(const std::string& text) { return std::make_shared<const chat::Event>(text); }
 
-/// A connected pair: `server` is what the outbox writes to, `client` the peer.
-struct SocketPair {
+/// Writes payloads as they are, and counts how often it was asked to.
+class RawFraming final : public chat::Framing {
+public:
+    std::size_t index() const override { return 1; }
+    std::string encode(std::string_view payload) const override {
+        ++encodes;
+        if (payload.size() > 100000) throw std::length_error("too large");
+        return std::string(payload);
+    }
+    mutable std::atomic<int> encodes{0};
+};
+
+/// A connected socket pair; the outbox writes to `server` through a
+/// PlainLink, and the test reads `client`.
+struct Connection {
     int server = -1;
     int client = -1;
-    SocketPair() {
+    std::unique_ptr<chat::PlainLink> link;
+    std::atomic<int> wakes{0};
+    std::shared_ptr<chat::Outbox> outbox;
+
+    Connection(chat::Dispatcher& dispatcher, const chat::Framing& framing, std::size_t maxQueued, int sendBuffer = 0) {
         int fds[2];
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
         server = fds[0];
         client = fds[1];
+        if (sendBuffer) REQUIRE(::setsockopt(server, SOL_SOCKET, SO_SNDBUF, &sendBuffer, sizeof sendBuffer) == 0);
+        link = std::make_unique<chat::PlainLink>(server);
+        outbox = std::make_shared<chat::Outbox>(*link, framing, maxQueued, dispatcher, [this] { ++wakes; });
     }
-    ~SocketPair() {
+    ~Connection() {
+        outbox->detachLink();
+        outbox.reset();
         if (server >= 0) ::close(server);
         if (client >= 0) ::close(client);
     }
-};
 
-/// Reads from `fd` until `count` bytes have arrived or 10 s have passed.
-std::string readBytes(int fd, std::size_t count) {
-    std::string out;
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    char buffer[64 * 1024];
-    while (out.size() < count && Clock::now() < deadline) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        const ssize_t n = ::recv(fd, buffer, std::min(sizeof buffer, count - out.size()), MSG_DONTWAIT);
-        if (n <= 0) break;
-        out.append(buffer, static_cast<std::size_t>(n));
+    /// Reads until `count` bytes have arrived or kPatience has passed.
+    std::string read(std::size_t count) {
+        std::string out;
+        const auto deadline = Clock::now() + kPatience;
+        char buffer[64 * 1024];
+        while (out.size() < count && Clock::now() < deadline) {
+            pollfd p{client, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            const ssize_t n = ::recv(client, buffer, std::min(sizeof buffer, count - out.size()), MSG_DONTWAIT);
+            if (n <= 0) break;
+            out.append(buffer, static_cast<std::size_t>(n));
+        }
+        return out;
     }
-    return out;
-}
-
-/// True when the read side of `fd` has been shut down: recv() answers 0 at once.
-bool readSideShut(int fd) {
-    char byte;
-    return ::recv(fd, &byte, 1, MSG_DONTWAIT) == 0;
-}
+    bool nothingMore() {
+        char byte;
+        return ::recv(client, &byte, 1, MSG_DONTWAIT) < 0;
+    }
+};
 }  // namespace
 
-TEST_CASE("an outbox delivers frames to its socket, in order, through the flusher") {
-    SocketPair pair;
-    chat::Flusher flusher;
-    auto outbox = std::make_shared<chat::Outbox>(pair.server, 1024, flusher);
-    outbox->deliver(frame("one "));
-    outbox->deliver(frame("two "));
-    outbox->deliver(frame("three"));
-    CHECK(readBytes(pair.client, 13) == "one two three");
-    CHECK(outbox->waitUntilFlushed(Clock::now() + std::chrono::seconds(10)));
-    CHECK(outbox->queuedBytes() == 0);
-    outbox->detachSocket();
+TEST_CASE("an outbox writes events through its framing to its link, in order") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection c(dispatcher, framing, 1024);
+    c.outbox->deliver(event("one "));
+    c.outbox->deliver(event("two "));
+    c.outbox->deliver(event("three"));
+    CHECK(c.read(13) == "one two three");
+    CHECK(c.outbox->waitUntilFlushed(Clock::now() + kPatience));
+    CHECK(c.outbox->queuedBytes() == 0);
+    CHECK(dispatcher.backlogBytes() == 0);
 }
 
-TEST_CASE("frames delivered during hold() are written after the frame given to sendFirst()") {
-    SocketPair pair;
-    chat::Flusher flusher;
-    auto outbox = std::make_shared<chat::Outbox>(pair.server, 1024, flusher);
-    outbox->hold();
-    outbox->deliver(frame("event1 "));
-    outbox->deliver(frame("event2 "));
-    outbox->sendFirst(frame("welcome "));
-    outbox->deliver(frame("event3"));
-    CHECK(readBytes(pair.client, 28) == "welcome event1 event2 event3");
-    outbox->detachSocket();
+TEST_CASE("a peer that stops reading is cut only for bytes its own socket refused") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection c(dispatcher, framing, 20000, 4096);
+    const std::string chunk(1000, 'x');
+    int delivered = 0;
+    const auto deadline = Clock::now() + kPatience;
+    while (!c.outbox->overflowed() && Clock::now() < deadline) {
+        c.outbox->deliver(event(chunk));
+        ++delivered;
+        if (delivered % 10 == 0) c.outbox->waitUntilFlushed(Clock::now() + std::chrono::milliseconds(20));
+    }
+    REQUIRE(c.outbox->overflowed());
+    CHECK(c.wakes > 0);
+    // The socket took its buffer's worth first; only what it refused counts.
+    CHECK(delivered * chunk.size() > 20000);
+    CHECK(c.outbox->queuedBytes() <= 20000 + 2 * 4096 + chunk.size());
+    // Bytes stuck behind a refusing socket are the client's, not the server's backlog.
+    CHECK(dispatcher.backlogBytes() == 0);
 }
 
-TEST_CASE("an outbox over its limit drops the frame, reports overflow and wakes its session") {
-    SocketPair pair;
-    chat::Flusher flusher;
-    auto outbox = std::make_shared<chat::Outbox>(pair.server, 10, flusher);
-    outbox->hold();  // nothing leaves, so the queue fills deterministically
-    outbox->deliver(frame("12345"));
-    CHECK_FALSE(outbox->overflowed());
-    CHECK_FALSE(readSideShut(pair.server));
-    outbox->deliver(frame("123456"));
-    CHECK(outbox->overflowed());
-    CHECK(outbox->queuedBytes() == 5);
-    CHECK(readSideShut(pair.server));
-    outbox->detachSocket();
-}
-
-TEST_CASE("a peer that reads late still gets every byte: the flusher waits for the socket to drain") {
-    SocketPair pair;
-    const int small = 4096;
-    REQUIRE(::setsockopt(pair.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
-    chat::Flusher flusher;
-    auto outbox = std::make_shared<chat::Outbox>(pair.server, 4 * 1024 * 1024, flusher);
+TEST_CASE("a peer that reads late still gets every byte: the dispatcher waits for the socket to drain") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection c(dispatcher, framing, 4 * 1024 * 1024, 4096);
     std::string expected;
     for (int i = 0; i < 2000; ++i) {
         std::string text = "frame " + std::to_string(i) + " " + std::string(200, 'x') + "\n";
         expected += text;
-        outbox->deliver(frame(text));
+        c.outbox->deliver(event(text));
     }
-    CHECK_FALSE(outbox->overflowed());
-    CHECK(outbox->queuedBytes() > 0);  // far more than the socket buffer holds
-    const std::string got = readBytes(pair.client, expected.size());
-    CHECK(got.size() == expected.size());
-    CHECK(got == expected);
-    CHECK(outbox->waitUntilFlushed(Clock::now() + std::chrono::seconds(10)));
-    outbox->detachSocket();
+    CHECK_FALSE(c.outbox->overflowed());
+    CHECK(c.read(expected.size()) == expected);
+    CHECK(c.outbox->waitUntilFlushed(Clock::now() + kPatience));
+    CHECK(dispatcher.backlogBytes() == 0);
 }
 
-TEST_CASE("closeAfterFlush wakes the session, drops later frames, and the queue still drains") {
-    SocketPair pair;
-    chat::Flusher flusher;
-    auto outbox = std::make_shared<chat::Outbox>(pair.server, 1024, flusher);
-    outbox->deliver(frame("bye"));
-    outbox->closeAfterFlush("quit");
-    outbox->deliver(frame("late"));
-    CHECK(outbox->closeReason() == "quit");
-    CHECK(readSideShut(pair.server));
-    CHECK(outbox->waitUntilFlushed(Clock::now() + std::chrono::seconds(10)));
-    CHECK(readBytes(pair.client, 3) == "bye");
-    outbox->detachSocket();
-    char byte;
-    CHECK(::recv(pair.client, &byte, 1, MSG_DONTWAIT) < 0);  // "late" never came
+TEST_CASE("closeAfterFlush wakes the session, drops later events, and the queue still drains") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection c(dispatcher, framing, 1024);
+    c.outbox->deliver(event("bye"));
+    c.outbox->closeAfterFlush("quit");
+    c.outbox->deliver(event("late"));
+    CHECK(c.outbox->closeReason() == "quit");
+    CHECK(c.wakes > 0);
+    CHECK(c.outbox->waitUntilFlushed(Clock::now() + kPatience));
+    CHECK(c.read(3) == "bye");
+    CHECK(c.nothingMore());
 }
 
 TEST_CASE("a write to a closed peer marks the outbox peerGone and wakes its session") {
-    SocketPair pair;
-    chat::Flusher flusher;
-    auto outbox = std::make_shared<chat::Outbox>(pair.server, 1024, flusher);
-    ::close(pair.client);
-    pair.client = -1;
-    outbox->deliver(frame("anyone there?"));
-    outbox->waitUntilFlushed(Clock::now() + std::chrono::seconds(10));
-    CHECK(outbox->peerGone());
-    outbox->detachSocket();
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection c(dispatcher, framing, 1024);
+    ::close(c.client);
+    c.client = -1;
+    c.outbox->deliver(event("anyone there?"));
+    c.outbox->waitUntilFlushed(Clock::now() + kPatience);
+    CHECK(c.outbox->peerGone());
+    CHECK(c.wakes > 0);
 }
 
-TEST_CASE("after detachSocket an outbox writes nothing") {
-    SocketPair pair;
-    chat::Flusher flusher;
-    auto outbox = std::make_shared<chat::Outbox>(pair.server, 1024, flusher);
-    outbox->deliver(frame("before"));
-    CHECK(readBytes(pair.client, 6) == "before");
-    outbox->detachSocket();
-    outbox->deliver(frame("after"));
-    outbox->closeAfterFlush("gone");
-    CHECK_FALSE(readSideShut(pair.server));  // a detached outbox never shuts the socket down
-    char byte;
-    CHECK(::recv(pair.client, &byte, 1, MSG_DONTWAIT) < 0);
+TEST_CASE("after detachLink an outbox writes nothing and wakes nobody") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection c(dispatcher, framing, 1024);
+    c.outbox->deliver(event("before"));
+    CHECK(c.read(6) == "before");
+    c.outbox->detachLink();
+    const int wakes = c.wakes;
+    c.outbox->deliver(event("after"));
+    c.outbox->closeAfterFlush("gone");
+    CHECK(c.wakes == wakes);
+    CHECK(c.nothingMore());
 }
 
-TEST_CASE("post queues one frame on many outboxes and lets it go once every one has sent or dropped it") {
-    SocketPair a, b, c;
-    chat::Flusher flusher;
-    auto first = std::make_shared<chat::Outbox>(a.server, 1024, flusher);
-    auto second = std::make_shared<chat::Outbox>(b.server, 1024, flusher);
-    auto waiting = std::make_shared<chat::Outbox>(c.server, 1024, flusher);
-    waiting->hold();  // its copy stays queued until the end of the test
-    auto hello = frame("hello");
-    const std::weak_ptr<const std::string> watch = hello;
-    flusher.post({first, second, waiting}, hello);
-    hello.reset();
-    CHECK(readBytes(a.client, 5) == "hello");
-    CHECK(readBytes(b.client, 5) == "hello");
-    CHECK(first->waitUntilFlushed(Clock::now() + std::chrono::seconds(10)));
-    CHECK(second->waitUntilFlushed(Clock::now() + std::chrono::seconds(10)));
-    CHECK_FALSE(watch.expired());  // the held outbox still needs it
-    CHECK(waiting->queuedBytes() == 5);
-    waiting->detachSocket();
-    waiting.reset();
-    CHECK(watch.expired());
-    first->detachSocket();
-    second->detachSocket();
+TEST_CASE("post encodes an event once per framing and queues it on every outbox") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection a(dispatcher, framing, 1024), b(dispatcher, framing, 1024), c(dispatcher, framing, 1024);
+    dispatcher.post({a.outbox, b.outbox, c.outbox}, event("hello"));
+    CHECK(framing.encodes == 1);
+    CHECK(a.read(5) == "hello");
+    CHECK(b.read(5) == "hello");
+    CHECK(c.read(5) == "hello");
+}
+
+namespace {
+/// A participant of no dispatcher: the fan-out must fall back to deliver().
+class Recorder final : public chat::Participant {
+public:
+    void deliver(const chat::EventPtr& e) override { got.push_back(e->payload); }
+    void closeAfterFlush(const std::string&) override {}
+    std::vector<std::string> got;
+};
+}  // namespace
+
+TEST_CASE("post hands an event to participants of other kinds through deliver()") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection a(dispatcher, framing, 1024);
+    auto other = std::make_shared<Recorder>();
+    dispatcher.post({other, a.outbox}, event("mixed"));
+    CHECK(a.read(5) == "mixed");
+    CHECK(other->got == std::vector<std::string>{"mixed"});
+}
+
+TEST_CASE("an event its framing cannot carry is dropped, never sent in part") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    Connection c(dispatcher, framing, 1 << 20);
+    c.outbox->deliver(event(std::string(200000, 'x')));
+    dispatcher.post({c.outbox}, event(std::string(200000, 'y')));
+    c.outbox->deliver(event("fits"));
+    CHECK(c.read(4) == "fits");
+    CHECK(c.nothingMore());
 }

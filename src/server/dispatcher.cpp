@@ -1,8 +1,7 @@
-#include "server/flusher.hpp"
+#include "server/dispatcher.hpp"
 
 #include "server/outbox.hpp"
 
-#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <stdexcept>
@@ -30,12 +29,27 @@ int makeEventFd(int epollFd) {
 }
 }  // namespace
 
-Flusher::Flusher() : epollFd_(makeEpoll()), wakeFd_(makeEventFd(epollFd_)), thread_([this] { run(); }) {}
+FrameShare* FanOutBatch::share(const Framing& framing) {
+    const std::size_t i = framing.index();
+    if (!tried_[i]) {
+        tried_[i] = true;
+        try {
+            shares_[i] = new FrameShare{framing.encode(event_->payload)};
+        } catch (const std::length_error&) {
+            shares_[i] = nullptr;  // the hub never makes such events; nothing to send
+        }
+    }
+    return shares_[i];
+}
 
-Flusher::~Flusher() {
+Dispatcher::Dispatcher(std::size_t backlogBudget)
+    : backlogBudget_(backlogBudget), epollFd_(makeEpoll()), wakeFd_(makeEventFd(epollFd_)), thread_([this] { run(); }) {}
+
+Dispatcher::~Dispatcher() {
     {
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         stopping_ = true;
+        backlogDrained_.notifyAll();
     }
     wake();
     thread_.join();
@@ -43,46 +57,67 @@ Flusher::~Flusher() {
     ::close(epollFd_);
 }
 
-void Flusher::post(const std::vector<ParticipantPtr>& to, const SharedFrame& frame) {
-    auto* share = new FrameShare{frame};
-    bool mustWake = false;
-    bool unused;
+void Dispatcher::post(const std::vector<ParticipantPtr>& to, const EventPtr& event) {
+    FanOutBatch batch(*this, event);
+    std::vector<Participant*> others;
     {
-        std::lock_guard lock(mutex_);
-        for (const auto& participant : to) mustWake |= static_cast<Outbox&>(*participant).queueLocked(*share);
-        unused = share->queued == 0;
+        MutexLock lock(mutex_);
+        for (const auto& participant : to)
+            if (!participant->queueInBatch(batch)) others.push_back(participant.get());
+        for (auto*& share : batch.shares_)
+            if (share && share->queued == 0) delete share;
     }
-    if (unused) delete share;
-    if (mustWake) wake();
+    if (batch.mustWake) wake();
+    for (auto* participant : others) participant->deliver(event);
 }
 
-bool Flusher::readyLocked(std::shared_ptr<Outbox> outbox) {
+bool Dispatcher::waitWhileBacklogged(std::chrono::steady_clock::time_point deadline) {
+    MutexLock lock(mutex_);
+    if (backlogBytes_ <= backlogBudget_) return true;
+    ++backlogWaiters_;
+    while (backlogBytes_ > backlogBudget_ / 2 && !stopping_)
+        if (!backlogDrained_.waitUntil(mutex_, deadline)) break;
+    --backlogWaiters_;
+    return backlogBytes_ <= backlogBudget_ / 2 || stopping_;
+}
+
+std::size_t Dispatcher::backlogBytes() const {
+    MutexLock lock(mutex_);
+    return backlogBytes_;
+}
+
+void Dispatcher::addBacklogLocked(std::ptrdiff_t bytes) {
+    backlogBytes_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(backlogBytes_) + bytes);
+    if (bytes < 0 && backlogWaiters_ > 0 && backlogBytes_ <= backlogBudget_ / 2) backlogDrained_.notifyAll();
+}
+
+bool Dispatcher::readyLocked(std::shared_ptr<Outbox> outbox) {
     ready_.push_back(std::move(outbox));
     if (!sleeping_) return false;
     sleeping_ = false;
     return true;
 }
 
-void Flusher::wake() {
+void Dispatcher::wake() {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
 }
 
-void Flusher::run() {
+void Dispatcher::run() {
     std::vector<std::shared_ptr<Outbox>> batch;
     for (;;) {
         bool asleep;
         {
-            std::lock_guard lock(mutex_);
+            MutexLock lock(mutex_);
             if (stopping_) return;
             batch.swap(ready_);
             asleep = sleeping_ = batch.empty();
         }
         // Wait (-1) only when nothing is scheduled; otherwise just pick up the
-        // sockets that have become writable since the last round.
+        // connections that have become writable since the last round.
         collectWritable(asleep ? -1 : 0, batch);
         if (asleep) {
-            std::lock_guard lock(mutex_);
+            MutexLock lock(mutex_);
             sleeping_ = false;
         }
         flushBatch(batch);
@@ -90,7 +125,7 @@ void Flusher::run() {
     }
 }
 
-void Flusher::collectWritable(int timeoutMs, std::vector<std::shared_ptr<Outbox>>& batch) {
+void Dispatcher::collectWritable(int timeoutMs, std::vector<std::shared_ptr<Outbox>>& batch) {
     std::array<epoll_event, 256> events;
     const int count = ::epoll_wait(epollFd_, events.data(), static_cast<int>(events.size()), timeoutMs);
     for (int i = 0; i < count; ++i) {
@@ -102,12 +137,13 @@ void Flusher::collectWritable(int timeoutMs, std::vector<std::shared_ptr<Outbox>
         }
         auto found = waiting_.find(key);
         if (found == waiting_.end()) continue;  // a stale event for an outbox already done
+        found->second->writable();
         batch.push_back(std::move(found->second));
         waiting_.erase(found);
     }
 }
 
-void Flusher::flushBatch(std::vector<std::shared_ptr<Outbox>>& batch) {
+void Dispatcher::flushBatch(std::vector<std::shared_ptr<Outbox>>& batch) {
     std::vector<std::shared_ptr<Outbox>> again;
     for (auto& outbox : batch) {
         switch (outbox->flush(epollFd_)) {
@@ -123,7 +159,7 @@ void Flusher::flushBatch(std::vector<std::shared_ptr<Outbox>>& batch) {
         }
     }
     if (again.empty()) return;
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (auto& outbox : again) ready_.push_back(std::move(outbox));
 }
 

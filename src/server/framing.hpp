@@ -1,0 +1,34 @@
+#pragma once
+// How a transport turns an event's payload into wire bytes.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+/// One wire format (TCP's 4-byte length prefix today; a WebSocket frame
+/// header later). Stateless and shared by every connection of its kind.
+class Framing {
+public:
+    /// Distinct framings have distinct indexes below kMaxFramings: a fan-out
+    /// encodes an event once per index, never once per recipient.
+    static constexpr std::size_t kMaxFramings = 4;
+
+    virtual ~Framing() = default;
+    virtual std::size_t index() const = 0;
+
+    /// The bytes that carry `payload`. Throws std::length_error when the
+    /// payload cannot be carried (larger than the format allows).
+    virtual std::string encode(std::string_view payload) const = 0;
+};
+
+/// TCP: a 4-byte big-endian length, then the payload (shared/frame_codec).
+class LengthPrefixFraming final : public Framing {
+public:
+    std::size_t index() const override { return 0; }
+    std::string encode(std::string_view payload) const override;
+    static const LengthPrefixFraming& instance();
+};
+
+}  // namespace chat

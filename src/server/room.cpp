@@ -1,0 +1,32 @@
+#include "server/room.hpp"
+
+namespace chat {
+
+void Room::add(const std::string& userKey) {
+    members_.insert(userKey);
+    recipients_.reset();
+}
+
+void Room::remove(const std::string& userKey) {
+    members_.erase(userKey);
+    recipients_.reset();
+}
+
+void Room::rename(const std::string& oldKey, const std::string& newKey) {
+    if (members_.erase(oldKey)) members_.insert(newKey);
+}
+
+Recipients Room::recipients(const SessionsOf& sessionsOf) const {
+    if (!recipients_) {
+        std::vector<ParticipantPtr> sessions;
+        sessions.reserve(members_.size());
+        for (const auto& key : members_) {
+            const auto& more = sessionsOf(key);
+            sessions.insert(sessions.end(), more.begin(), more.end());
+        }
+        recipients_ = std::make_shared<const std::vector<ParticipantPtr>>(std::move(sessions));
+    }
+    return recipients_;
+}
+
+}  // namespace chat

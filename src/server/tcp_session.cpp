@@ -1,0 +1,200 @@
+#include "server/tcp_session.hpp"
+
+#include "server/framing.hpp"
+#include "server/link.hpp"
+#include "server/outbox.hpp"
+#include "shared/frame_codec.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace chat {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+/// Reads per turn of the loop, so that backpressure and the outbox's state
+/// are looked at between bursts of a fast sender.
+constexpr int kReadsPerTurn = 4;
+/// Longest wait for the backlog before looking at the connection again.
+constexpr std::chrono::milliseconds kBacklogRecheck{50};
+
+/// An eventfd the outbox writes to wake the session's poll.
+class WakeFd {
+public:
+    WakeFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+    ~WakeFd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    WakeFd(const WakeFd&) = delete;
+    WakeFd& operator=(const WakeFd&) = delete;
+    int fd() const { return fd_; }
+    void signal() const {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+    }
+    void clear() const {
+        std::uint64_t value;
+        [[maybe_unused]] auto n = ::read(fd_, &value, sizeof value);
+    }
+
+private:
+    int fd_;
+};
+
+int millisUntil(Clock::time_point when, Clock::time_point now) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - now).count() + 1;
+    return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
+}
+
+/// One connection's bytes in, frames out, into the conversation.
+class Reader {
+public:
+    Reader(Link& link, Conversation& conversation, std::chrono::milliseconds frameDeadline)
+        : link_(link), conversation_(conversation), frameDeadline_(frameDeadline) {}
+
+    /// Reads what is there (a few reads at most) and feeds whole frames.
+    void readAvailable(Clock::time_point now) {
+        char buffer[16 * 1024];
+        for (int turn = 0; turn < kReadsPerTurn && conversation_.endReason().empty(); ++turn) {
+            const auto result = link_.read(buffer, sizeof buffer);
+            if (result.status == Link::Status::WouldBlock) break;
+            if (result.status == Link::Status::Closed) return conversation_.end("client closed the connection");
+            if (result.status == Link::Status::Failed) return conversation_.end("connection reset by peer");
+            conversation_.heard(now);
+            decoder_.feed(buffer, result.bytes);
+            if (!drainFrames(now)) return;
+            if (result.bytes < sizeof buffer) break;
+        }
+        if (decoder_.buffered() == 0) frameStarted_.reset();
+        else if (!frameStarted_) frameStarted_ = now;
+    }
+
+    /// When the frame in progress must be complete; nullopt when none is.
+    std::optional<Clock::time_point> frameDeadline() const {
+        if (!frameStarted_) return std::nullopt;
+        return *frameStarted_ + frameDeadline_;
+    }
+
+private:
+    bool drainFrames(Clock::time_point now) {
+        while (conversation_.endReason().empty()) {
+            auto result = decoder_.next();
+            if (result.status == FrameDecoder::Status::NeedMore) return true;
+            if (result.status == FrameDecoder::Status::Invalid) {
+                conversation_.frameTooLarge(result.declaredLength);
+                return false;
+            }
+            frameStarted_.reset();
+            conversation_.receive(result.payload, now);
+        }
+        return false;
+    }
+
+    Link& link_;
+    Conversation& conversation_;
+    const std::chrono::milliseconds frameDeadline_;
+    FrameDecoder decoder_;
+    std::optional<Clock::time_point> frameStarted_;
+};
+}  // namespace
+
+TcpSession::TcpSession(const Poco::Net::StreamSocket& socket, Hub& hub, Dispatcher& dispatcher, SessionLimits limits)
+    : Poco::Net::TCPServerConnection(socket), hub_(hub), dispatcher_(dispatcher), limits_(limits) {}
+
+void TcpSession::run() {
+    std::string peer, ip;
+    try {
+        const auto address = socket().peerAddress();
+        peer = address.toString();
+        ip = address.host().toString();
+    } catch (const Poco::Exception&) {
+        return;  // the peer is already gone
+    }
+    WakeFd wake;
+    if (wake.fd() < 0) {
+        spdlog::error("refused {}: eventfd failed (out of file descriptors?)", peer);
+        return;
+    }
+    socket().setBlocking(false);
+    const int fd = socket().impl()->sockfd();
+    PlainLink link(fd);
+    auto outbox = std::make_shared<Outbox>(link, LengthPrefixFraming::instance(), limits_.maxQueuedBytes, dispatcher_,
+                                           [&wake] { wake.signal(); });
+    Conversation conversation(hub_, outbox, limits_.conversation, peer);
+    bool flushAtEnd = true;
+    if (conversation.open(ip, Clock::now())) {
+        spdlog::info("connection from {}", peer);
+        Reader reader(link, conversation, limits_.conversation.pingInterval);
+        try {
+            while (conversation.endReason().empty()) {
+                if (outbox->overflowed()) {
+                    spdlog::warn("disconnecting {} ({}): slow consumer, it left more than {} bytes unread", peer,
+                                 conversation.user().empty() ? "-" : conversation.user(), limits_.maxQueuedBytes);
+                    conversation.end("slow consumer");
+                    flushAtEnd = false;
+                    break;
+                }
+                if (outbox->peerGone()) {
+                    conversation.end("connection reset by peer");
+                    flushAtEnd = false;
+                    break;
+                }
+                if (const auto reason = outbox->closeReason(); !reason.empty()) {
+                    conversation.end(reason);
+                    break;
+                }
+                auto now = Clock::now();
+                if (const auto deadline = reader.frameDeadline(); deadline && now >= *deadline) {
+                    conversation.frameIncomplete();
+                    continue;
+                }
+                // Backpressure: while the server is behind, read nothing more.
+                if (!dispatcher_.waitWhileBacklogged(now + kBacklogRecheck)) {
+                    conversation.heard(Clock::now());  // its silence is ours
+                    continue;
+                }
+                now = Clock::now();
+                auto wakeAt = conversation.tick(now);
+                if (!conversation.endReason().empty()) continue;
+                if (const auto deadline = reader.frameDeadline()) wakeAt = std::min(wakeAt, *deadline);
+                pollfd fds[2] = {{fd, POLLIN, 0}, {wake.fd(), POLLIN, 0}};
+                if (::poll(fds, 2, millisUntil(wakeAt, now)) < 0 && errno != EINTR) {
+                    conversation.end("poll failed");
+                    break;
+                }
+                if (fds[1].revents & POLLIN) wake.clear();
+                if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) reader.readAvailable(Clock::now());
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("internal error on {} ({}): {}", peer, conversation.user(), e.what());
+            conversation.end("internal error");
+        }
+    }
+    conversation.close();  // no more events from the hub
+    if (flushAtEnd) outbox->waitUntilFlushed(Clock::now() + limits_.flushTimeout);
+    outbox->detachLink();
+    link.shutdownWrite();
+    // Read to the peer's EOF before closing, so unread input never turns our
+    // close into a reset that would discard the frames just sent.
+    const auto drainUntil = Clock::now() + limits_.drainTimeout;
+    for (char sink[4096];;) {
+        const auto now = Clock::now();
+        if (now >= drainUntil) break;
+        pollfd pfd{fd, POLLIN, 0};
+        if (::poll(&pfd, 1, millisUntil(drainUntil, now)) <= 0) break;
+        const auto result = link.read(sink, sizeof sink);
+        if (result.status == Link::Status::Closed || result.status == Link::Status::Failed) break;
+    }
+    if (!conversation.user().empty() || conversation.endReason() != "server_full")
+        spdlog::info("disconnected {} ({}): {}", peer, conversation.user().empty() ? "-" : conversation.user(),
+                     conversation.endReason());
+}
+
+}  // namespace chat

@@ -1,0 +1,43 @@
+#pragma once
+// The TCP transport: one client connection, from accept to close, on its own
+// Poco pool thread. It only moves bytes and frames; the Conversation does
+// everything else.
+
+#include "server/conversation.hpp"
+#include "server/dispatcher.hpp"
+#include "server/hub.hpp"
+
+#include <Poco/Net/TCPServerConnection.h>
+
+#include <chrono>
+#include <string>
+
+namespace chat {
+
+struct SessionLimits {
+    std::size_t maxQueuedBytes = 1024 * 1024;  ///< bytes the peer may refuse before it is cut as a slow consumer
+    std::chrono::milliseconds flushTimeout{1'000};  ///< for answers still queued when a connection ends
+    std::chrono::milliseconds drainTimeout{1'000};  ///< reading to EOF after our FIN, before closing
+    ConversationLimits conversation;
+};
+
+/// run() reads bytes through a PlainLink, splits them into frames and feeds
+/// the Conversation; answers and events reach the peer through the session's
+/// Outbox, which the Dispatcher's thread writes. The session ends when the
+/// conversation does: the peer closed, broke the protocol, overflowed its
+/// queue, or the hub asked it to close. It then leaves the hub, sends what
+/// is queued, shuts down its sending side, and reads until the peer's EOF
+/// (or drainTimeout) before the socket closes, so the peer receives the last
+/// frames instead of a reset.
+class TcpSession final : public Poco::Net::TCPServerConnection {
+public:
+    TcpSession(const Poco::Net::StreamSocket& socket, Hub& hub, Dispatcher& dispatcher, SessionLimits limits);
+    void run() override;
+
+private:
+    Hub& hub_;
+    Dispatcher& dispatcher_;
+    const SessionLimits limits_;
+};
+
+}  // namespace chat

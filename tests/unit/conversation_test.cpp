@@ -1,0 +1,179 @@
+// The protocol state machine driven with payloads and a clock: no sockets.
+
+#include "server/conversation.hpp"
+#include "server/hub.hpp"
+#include "shared/frame_codec.hpp"
+#include "shared/validation.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace chat;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+/// Records what the conversation sends, decoded.
+class Peer final : public Participant {
+public:
+    void deliver(const EventPtr& event) override { sent.push_back(parseMessage(event->payload).message); }
+    void closeAfterFlush(const std::string& reason) override { closeReason = reason; }
+    Poco::JSON::Object::Ptr last() const { return sent.empty() ? nullptr : sent.back(); }
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    std::string closeReason;
+};
+
+std::string json(const Poco::JSON::Object::Ptr& message) { return toJson(message); }
+
+std::string hello(const std::string& user) {
+    return R"({"type":"hello","version":1,"user":")" + user + R"(","id":1})";
+}
+
+struct Harness {
+    explicit Harness(ConversationLimits limits = {}, HubConfig config = {}) : hub(std::move(config)), limits(limits) {}
+
+    struct Client {
+        std::shared_ptr<Peer> peer = std::make_shared<Peer>();
+        std::unique_ptr<Conversation> conversation;
+    };
+    Client open(Clock::time_point now = Clock::now()) {
+        Client c;
+        c.conversation = std::make_unique<Conversation>(hub, c.peer, limits, "127.0.0.1:1");
+        REQUIRE(c.conversation->open("127.0.0.1", now));
+        return c;
+    }
+    Client joined(const std::string& name) {
+        auto c = open();
+        c.conversation->receive(hello(name), Clock::now());
+        REQUIRE(stringField(c.peer->last(), "type") == std::string("welcome"));
+        return c;
+    }
+
+    Hub hub;
+    ConversationLimits limits;
+};
+
+std::string typeOf(const Poco::JSON::Object::Ptr& m) { return m ? stringField(m, "type").value_or("") : ""; }
+std::string codeOf(const Poco::JSON::Object::Ptr& m) { return m ? stringField(m, "code").value_or("") : ""; }
+}  // namespace
+
+TEST_CASE("hello gets a welcome with the id, the user and the default room") {
+    Harness h;
+    auto c = h.open();
+    c.conversation->receive(hello("Alice"), Clock::now());
+    auto welcome = c.peer->last();
+    REQUIRE(typeOf(welcome) == "welcome");
+    CHECK(intField(welcome, "id") == 1);
+    CHECK(stringField(welcome, "user") == std::string("Alice"));
+    CHECK(c.conversation->user() == "Alice");
+}
+
+TEST_CASE("ping is answered before hello; pong and other requests before hello are refused") {
+    Harness h;
+    auto c = h.open();
+    c.conversation->receive(R"({"type":"ping","id":"p"})", Clock::now());
+    CHECK(typeOf(c.peer->last()) == "pong");
+    CHECK(stringField(c.peer->last(), "id") == std::string("p"));
+    c.conversation->receive(R"({"type":"pong"})", Clock::now());
+    CHECK(codeOf(c.peer->last()) == "bad_request");
+    c.conversation->receive(R"({"type":"who","id":2})", Clock::now());
+    CHECK(codeOf(c.peer->last()) == "bad_request");
+}
+
+TEST_CASE("a flood of joins, leaves and list queries is answered rate_limited past the request budget") {
+    ConversationLimits limits;
+    limits.requestsPerSecond = 1;
+    limits.requestBurst = 10;
+    Harness h(limits);
+    auto c = h.joined("alice");
+    int limited = 0;
+    for (int i = 0; i < 100; ++i) {
+        c.conversation->receive(R"({"type":"join","room":"#r)" + std::to_string(i % 5) + R"(","id":)" +
+                                    std::to_string(i) + "}",
+                                Clock::now());
+        if (codeOf(c.peer->last()) == "rate_limited") {
+            ++limited;
+            CHECK(intField(c.peer->last(), "retry_after_ms").value_or(0) > 0);
+        }
+    }
+    CHECK(limited >= 85);
+    // send has its own (per-user) budget and is not spent by the flood
+    c.conversation->receive(R"({"type":"send","text":"still here","id":"s"})", Clock::now());
+    CHECK(typeOf(c.peer->last()) == "ok");
+}
+
+TEST_CASE("who with long away messages fits one frame: lists are measured after JSON escaping") {
+    Harness h({}, [] {
+        HubConfig config;
+        config.maxClients = 100;
+        return config;
+    }());
+    std::vector<Harness::Client> users;
+    for (int i = 0; i < 12; ++i) {
+        users.push_back(h.joined("user" + std::to_string(i)));
+        users.back().conversation->receive(
+            R"({"type":"away","message":")" + std::string(4000 * 2, '\\').replace(0, 0, "") + R"("})", Clock::now());
+    }
+    // 4,000 backslashes as typed are 8,000 in JSON; each away message must be accepted first.
+    for (auto& u : users) CHECK(typeOf(u.peer->last()) == "ok");
+    auto asker = h.joined("asker");
+    asker.conversation->receive(R"({"type":"who","id":9})", Clock::now());
+    auto answer = asker.peer->last();
+    REQUIRE(typeOf(answer) == "ok");
+    CHECK(toJson(answer).size() <= kMaxFramePayload);
+    CHECK(answer->has("truncated"));
+    CHECK(intField(answer, "total") == 13);
+}
+
+TEST_CASE("the conversation asks for hello in time, pings a silent peer and ends one that stays silent") {
+    ConversationLimits limits;
+    limits.helloTimeout = std::chrono::milliseconds(100);
+    limits.pingInterval = std::chrono::milliseconds(1000);
+    Harness h(limits);
+    const auto t0 = Clock::now();
+    auto late = h.open(t0);
+    CHECK(late.conversation->tick(t0) == t0 + limits.helloTimeout);
+    late.conversation->tick(t0 + std::chrono::milliseconds(150));
+    CHECK(late.conversation->endReason() == "hello timeout");
+    CHECK(late.peer->closeReason == "hello timeout");
+
+    auto c = h.open(t0);
+    c.conversation->receive(hello("bob"), t0);
+    c.conversation->tick(t0 + std::chrono::milliseconds(1100));
+    CHECK(typeOf(c.peer->last()) == "ping");
+    CHECK(c.conversation->endReason().empty());
+    c.conversation->tick(t0 + std::chrono::milliseconds(2100));
+    CHECK(c.conversation->endReason() == "ping timeout");
+}
+
+TEST_CASE("an oversized or unfinished frame is answered, then the conversation ends") {
+    Harness h;
+    auto c = h.joined("alice");
+    c.conversation->frameTooLarge(1u << 30);
+    CHECK(codeOf(c.peer->last()) == "frame_too_large");
+    CHECK(!c.conversation->endReason().empty());
+    auto d = h.joined("bob");
+    d.conversation->frameIncomplete();
+    CHECK(codeOf(d.peer->last()) == "bad_request");
+    CHECK(d.peer->closeReason == "protocol error: incomplete frame");
+}
+
+TEST_CASE("quit is answered ok, then the conversation closes; close() leaves the hub") {
+    Harness h;
+    auto alice = h.joined("alice");
+    auto bob = h.joined("bob");
+    alice.conversation->receive(R"({"type":"quit","id":7})", Clock::now());
+    CHECK(typeOf(alice.peer->last()) == "ok");
+    CHECK(alice.peer->closeReason == "quit");
+    alice.conversation->close();
+    CHECK(typeOf(bob.peer->last()) == "left");
+    CHECK(h.hub.online() == std::vector<std::string>{"bob"});
+}
+
+TEST_CASE("a very long name is refused with name_invalid, echoing at most 64 bytes of it") {
+    Harness h;
+    auto c = h.open();
+    c.conversation->receive(hello(std::string(65450, 'a')), Clock::now());
+    auto error = c.peer->last();
+    CHECK(codeOf(error) == "name_invalid");
+    CHECK(stringField(error, "message")->size() < 200);
+    CHECK(c.conversation->endReason().empty());
+}
