@@ -67,8 +67,7 @@ Conversation::Clock::time_point Conversation::tick(Clock::time_point now) {
         const auto deadline = opened_ + limits_.helloTimeout;
         if (now < deadline) return deadline;
         spdlog::warn("disconnecting {}: no hello within {} ms", peer_, limits_.helloTimeout.count());
-        refuse(ErrorCode::BadRequest, "no hello within " + std::to_string(limits_.helloTimeout.count()) + " ms");
-        closeAfterReply("hello timeout");
+        closeAfterReply("hello timeout");  // silently, as before hello nothing is sent unasked
         return now + limits_.pingInterval;
     }
     if (now >= lastHeard_ + 2 * limits_.pingInterval) {

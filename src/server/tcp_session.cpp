@@ -24,6 +24,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int kReadsPerTurn = 4;
 /// Longest wait for the backlog before looking at the connection again.
 constexpr std::chrono::milliseconds kBacklogRecheck{50};
+/// While draining before close: a peer silent this long has nothing more to send.
+constexpr int kQuietPeerMillis = 100;
 
 /// An eventfd the outbox writes to wake the session's poll.
 class WakeFd {
@@ -182,15 +184,18 @@ void TcpSession::run() {
     outbox->detachLink();
     link.shutdownWrite();
     // Read to the peer's EOF before closing, so unread input never turns our
-    // close into a reset that would discard the frames just sent.
-    const auto drainUntil = Clock::now() + limits_.drainTimeout;
-    for (char sink[4096];;) {
-        const auto now = Clock::now();
-        if (now >= drainUntil) break;
-        pollfd pfd{fd, POLLIN, 0};
-        if (::poll(&pfd, 1, millisUntil(drainUntil, now)) <= 0) break;
-        const auto result = link.read(sink, sizeof sink);
-        if (result.status == Link::Status::Closed || result.status == Link::Status::Failed) break;
+    // close into a reset that would discard the frames just sent. A peer that
+    // has gone quiet (or is cut off) is not waited for.
+    if (flushAtEnd) {
+        const auto drainUntil = Clock::now() + limits_.drainTimeout;
+        for (char sink[4096];;) {
+            const auto now = Clock::now();
+            if (now >= drainUntil) break;
+            pollfd pfd{fd, POLLIN, 0};
+            if (::poll(&pfd, 1, std::min(millisUntil(drainUntil, now), kQuietPeerMillis)) <= 0) break;
+            const auto result = link.read(sink, sizeof sink);
+            if (result.status != Link::Status::Ok && result.status != Link::Status::WouldBlock) break;
+        }
     }
     if (!conversation.user().empty() || conversation.endReason() != "server_full")
         spdlog::info("disconnected {} ({}): {}", peer, conversation.user().empty() ? "-" : conversation.user(),

@@ -25,6 +25,7 @@ ServerConfig roomsConfig() {
     config.hub.maxClients = 16;
     config.hub.maxPerIp = 1000;
     config.session.conversation.helloTimeout = std::chrono::milliseconds(2000);
+    config.session.conversation.requestBurst = 1e6;  // tests make hundreds of requests at once
     return config;
 }
 

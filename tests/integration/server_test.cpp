@@ -23,6 +23,7 @@ ServerConfig testConfig() {
     config.hub.ratePerSecond = 1e6;
     config.hub.rateBurst = 1e6;
     config.session.conversation.helloTimeout = std::chrono::milliseconds(2000);
+    config.session.conversation.requestBurst = 1e6;  // tests make hundreds of requests at once
     return config;
 }
 
