@@ -63,10 +63,10 @@ void ChatServer::start() {
 }
 
 void ChatServer::stop(std::chrono::milliseconds grace) {
-    if (stopped_ || !server_) return;
+    if (stopped_) return;
     stopped_ = true;
     spdlog::info("shutting down: notifying {} connection(s)", hub_.connectionCount());
-    server_->stop();
+    if (server_) server_->stop();
     hub_.shutdown("the server is shutting down");
     refuseWaitingConnections();
     if (!hub_.waitUntilEmpty(std::chrono::steady_clock::now() + grace))
@@ -77,22 +77,38 @@ void ChatServer::stop(std::chrono::milliseconds grace) {
 void ChatServer::refuseWaitingConnections() {
     // Connections the kernel accepted but the TCPServer will never take: say
     // why, then close the listening socket so that later ones are refused.
+    // Each is closed the way sessions close: FIN, then what the client still
+    // sends is read until it closes (or 100 ms pass), so no reset destroys
+    // the answer.
     const auto frame = toFrame(makeError(ErrorCode::ShuttingDown, "the server is shutting down"));
+    std::vector<Poco::Net::StreamSocket> refused;
     try {
         for (int i = 0; i < 1024; ++i) {
             pollfd pfd{socket_.impl()->sockfd(), POLLIN, 0};
             if (::poll(&pfd, 1, 0) <= 0) break;
             Poco::Net::StreamSocket peer = socket_.acceptConnection();
-            peer.setBlocking(false);
             try {
+                peer.setBlocking(false);
                 peer.sendBytes(frame.data(), static_cast<int>(frame.size()));
                 peer.shutdownSend();
+                refused.push_back(peer);
             } catch (const Poco::Exception&) {
             }
         }
         socket_.close();
     } catch (const Poco::Exception& e) {
         spdlog::warn("closing the listening socket: {}", e.displayText());
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    for (auto& peer : refused) {
+        char sink[4096];
+        for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+            pollfd pfd{peer.impl()->sockfd(), POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
+            if (::recv(pfd.fd, sink, sizeof sink, MSG_DONTWAIT) <= 0) break;
+        }
+        peer.close();
     }
 }
 

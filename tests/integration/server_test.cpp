@@ -415,3 +415,13 @@ TEST_CASE("ping is answered before hello, and an empty topic clears the topic") 
     REQUIRE(typeOf(alice->waitFor([](const auto& m) { return intField(m, "id") == 3; })) == "ok");
     CHECK(s.server.hub().rooms()[0].topic.empty());
 }
+
+TEST_CASE("a connection still waiting to be accepted when the server stops is answered shutting_down") {
+    ChatServer server(testConfig());  // listening, but not accepting: the connection waits in the backlog
+    TestClient waiting(server.address().port());
+    server.stop();
+    auto refusal = waiting.next();
+    CHECK(typeOf(refusal) == "error");
+    CHECK(stringField(refusal, "code") == std::string("shutting_down"));
+    CHECK(waiting.closedWithin());
+}
