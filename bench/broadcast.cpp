@@ -27,7 +27,6 @@ namespace bench {
 namespace {
 constexpr int kSlowReceiveBuffer = 4096;
 constexpr double kMaxRecoverySeconds = 10;  // after an unclean run, for the server to go quiet
-constexpr double kDrainQuietSeconds = 5;    // a drain also ends after this long with no delivery
 constexpr double kGoTimeoutSeconds = 300;   // --wait-for-go: the longest wait for the driver
 
 struct Segment {
@@ -88,6 +87,12 @@ public:
         auto& stream = streams_[static_cast<std::size_t>(id) * k_ + stamp->sender];
         if (stream.record(stamp->seq) == SequenceTracker::Outcome::Duplicate) return;
         ++delivered_;
+        ++deliveredTo_[static_cast<std::size_t>(id)];
+        if (!timeline_.empty()) {
+            maxGapNs_ = std::max(maxGapNs_, now - std::max(lastDeliveryNs_, timelineStartNs_));
+            const auto second = static_cast<std::size_t>(std::max<std::int64_t>(0, now - timelineStartNs_) / 1'000'000'000);
+            ++arrivals_[std::min(second, arrivals_.size() - 1)];
+        }
         lastDeliveryNs_ = now;
         const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - stamp->scheduledNs)) / 1000;
         latency_.record(us);
@@ -176,16 +181,31 @@ private:
         return g;
     }
 
-    /// Handles events until `expected` deliveries have arrived, nothing has
-    /// arrived for kDrainQuietSeconds, or `maxSeconds` pass.
+    /// Handles events until `expected` deliveries have arrived, or every
+    /// member still connected has all it should get, or `maxSeconds` pass:
+    /// a late message still counts, a cut member's are not waited for.
     void drain(std::uint64_t expected, double maxSeconds) {
-        const std::int64_t start = nowNs();
-        const std::int64_t until = start + static_cast<std::int64_t>(maxSeconds * 1e9);
-        const auto quietNs = static_cast<std::int64_t>(kDrainQuietSeconds * 1e9);
+        const std::int64_t until = nowNs() + static_cast<std::int64_t>(maxSeconds * 1e9);
+        std::int64_t nextCheck = 0;
         while (delivered_ < expected && nowNs() < until) {
-            if (nowNs() - std::max(start, lastDeliveryNs_) >= quietNs) break;
+            if (nowNs() >= nextCheck) {
+                if (missingForConnected() == 0) break;
+                nextCheck = nowNs() + 50'000'000;
+            }
             engine_.pollOnce(std::min(until, nowNs() + 10'000'000));
         }
+    }
+
+    /// Deliveries still due to members that are connected (slow members aside).
+    std::uint64_t missingForConnected() const {
+        std::uint64_t total = 0, missing = 0;
+        for (const auto n : sent_) total += n;
+        for (int id = 0; id < o_.clients - o_.slowConsumers; ++id) {
+            if (engine_.closed(id)) continue;
+            const std::uint64_t due = total - (id < k_ ? sent_[static_cast<std::size_t>(id)] : 0);
+            missing += due - std::min(due, deliveredTo_[static_cast<std::size_t>(id)]);
+        }
+        return missing;
     }
 
     void markCut(int id, std::string_view why) {
@@ -222,6 +242,8 @@ private:
         timeline_.assign(buckets, Histogram());
         timelineSent_.assign(buckets * k, 0);
         timelineDelivered_.assign(n * buckets, 0);
+        arrivals_.assign(buckets + static_cast<std::size_t>(std::ceil(o_.drain)) + 2, 0);
+        maxGapNs_ = 0;
         backlogPeak_ = 0;
         rateLimited_ = 0;
         const std::int64_t windowStart = nowNs();
@@ -293,12 +315,15 @@ private:
             .add("p99_burst_us", burstHist.percentile(99)).add("p99_after_us", afterHist.percentile(99))
             .add("p50_us", latency_.percentile(50)).add("p99_us", latency_.percentile(99)).add("max_us", latency_.max())
             .add("sender_backlog_peak_bytes", backlogPeak_)
+            .add("max_gap_ms", static_cast<double>(maxGapNs_) / 1e6)
+            .add("last_delivery_s", lastDeliveryNs_ > 0 ? static_cast<double>(lastDeliveryNs_ - timelineStartNs_) / 1e9 : 0.0)
             .add("send_s", static_cast<double>(sendEnd - windowStart) / 1e9)
             .add("drain_s", static_cast<double>(nowNs() - sendEnd) / 1e9);
         if (before.ok && after.ok) row.add("server_cpu_s", serverCpu).add("server_cpu_pct", serverCpu / wall * 100);
         addServerMemory(row, after);
         row.add("gen_cpu_pct", genCpu).add("timeline_p99_us", p99).add("timeline_sent", bucketSent)
-            .add("timeline_expected", bucketExpected).add("timeline_delivered", bucketDelivered);
+            .add("timeline_expected", bucketExpected).add("timeline_delivered", bucketDelivered)
+            .add("arrivals_per_s", arrivals_);
         if (!firstError_.empty()) row.add("first_error", firstError_);
         if (foreign_ > 0) row.add("foreign", foreign_);
         emit(row);
@@ -311,6 +336,7 @@ private:
         measuring_ = measuring;
         sent_.assign(static_cast<std::size_t>(k_), 0);
         streams_.assign(static_cast<std::size_t>(o_.clients) * k_, SequenceTracker());
+        deliveredTo_.assign(static_cast<std::size_t>(o_.clients), 0);
         latency_.clear();
         delivered_ = 0;
         stale_ = 0;
@@ -412,6 +438,9 @@ private:
     std::vector<Histogram> timeline_;             // per second of scheduled send time; empty: off
     std::vector<std::uint64_t> timelineSent_;     // [bucket * K + sender]
     std::vector<std::uint64_t> timelineDelivered_;  // [member * buckets + bucket]
+    std::vector<std::uint64_t> arrivals_;           // deliveries per second of arrival time, from the schedule's start
+    std::int64_t maxGapNs_ = 0;                     // longest time with no delivery, from the schedule's start
+    std::vector<std::uint64_t> deliveredTo_;        // per member, this phase
 };
 }  // namespace
 

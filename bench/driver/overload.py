@@ -95,6 +95,9 @@ def result_row(run, baseline, factor, busy_loops):
         "p99_unloaded_us": p99_unloaded,
         "p99_during_us": run.get("p99_burst_us"),
         "recover_s": seconds_to_recover(run, p99_unloaded),
+        # against p99 at the base rate with the busy loops already running (before the burst):
+        # how much of the gap to the unloaded p99 is only the shared CPU
+        "recover_busy_s": seconds_to_recover(run, run.get("p99_pre_us")),
         "recover_window_s": run.get("after_s"),
     })
     if baseline:
@@ -103,9 +106,9 @@ def result_row(run, baseline, factor, busy_loops):
     return row
 
 
-def recovery_text(row):
-    if row.get("recover_s") is not None:
-        return f"{row['recover_s']} s"
+def recovery_text(row, key="recover_s"):
+    if row.get(key) is not None:
+        return f"{row[key]} s"
     return f"not within {row.get('recover_window_s', '?')} s"
 
 

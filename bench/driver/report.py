@@ -212,20 +212,22 @@ def _w7_table(plan, rows):
     if not rows:
         return ["(not run)"]
     out = ["| factor | offered msg/s | busy loops | sent | delivered | expected | lost | duplicated | out of order | "
-           "readers cut | p99 unloaded ms | p99 busy, before ms | p99 during ms | p99 after ms | back within 2× after | "
+           "readers cut | p99 unloaded ms | p99 busy, before ms | p99 during ms | p99 after ms | back within 2× unloaded | "
+           "back within 2× busy-before | "
            "sender backlog peak KiB | server CPU % | peak RSS MiB |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"]
     notes = []
     for r in rows:
         if "error" in r:
-            out.append(f"| {r.get('factor', '?')}× | | | | | | | | | | | | | | {r['error']} | | | |")
+            out.append(f"| {r.get('factor', '?')}× | | | | | | | | | | | | | | {r['error']} | | | | |")
             continue
         hwm = r.get("server_hwm_kib")
         cpu = r.get("server_cpu_pct")
         out.append(f"| {r['factor']}× | {si(r['offered_rate'])} | {r['busy_loops']} | {si(r['sent'])} | "
                    f"{si(r['delivered'])} | {si(r['expected'])} | {r['lost']} | {r['duplicates']} | {r['out_of_order']} | "
                    f"{r['readers_cut']} | {ms(r['p99_unloaded_us'])} | {ms(r.get('p99_pre_us'))} | {ms(r['p99_during_us'])} | "
-                   f"{ms(r.get('p99_after_us'))} | {overload.recovery_text(r)} | {r.get('sender_backlog_peak_bytes', 0) / 1024:.0f} | "
+                   f"{ms(r.get('p99_after_us'))} | {overload.recovery_text(r)} | "
+                   f"{overload.recovery_text(r, 'recover_busy_s')} | {r.get('sender_backlog_peak_bytes', 0) / 1024:.0f} | "
                    f"{'–' if cpu is None else f'{cpu:.0f}'} | {'–' if hwm is None else f'{hwm / 1024:.1f}'} |")
         if r.get("cut_reasons"):
             notes.append(f"- {r['factor']}×: readers cut: {r['cut_reasons']} "
@@ -244,6 +246,12 @@ def _w7_table(plan, rows):
                 notes.append(f"  {r['factor']}×: " + " ".join(ms(v) if e and d >= e else f"{ms(v)}*" for v, e, d in
                                                           zip(r["timeline_p99_us"], r["timeline_expected"], r["timeline_delivered"])))
         notes.append("  (* not every message due in that second reached every reader that stayed)")
+        notes.append("  Deliveries per second of arrival (from the same start, through the drain); longest silence:")
+        for r in rows:
+            if "arrivals_per_s" in r:
+                notes.append(f"  {r['factor']}×: " + " ".join(si(a) for a in r["arrivals_per_s"]) +
+                             f"; {r.get('max_gap_ms', 0):.0f} ms, last delivery at {r.get('last_delivery_s', 0):.1f} s, "
+                             f"drain {r.get('drain_s', 0):.1f} s")
     return out + [""] + notes
 
 

@@ -60,6 +60,7 @@ class ResultRow(unittest.TestCase):
         row = overload.result_row(run, {"p99_us": 1000, "rate": 500, "lost": 0, "disconnects": 0}, 2, 3)
         self.assertEqual((row["factor"], row["busy_loops"], row["offered_rate"]), (2, 3, 3000))
         self.assertEqual((row["p99_unloaded_us"], row["p99_during_us"], row["recover_s"]), (1000, 55000, 0))
+        self.assertIsNone(row["recover_busy_s"])  # no p99_pre_us in this row
         self.assertEqual(overload.recovery_text(row), "0 s")
         self.assertEqual(overload.recovery_text({**row, "recover_s": None}), "not within 1 s")
 
