@@ -100,7 +100,8 @@ public:
             const auto bucket = static_cast<std::size_t>((stamp->scheduledNs - timelineStartNs_) / 1'000'000'000);
             if (bucket < timeline_.size()) {
                 timeline_[bucket].record(us);
-                ++timelineDelivered_[static_cast<std::size_t>(id) * timeline_.size() + bucket];
+                ++timelineDelivered_[(static_cast<std::size_t>(id) * static_cast<std::size_t>(k_) + stamp->sender) *
+                                         timeline_.size() + bucket];
             }
         }
     }
@@ -196,10 +197,12 @@ private:
         }
     }
 
-    /// Deliveries still due to members that are connected (slow members aside).
+    /// Deliveries still due to members that are connected (slow members aside)
+    /// from senders that are connected.
     std::uint64_t missingForConnected() const {
         std::uint64_t total = 0, missing = 0;
-        for (const auto n : sent_) total += n;
+        for (int s = 0; s < k_; ++s)
+            if (!engine_.closed(s)) total += sent_[static_cast<std::size_t>(s)];
         for (int id = 0; id < o_.clients - o_.slowConsumers; ++id) {
             if (engine_.closed(id)) continue;
             const std::uint64_t due = total - (id < k_ ? sent_[static_cast<std::size_t>(id)] : 0);
@@ -241,7 +244,7 @@ private:
         startPhase(true);
         timeline_.assign(buckets, Histogram());
         timelineSent_.assign(buckets * k, 0);
-        timelineDelivered_.assign(n * buckets, 0);
+        timelineDelivered_.assign(n * k * buckets, 0);
         arrivals_.assign(buckets + static_cast<std::size_t>(std::ceil(o_.drain)) + 2, 0);
         maxGapNs_ = 0;
         backlogPeak_ = 0;
@@ -256,6 +259,8 @@ private:
         const std::int64_t sendEnd = nowNs();
         const std::uint64_t expected = sent * (n - 1);
         drain(expected, o_.drain);
+        if (delivered_ < expected)  // the silence at the end counts too
+            maxGapNs_ = std::max(maxGapNs_, nowNs() - std::max(lastDeliveryNs_, timelineStartNs_));
         const auto after = sampleProcess(o_.serverPid);
         const double wall = static_cast<double>(nowNs() - windowStart) / 1e9;
         const double genCpu = (selfCpuSeconds() - selfBefore) / wall * 100;
@@ -280,20 +285,23 @@ private:
         for (const auto& [why, count] : reasons)
             cutReasons += (cutReasons.empty() ? "" : "; ") + why + ": " + std::to_string(count);
         const auto stayedCount = static_cast<std::uint64_t>(std::count(stayed.begin(), stayed.end(), 1));
+        const auto sendersCut = static_cast<std::uint64_t>(k - std::count(stayed.begin(), stayed.begin() + k_, 1));
 
         std::vector<std::uint64_t> p99(buckets), bucketSent(buckets), bucketExpected(buckets), bucketDelivered(buckets);
         Histogram preHist, burstHist, afterHist;
         for (std::size_t b = 0; b < buckets; ++b) {
             p99[b] = timeline_[b].percentile(99);
-            std::uint64_t all = 0, bySenderWhoStayed = 0;
+            // Between the members that stayed: a cut sender's messages are the cut's loss, not this.
+            std::uint64_t all = 0, byStayed = 0;
             for (std::size_t s = 0; s < k; ++s) {
                 all += timelineSent_[b * k + s];
-                if (stayed[s]) bySenderWhoStayed += timelineSent_[b * k + s];
+                if (stayed[s]) byStayed += timelineSent_[b * k + s];
             }
             bucketSent[b] = all;
-            bucketExpected[b] = all * stayedCount - bySenderWhoStayed;  // a sender does not receive its own
+            bucketExpected[b] = stayedCount > 0 ? byStayed * (stayedCount - 1) : 0;  // a sender does not receive its own
             for (std::size_t id = 0; id < n; ++id)
-                if (stayed[id]) bucketDelivered[b] += timelineDelivered_[id * buckets + b];
+                for (std::size_t s = 0; s < k && stayed[id]; ++s)
+                    if (stayed[s] && s != id) bucketDelivered[b] += timelineDelivered_[(id * k + s) * buckets + b];
             const auto at = static_cast<int>(b);
             (at < o_.pre ? preHist : at < o_.pre + o_.burst ? burstHist : afterHist).merge(timeline_[b]);
         }
@@ -307,7 +315,8 @@ private:
             .add("after_s", o_.after).add("sent", sent).add("expected", expected).add("delivered", delivered_)
             .add("lost", expected - std::min(expected, delivered_)).add("duplicates", duplicates)
             .add("out_of_order", outOfOrder).add("streams_out_of_order", streamsOutOfOrder)
-            .add("readers_cut", cutNow).add("cut_reasons", cutReasons).add("cut_before", cutEarlier)
+            .add("readers_cut", cutNow).add("senders_cut", sendersCut).add("cut_reasons", cutReasons)
+            .add("cut_before", cutEarlier)
             .add("expected_stayed", expectedStayed)
             .add("lost_stayed", expectedStayed - std::min(expectedStayed, deliveredStayed))
             .add("rate_limited", rateLimited_).add("errors", errors_).add("stale", stale_)
@@ -437,7 +446,7 @@ private:
     std::int64_t timelineStartNs_ = 0;
     std::vector<Histogram> timeline_;             // per second of scheduled send time; empty: off
     std::vector<std::uint64_t> timelineSent_;     // [bucket * K + sender]
-    std::vector<std::uint64_t> timelineDelivered_;  // [member * buckets + bucket]
+    std::vector<std::uint64_t> timelineDelivered_;  // [(member * K + sender) * buckets + bucket]
     std::vector<std::uint64_t> arrivals_;           // deliveries per second of arrival time, from the schedule's start
     std::int64_t maxGapNs_ = 0;                     // longest time with no delivery, from the schedule's start
     std::vector<std::uint64_t> deliveredTo_;        // per member, this phase

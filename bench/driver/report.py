@@ -230,9 +230,9 @@ def _w7_table(plan, rows):
                    f"{overload.recovery_text(r, 'recover_busy_s')} | {r.get('sender_backlog_peak_bytes', 0) / 1024:.0f} | "
                    f"{'–' if cpu is None else f'{cpu:.0f}'} | {'–' if hwm is None else f'{hwm / 1024:.1f}'} |")
         if r.get("cut_reasons"):
-            notes.append(f"- {r['factor']}×: readers cut: {r['cut_reasons']} "
+            notes.append(f"- {r['factor']}×: readers cut: {r['cut_reasons']}, {r.get('senders_cut', 0)} of them senders "
                          f"(server log: {r.get('slow_consumer_log_lines', 0)} 'slow consumer' lines); "
-                         f"lost to readers that stayed: {r.get('lost_stayed', 0)}.")
+                         f"lost between members that stayed: {r.get('lost_stayed', 0)} of {si(r.get('expected_stayed'))}.")
         if r.get("rate_limited"):
             notes.append(f"- {r['factor']}×: {r['rate_limited']} sends refused as rate_limited.")
     first = next((r for r in rows if "error" not in r), None)
