@@ -87,7 +87,6 @@ public:
         auto& stream = streams_[static_cast<std::size_t>(id) * k_ + stamp->sender];
         if (stream.record(stamp->seq) == SequenceTracker::Outcome::Duplicate) return;
         ++delivered_;
-        ++deliveredTo_[static_cast<std::size_t>(id)];
         if (!timeline_.empty()) {
             maxGapNs_ = std::max(maxGapNs_, now - std::max(lastDeliveryNs_, timelineStartNs_));
             const auto second = static_cast<std::size_t>(std::max<std::int64_t>(0, now - timelineStartNs_) / 1'000'000'000);
@@ -200,13 +199,15 @@ private:
     /// Deliveries still due to members that are connected (slow members aside)
     /// from senders that are connected.
     std::uint64_t missingForConnected() const {
-        std::uint64_t total = 0, missing = 0;
-        for (int s = 0; s < k_; ++s)
-            if (!engine_.closed(s)) total += sent_[static_cast<std::size_t>(s)];
+        const auto k = static_cast<std::size_t>(k_);
+        std::uint64_t missing = 0;
         for (int id = 0; id < o_.clients - o_.slowConsumers; ++id) {
             if (engine_.closed(id)) continue;
-            const std::uint64_t due = total - (id < k_ ? sent_[static_cast<std::size_t>(id)] : 0);
-            missing += due - std::min(due, deliveredTo_[static_cast<std::size_t>(id)]);
+            for (std::size_t s = 0; s < k; ++s) {
+                if (static_cast<int>(s) == id || engine_.closed(static_cast<int>(s))) continue;
+                const auto got = streams_[static_cast<std::size_t>(id) * k + s].unique();
+                missing += sent_[s] - std::min(sent_[s], got);
+            }
         }
         return missing;
     }
@@ -345,7 +346,6 @@ private:
         measuring_ = measuring;
         sent_.assign(static_cast<std::size_t>(k_), 0);
         streams_.assign(static_cast<std::size_t>(o_.clients) * k_, SequenceTracker());
-        deliveredTo_.assign(static_cast<std::size_t>(o_.clients), 0);
         latency_.clear();
         delivered_ = 0;
         stale_ = 0;
@@ -449,7 +449,6 @@ private:
     std::vector<std::uint64_t> timelineDelivered_;  // [(member * K + sender) * buckets + bucket]
     std::vector<std::uint64_t> arrivals_;           // deliveries per second of arrival time, from the schedule's start
     std::int64_t maxGapNs_ = 0;                     // longest time with no delivery, from the schedule's start
-    std::vector<std::uint64_t> deliveredTo_;        // per member, this phase
 };
 }  // namespace
 

@@ -155,7 +155,8 @@ class Runner:
                 if "error" in row:
                     log(f"workload 7: {row['error']}")
                 else:
-                    log(f"workload 7: {factor}x: cut {row['readers_cut']}, lost {row['lost']}, "
+                    log(f"workload 7: {factor}x: cut {row['readers_cut']} ({row.get('senders_cut', 0)} senders), lost {row['lost']} "
+                        f"({row.get('lost_stayed', 0)} between members that stayed), "
                         f"p99 unloaded {report.ms(row['p99_unloaded_us'])} ms, during {report.ms(row['p99_during_us'])} ms, "
                         f"recovered {overload.recovery_text(row)}")
             rows += self.record(out)
