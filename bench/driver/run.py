@@ -236,6 +236,8 @@ def main():
         if unknown or not only:
             sys.exit(f"bench: --only takes {','.join(plans.WORKLOADS)}, not {args.only!r}")
         args.no_docs = True  # a subset must not replace the full results in the docs
+        if set(only) <= {"w5", "w6", "w7"}:  # chat-only workloads
+            plan.servers = [s for s in plan.servers if s == "chat"]
     if args.servers:
         plan.servers = [s for s in args.servers.split(",") if s]
     bins = {"chat": os.path.join(args.build_dir, "chat"),
