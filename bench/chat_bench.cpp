@@ -14,8 +14,8 @@
 int main(int argc, char** argv) {
     bench::RunOptions o;
     CLI::App app{"chat-bench: open-loop load generator for chat, IRC and line servers"};
-    app.add_option("--mode", o.mode, "broadcast (workloads 1 and 5), fanout (2), idle (4), oneshot (6)")
-        ->check(CLI::IsMember({"broadcast", "fanout", "idle", "oneshot"}))->capture_default_str();
+    app.add_option("--mode", o.mode, "broadcast (workloads 1 and 5), fanout (2), idle (4), oneshot (6), overload (7)")
+        ->check(CLI::IsMember({"broadcast", "fanout", "idle", "oneshot", "overload"}))->capture_default_str();
     app.add_option("--adapter", o.adapter, "Protocol: chat, irc or line")
         ->check(CLI::IsMember({"chat", "irc", "line"}))->capture_default_str();
     app.add_option("--server", o.server, "Label for the results (default: the adapter)");
@@ -41,6 +41,13 @@ int main(int argc, char** argv) {
     app.add_option("--connect-concurrency", o.connectConcurrency, "Logins in flight at once")
         ->check(CLI::Range(1, 10000))->capture_default_str();
     app.add_option("--setup-timeout", o.setupTimeout, "Seconds allowed to connect everyone")->capture_default_str();
+    app.add_option("--burst-rate", o.burstRate, "overload: messages/s during the burst (--rate is the base rate)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--pre", o.pre, "overload: seconds at the base rate before the burst")->check(CLI::Range(0, 600))->capture_default_str();
+    app.add_option("--burst", o.burst, "overload: seconds of the burst")->check(CLI::Range(1, 600))->capture_default_str();
+    app.add_option("--after", o.after, "overload: seconds at the base rate after the burst")->check(CLI::Range(0, 600))->capture_default_str();
+    app.add_flag("--wait-for-go", o.waitForGo,
+                 "overload: after the baseline print {\"event\":\"ready_for_burst\"} and wait for a line on stdin");
     app.add_option("--steps", o.steps, "idle: connection counts to report at")->delimiter(',');
     app.add_flag("--join", o.idleJoin, "idle: connections also join the room");
     app.add_option("--probes", o.probes, "fanout: messages to time")->check(CLI::Range(1, 1000))->capture_default_str();
@@ -54,7 +61,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "chat-bench: warning: only %llu file descriptors for %d clients\n",
                      static_cast<unsigned long long>(files), o.clients);
     try {
-        if (o.mode == "broadcast") return bench::runBroadcast(o);
+        if (o.mode == "broadcast" || o.mode == "overload") return bench::runBroadcast(o);
         if (o.mode == "fanout") return bench::runFanout(o);
         if (o.mode == "idle") return bench::runIdleScale(o);
         return bench::runOneShot(o);

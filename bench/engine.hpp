@@ -60,6 +60,8 @@ public:
     bool closed(int id) const { return clients_[id].fd < 0; }
     const std::string& lastError(int id) const { return clients_[id].lastError; }
     const std::string& user(int id) const { return clients_[id].login.user; }
+    /// Bytes queued for the connection that the server has not taken yet.
+    std::size_t unsent(int id) const { return clients_[id].out.size() - clients_[id].outPos; }
     int readyCount() const { return readyCount_; }
     int failedCount() const { return failedCount_; }  ///< closed before they were ready
     std::uint64_t bytesRead() const { return bytesRead_; }

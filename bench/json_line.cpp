@@ -64,4 +64,15 @@ JsonLine& JsonLine::add(std::string_view k, bool value) {
     return *this;
 }
 
+JsonLine& JsonLine::add(std::string_view k, const std::vector<std::uint64_t>& values) {
+    key(k);
+    body_ += '[';
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i > 0) body_ += ',';
+        body_ += std::to_string(values[i]);
+    }
+    body_ += ']';
+    return *this;
+}
+
 }  // namespace bench

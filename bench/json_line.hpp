@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bench {
 
@@ -20,6 +21,7 @@ public:
     JsonLine& add(std::string_view key, int value) { return add(key, static_cast<std::int64_t>(value)); }
     JsonLine& add(std::string_view key, double value);  ///< 3 decimals
     JsonLine& add(std::string_view key, bool value);
+    JsonLine& add(std::string_view key, const std::vector<std::uint64_t>& values);  ///< a JSON array
     /// The object text, without a newline.
     std::string str() const { return body_ + "}"; }
 

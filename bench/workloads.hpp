@@ -12,7 +12,7 @@
 namespace bench {
 
 struct RunOptions {
-    std::string mode = "broadcast";  ///< broadcast (1, 5), fanout (2), idle (4), oneshot (6)
+    std::string mode = "broadcast";  ///< broadcast (1, 5), fanout (2), idle (4), oneshot (6), overload (7)
     std::string adapter = "chat";
     std::string server;              ///< label in the results; defaults to the adapter
     std::string host = "127.0.0.1";
@@ -32,6 +32,14 @@ struct RunOptions {
     int slowConsumers = 0;           ///< broadcast: this many members stop reading (workload 5)
     int connectConcurrency = 64;     ///< logins in flight at once
     double setupTimeout = 120;       ///< seconds to get everyone connected
+    // overload (workload 7): a baseline run at `rates[0]` (warmup, duration, drain as
+    // in broadcast), then one measured schedule: `pre` s at rates[0], `burst` s at
+    // `burstRate`, `after` s at rates[0]; then a drain of up to `drain` s.
+    double burstRate = 0;            ///< overload: messages/s during the burst
+    int pre = 2;                     ///< overload: whole seconds at the base rate before the burst
+    int burst = 10;                  ///< overload: whole seconds of the burst
+    int after = 10;                  ///< overload: whole seconds at the base rate after the burst
+    bool waitForGo = false;          ///< overload: after the baseline, print a ready line and wait for a line on stdin
     std::vector<int> steps;          ///< idle: report at these connection counts
     bool idleJoin = false;           ///< idle: also join the room
     int probes = 5;                  ///< fanout: messages, one at a time

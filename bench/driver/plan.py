@@ -36,6 +36,22 @@ class Plan:
     w5_repeat: int = 3     # pairs of runs (without, with the slow member), interleaved
     # workload 6: chat send
     w6_runs: int = 100
+    # workload 7: overload (chat only). The server shares CPU 0 with busy
+    # loops, so that it, not the load generator, is the slow party; the burst
+    # offers w7_factors x w7_base_rate. An unloaded baseline (no busy loops)
+    # at w7_baseline_rate comes first; the same rate runs w7_pre s before and
+    # w7_after s after the burst (busy loops on), to see p99 recover.
+    w7_n: int = 1000
+    w7_k: int = 10
+    w7_base_rate: int = 1500
+    w7_factors: list = field(default_factory=lambda: [2, 4])
+    w7_busy_loops: int = 3
+    w7_baseline_rate: int = 500
+    w7_baseline_s: float = 5.0
+    w7_pre: int = 2      # whole seconds (timeline buckets are seconds)
+    w7_burst: int = 10
+    w7_after: int = 10
+    w7_drain: float = 30.0  # most seconds to wait for late messages; ends once all arrived
     # seconds each chat-bench run may take to log everyone in
     setup_timeout: float = 600
 
@@ -52,7 +68,7 @@ FULL = Plan(name="full", w1_rates=geometric(250, 32000, 2 ** 0.5))
 
 # The points issue 6 sets targets for, each repeated: N = 1,000 with K = 10
 # (workload 1), N = 5,000 (workload 2), 10,000 idle connections (workload 4),
-# the slow consumer and chat send. About 25 minutes.
+# the slow consumer, chat send and overload (workload 7, 2x and 4x). About 20 minutes.
 TARGETS = Plan(
     name="targets",
     w1_n=[1000], w1_k=[10], w1_rates=geometric(1000, 16000, 2 ** 0.5),
@@ -71,4 +87,8 @@ QUICK = Plan(
     w4_steps=[1000, 2000],
     w5_duration=7.0, w5_repeat=1,
     w6_runs=20, setup_timeout=20,
+    w7_n=200, w7_base_rate=3000, w7_baseline_rate=500, w7_baseline_s=2.0,
+    w7_pre=1, w7_burst=3, w7_after=5, w7_drain=15.0,
 )
+
+WORKLOADS = ("w1", "w2", "w4", "w5", "w6", "w7")

@@ -10,6 +10,8 @@ import re
 import statistics
 import time
 
+import overload
+
 P99_LIMIT_US = 100_000
 BEGIN, END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
 ANCHORS = ("ngircd", "inspircd")
@@ -205,8 +207,56 @@ def _w6_table(rows):
             f"{r['failures']} | {r['delivered']} |"]
 
 
+def _w7_table(plan, rows):
+    """One row per burst factor: cuts, loss, order and how p99 recovers."""
+    if not rows:
+        return ["(not run)"]
+    out = ["| factor | offered msg/s | busy loops | sent | delivered | expected | lost | duplicated | out of order | "
+           "readers cut | p99 unloaded ms | p99 busy, before ms | p99 during ms | p99 after ms | back within 2× unloaded | "
+           "back within 2× busy-before | "
+           "sender backlog peak KiB | server CPU % | peak RSS MiB |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"]
+    notes = []
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r.get('factor', '?')}× | | | | | | | | | | | | | | {r['error']} | | | | |")
+            continue
+        hwm = r.get("server_hwm_kib")
+        cpu = r.get("server_cpu_pct")
+        out.append(f"| {r['factor']}× | {si(r['offered_rate'])} | {r['busy_loops']} | {si(r['sent'])} | "
+                   f"{si(r['delivered'])} | {si(r['expected'])} | {r['lost']} | {r['duplicates']} | {r['out_of_order']} | "
+                   f"{r['readers_cut']} | {ms(r['p99_unloaded_us'])} | {ms(r.get('p99_pre_us'))} | {ms(r['p99_during_us'])} | "
+                   f"{ms(r.get('p99_after_us'))} | {overload.recovery_text(r)} | "
+                   f"{overload.recovery_text(r, 'recover_busy_s')} | {r.get('sender_backlog_peak_bytes', 0) / 1024:.0f} | "
+                   f"{'–' if cpu is None else f'{cpu:.0f}'} | {'–' if hwm is None else f'{hwm / 1024:.1f}'} |")
+        if r.get("cut_reasons"):
+            notes.append(f"- {r['factor']}×: readers cut: {r['cut_reasons']}, {r.get('senders_cut', 0)} of them senders "
+                         f"(server log: {r.get('slow_consumer_log_lines', 0)} 'slow consumer' lines); "
+                         f"lost between members that stayed: {r.get('lost_stayed', 0)} of {si(r.get('expected_stayed'))}.")
+        if r.get("rate_limited"):
+            notes.append(f"- {r['factor']}×: {r['rate_limited']} sends refused as rate_limited.")
+    first = next((r for r in rows if "error" not in r), None)
+    if first:
+        notes.append(f"- Target: zero readers cut, zero lost, duplicated or out of order, and p99 back within 2× of the "
+                     f"unloaded p99 within 5 s after the burst (observed for {first['after_s']} s at "
+                     f"{si(first.get('baseline_rate'))} msg/s). Per second of scheduled send time, p99 ms "
+                     f"({first['pre_s']} s before, {first['burst_s']} s burst, {first['after_s']} s after):")
+        for r in rows:
+            if "timeline_p99_us" in r:
+                notes.append(f"  {r['factor']}×: " + " ".join(ms(v) if e and d >= e else f"{ms(v)}*" for v, e, d in
+                                                          zip(r["timeline_p99_us"], r["timeline_expected"], r["timeline_delivered"])))
+        notes.append("  (* not every message due in that second reached every reader that stayed)")
+        notes.append("  Deliveries per second of arrival (from the same start, through the drain); longest silence:")
+        for r in rows:
+            if "arrivals_per_s" in r:
+                notes.append(f"  {r['factor']}×: " + " ".join(si(a) for a in r["arrivals_per_s"]) +
+                             f"; {r.get('max_gap_ms', 0):.0f} ms, last delivery at {r.get('last_delivery_s', 0):.1f} s, "
+                             f"drain {r.get('drain_s', 0):.1f} s")
+    return out + [""] + notes
+
+
 def render(plan, results, machine, command, versions):
-    """The results as markdown: machine, command, one table per workload."""
+    """The results as markdown: machine, command, one table per workload run."""
     w1 = results.get("w1", [])
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M %Z')}, plan **{plan.name}**, {machine['elapsed_s']} s.",
@@ -215,24 +265,36 @@ def render(plan, results, machine, command, versions):
         f"Command: `{command}`",
         "Servers: " + ", ".join(versions[s] for s in plan.servers) + ". Each server pinned to CPU 0, "
         "chat-bench to CPU 1; 64-byte messages; throttles off (see Method).",
+    ]
+    if "w1" in results:
+        lines += [
         "",
         f"### Workload 1 — sustained broadcast: highest clean rate (ramp {', '.join(si(r) for r in plan.w1_rates)} msg/s, "
         f"{plan.repeat} run(s) of {plan.duration:g} s per step)",
         "",
-    ] + _w1_table(plan, w1)
-    for n in plan.w1_n:
-        for k in plan.w1_k:
-            lines += ["", f"Ramp detail N={n}, K={k}: p99 ms at each rate (✗: not clean, and why).", ""]
-            lines += _w1_ramp(plan, w1, n, k)
-    lines += ["", f"### Workload 2 — fan-out probe: one message, {plan.probes} probes, medians over probes", ""]
-    lines += _w2_table(plan, results.get("w2", []))
-    lines += ["", "### Workload 4 — idle scale (logged in, not in a room)", ""]
-    lines += _w4_table(plan, results.get("w4", []))
-    lines += ["", f"### Workload 5 — slow consumer (chat, N={plan.w5_n}, K={plan.w5_k}, {plan.w5_payload}-byte messages, "
-                  f"{plan.w5_duration:g} s)", ""]
-    lines += _w5_table(results.get("w5", []))
-    lines += ["", "### Workload 6 — `chat send`, exec to exit", ""]
-    lines += _w6_table(results.get("w6", []))
+        ] + _w1_table(plan, w1)
+        for n in plan.w1_n:
+            for k in plan.w1_k:
+                lines += ["", f"Ramp detail N={n}, K={k}: p99 ms at each rate (✗: not clean, and why).", ""]
+                lines += _w1_ramp(plan, w1, n, k)
+    if "w2" in results:
+        lines += ["", f"### Workload 2 — fan-out probe: one message, {plan.probes} probes, medians over probes", ""]
+        lines += _w2_table(plan, results["w2"])
+    if "w4" in results:
+        lines += ["", "### Workload 4 — idle scale (logged in, not in a room)", ""]
+        lines += _w4_table(plan, results["w4"])
+    if "w5" in results:
+        lines += ["", f"### Workload 5 — slow consumer (chat, N={plan.w5_n}, K={plan.w5_k}, {plan.w5_payload}-byte messages, "
+                      f"{plan.w5_duration:g} s)", ""]
+        lines += _w5_table(results["w5"])
+    if "w6" in results:
+        lines += ["", "### Workload 6 — `chat send`, exec to exit", ""]
+        lines += _w6_table(results["w6"])
+    if "w7" in results:
+        lines += ["", f"### Workload 7 — overload (chat, N={plan.w7_n}, K={plan.w7_k}, burst of {plan.w7_burst} s at "
+                      f"{' and '.join(f'{f}×' for f in plan.w7_factors)} {si(plan.w7_base_rate)} msg/s beside "
+                      f"{plan.w7_busy_loops} busy loop(s) on the server's CPU)", ""]
+        lines += _w7_table(plan, results["w7"])
     return "\n".join(lines) + "\n"
 
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The benchmark driver behind `scripts/dev bench [--quick]`.
 
-Runs workloads 1, 2, 4, 5 and 6 of /work/shared/benchmarks.md against chat,
-ngircd, InspIRCd and bench-relay (each server pinned to CPU 0, chat-bench to
-CPU 1), writes the raw rows and a markdown table to bench/results/, and
-refreshes the results section of docs/benchmarks.md.
+Runs workloads 1, 2, 4, 5, 6 and 7 of /work/shared/benchmarks.md against
+chat, ngircd, InspIRCd and bench-relay (each server pinned to CPU 0,
+chat-bench to CPU 1; workloads 5, 6 and 7 chat only), writes the raw rows and
+a markdown table to bench/results/, and refreshes the results section of
+docs/benchmarks.md (not with --only, which measures a subset).
 """
 import argparse
 import json
@@ -14,9 +15,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import overload  # noqa: E402
 import plan as plans  # noqa: E402
 import report  # noqa: E402
 import servers  # noqa: E402
@@ -124,6 +127,89 @@ class Runner:
                                        str(self.plan.w6_runs)], 60 + self.plan.w6_runs * 2)
 
 
+    def workload7(self):
+        """Per factor, a fresh server: an unloaded baseline, then busy loops on
+        the server's CPU and the burst, and the base rate again to see recovery."""
+        p, rows = self.plan, []
+        for factor in p.w7_factors:
+            rate = round(p.w7_base_rate * factor)
+            log(f"workload 7: chat N={p.w7_n} K={p.w7_k} burst {rate} msg/s ({factor}x {p.w7_base_rate}) "
+                f"for {p.w7_burst} s beside {p.w7_busy_loops} busy loop(s)")
+            with self.serve("chat") as server:
+                got = self.overload_run(server, rate)
+                server.stop()
+                with open(server.log) as f:
+                    cut_logs = sum(1 for line in f if "slow consumer" in line)
+            baseline = next((r for r in got if r.get("workload") == "overload_baseline"), None)
+            runs = [r for r in got if r.get("workload") == "overload" and "error" not in r]
+            out = [overload.result_row(r, baseline, factor, p.w7_busy_loops) for r in runs]
+            out += [r for r in got if "error" in r]
+            if baseline and not runs:
+                out.append({**baseline, "factor": factor, "error": "no overload row"})
+            for row in out:
+                row["slow_consumer_log_lines"] = cut_logs
+                row.setdefault("workload", "overload")
+            if not out:
+                out = [{"workload": "overload", "server": "chat", "factor": factor, "error": "no output"}]
+            for row in out:
+                if "error" in row:
+                    log(f"workload 7: {row['error']}")
+                else:
+                    log(f"workload 7: {factor}x: cut {row['readers_cut']} ({row.get('senders_cut', 0)} senders), lost {row['lost']} "
+                        f"({row.get('lost_stayed', 0)} between members that stayed), "
+                        f"p99 unloaded {report.ms(row['p99_unloaded_us'])} ms, during {report.ms(row['p99_during_us'])} ms, "
+                        f"recovered {overload.recovery_text(row)}")
+            rows += self.record(out)
+        return rows
+
+    def overload_run(self, server, rate):
+        """Runs chat-bench --mode overload; starts the busy loops when it has
+        measured its baseline and says it is ready; ends them (by pid) when it
+        is done, also on error or Ctrl-C. Returns its JSON rows."""
+        p = self.plan
+        args = ["--mode", "overload", "--clients", str(p.w7_n), "--senders", str(p.w7_k),
+                "--rate", str(p.w7_baseline_rate), "--burst-rate", str(rate), "--warmup", str(p.warmup),
+                "--duration", str(p.w7_baseline_s), "--drain", str(p.w7_drain), "--pre", str(p.w7_pre),
+                "--burst", str(p.w7_burst), "--after", str(p.w7_after), "--wait-for-go",
+                "--setup-timeout", str(p.setup_timeout)]
+        measured = p.w7_pre + p.w7_burst + p.w7_after + p.w7_drain + 30
+        timeout = p.setup_timeout + p.warmup + p.w7_baseline_s + p.w7_drain + 30 + measured
+        argv = servers.pinned(1, [self.bins["bench"]] + server.bench_args() + args)
+        rows, busy = [], None
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+            watchdog = threading.Timer(timeout, proc.kill)
+            watchdog.start()
+            try:
+                for line in proc.stdout:
+                    if not line.startswith("{"):
+                        continue
+                    row = json.loads(line)
+                    if row.get("event") == "ready_for_burst":
+                        busy = overload.BusyLoops(p.w7_busy_loops, 0, measured, servers.pinned)
+                        log(f"workload 7: busy loops {busy.pids} on CPU 0; burst")
+                        proc.stdin.write("go\n")
+                        proc.stdin.flush()
+                        continue
+                    rows.append(row)
+                proc.wait(timeout=30)
+            finally:
+                watchdog.cancel()
+                if busy:
+                    busy.stop()
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            err.seek(0)
+            text = err.read().strip()
+        if text:
+            log(f"chat-bench: {text.splitlines()[-1]}")
+        if proc.returncode not in (0, 1) and not any("error" in r for r in rows):
+            rows.append({"workload": "overload", "server": "chat",
+                         "error": f"chat-bench exited with {proc.returncode}" + (f": {text.splitlines()[-1]}" if text else "")})
+        return rows
+
+
 def _interrupt(*_):
     """SIGTERM ends the run the way Ctrl-C does: servers stopped, nothing written."""
     raise KeyboardInterrupt
@@ -135,11 +221,23 @@ def main():
     ap.add_argument("--targets", action="store_true", help="only the points issue 6 sets targets for, repeated")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--servers", default=None, help="comma-separated subset of chat,ngircd,inspircd,relay")
+    ap.add_argument("--only", default=None,
+                    help=f"comma-separated subset of {','.join(plans.WORKLOADS)}: measure just these "
+                         "(docs/benchmarks.md is then left alone), e.g. --only w7")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     ap.add_argument("--command", default=None, help="the command line to record (default: this one)")
     args = ap.parse_args()
 
     plan = plans.QUICK if args.quick else plans.TARGETS if args.targets else plans.FULL
+    only = plans.WORKLOADS
+    if args.only:
+        only = tuple(w.strip() for w in args.only.split(",") if w.strip())
+        unknown = [w for w in only if w not in plans.WORKLOADS]
+        if unknown or not only:
+            sys.exit(f"bench: --only takes {','.join(plans.WORKLOADS)}, not {args.only!r}")
+        args.no_docs = True  # a subset must not replace the full results in the docs
+        if set(only) <= {"w5", "w6", "w7"}:  # chat-only workloads
+            plan.servers = [s for s in plan.servers if s == "chat"]
     if args.servers:
         plan.servers = [s for s in args.servers.split(",") if s]
     bins = {"chat": os.path.join(args.build_dir, "chat"),
@@ -160,14 +258,16 @@ def main():
     log(f"plan {plan.name}; machine {machine['cpu']} x{machine['nproc']}, load {machine['load']}")
     try:
         with tempfile.TemporaryDirectory(prefix="chat-bench-") as work, open(base + ".jsonl", "w") as raw:
-            if "ngircd" in plan.servers:
+            if "ngircd" in plan.servers and set(only) & {"w1", "w2", "w4"}:
                 for note in servers.check_ngircd_config(work):
                     log(f"ngircd --configtest: {note}")
             r = Runner(plan, bins, work, raw)
-            results = {"w1": r.workload1(), "w2": r.workload2()}
-            results["w5"] = r.workload5() if "chat" in plan.servers else []
-            results["w6"] = r.workload6() if "chat" in plan.servers else []
-            results["w4"] = r.workload4()
+            results = {}
+            steps = [("w1", r.workload1, False), ("w2", r.workload2, False), ("w5", r.workload5, True),
+                     ("w6", r.workload6, True), ("w4", r.workload4, False), ("w7", r.workload7, True)]
+            for key, step, chat_only in steps:
+                if key in only:
+                    results[key] = step() if not chat_only or "chat" in plan.servers else []
     except KeyboardInterrupt:
         servers.stop_all()
         os.remove(base + ".jsonl")
