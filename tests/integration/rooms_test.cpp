@@ -6,6 +6,7 @@
 // sent to X it would have come before the marker.
 
 #include "server/chat_server.hpp"
+#include "support/in_process_server.hpp"
 #include "support/test_client.hpp"
 
 #include <Poco/JSON/Array.h>
@@ -18,22 +19,7 @@ using namespace chat;
 using namespace chat::test;
 
 namespace {
-ServerConfig roomsConfig() {
-    ServerConfig config;
-    config.host = "127.0.0.1";
-    config.port = 0;
-    config.hub.maxClients = 16;
-    config.hub.maxPerIp = 1000;
-    config.session.conversation.helloTimeout = std::chrono::milliseconds(2000);
-    config.session.conversation.requestBurst = 1e6;  // tests make hundreds of requests at once
-    return config;
-}
-
-struct InProcessServer {
-    explicit InProcessServer(ServerConfig config = roomsConfig()) : server(std::move(config)) { server.start(); }
-    std::uint16_t port() const { return server.address().port(); }
-    ChatServer server;
-};
+ServerConfig roomsConfig() { return inProcessConfig(); }
 
 using Message = Poco::JSON::Object::Ptr;
 

@@ -2,6 +2,7 @@
 
 #include "server/chat_server.hpp"
 #include "shared/frame_codec.hpp"
+#include "support/in_process_server.hpp"
 #include "support/test_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,41 +15,21 @@ using namespace chat::test;
 
 namespace {
 ServerConfig testConfig() {
-    ServerConfig config;
-    config.host = "127.0.0.1";
-    config.port = 0;
+    auto config = inProcessConfig();
     config.hub.motd = "be nice";
     config.hub.maxClients = 8;
-    config.hub.maxPerIp = 1000;
-    config.hub.ratePerSecond = 1e6;
-    config.hub.rateBurst = 1e6;
-    config.session.conversation.helloTimeout = std::chrono::milliseconds(2000);
-    config.session.conversation.requestBurst = 1e6;  // tests make hundreds of requests at once
     return config;
 }
 
-struct RunningServer {
-    explicit RunningServer(ServerConfig config = testConfig()) : server(std::move(config)) { server.start(); }
-    std::uint16_t port() const { return server.address().port(); }
-    ChatServer server;
+struct RunningServer : InProcessServer {
+    explicit RunningServer(ServerConfig config = testConfig()) : InProcessServer(std::move(config)) {}
 };
 
 Poco::JSON::Object::Ptr messageTo(TestClient& client, const std::string& text) {
     return client.waitFor([&](const auto& m) { return typeOf(m) == "message" && stringField(m, "text") == text; });
 }
 
-/// Polls a condition until it holds; fails the test after kWait.
-void waitUntil(const std::function<bool()>& condition) {
-    const auto deadline = std::chrono::steady_clock::now() + kWait;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) FAIL("condition not met within " << kWait.count() << " s");
-        std::this_thread::yield();
-    }
-}
-
-std::string header(std::uint32_t n) {
-    return {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
-}
+std::string header(std::uint32_t n) { return frameHeader(n); }
 }  // namespace
 
 TEST_CASE("hello is answered with welcome: server, motd, user and who is online") {
