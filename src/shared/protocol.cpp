@@ -1,6 +1,7 @@
 #include "shared/protocol.hpp"
 
 #include "shared/frame_codec.hpp"
+#include "shared/quoting.hpp"
 #include "shared/validation.hpp"
 
 #include <Poco/JSON/Parser.h>
@@ -8,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <limits>
 #include <sstream>
 
 namespace chat {
@@ -32,6 +34,73 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 16> kErrorNames{{
     {ErrorCode::RateLimited, "rate_limited"},
 }};
 constexpr std::size_t kMaxJsonDepth = 16;
+
+/// True when the JSON integer literal `digits` (an optional '-', then
+/// decimal digits) lies outside -2^63 .. 2^63-1.
+bool outsideInt64(std::string_view literal) {
+    const bool negative = !literal.empty() && literal.front() == '-';
+    std::string_view digits = literal.substr(negative ? 1 : 0);
+    while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
+    const std::string_view limit = negative ? "9223372036854775808" : "9223372036854775807";
+    if (digits.size() != limit.size()) return digits.size() > limit.size();
+    return digits > limit;
+}
+
+/// Poco's JSON parser (1.11) does not refuse integers outside the signed
+/// 64-bit range: 2^63 .. 2^64-1 come back as UInt64, larger ones wrap modulo
+/// 2^64 (18446744073709551617 becomes 1), -2^63-1 becomes -2^63, and beyond
+/// about 2^65 it throws. So the payload's own text is scanned before Poco
+/// sees it: returns why the first integer literal outside the range is
+/// refused, naming the member it belongs to, or "" when there is none.
+/// Strings are skipped; a literal with a fraction or exponent is a float,
+/// which the field accessors refuse anyway. On text that is not JSON the
+/// scan may name a wrong member; the frame is refused either way.
+std::string findOutOfRangeInteger(std::string_view text) {
+    std::string_view lastString;  // the most recent string: a key if ':' follows
+    std::string_view member;      // the key of the member being read
+    for (std::size_t i = 0; i < text.size();) {
+        const char c = text[i];
+        if (c == '"') {
+            const std::size_t start = ++i;
+            while (i < text.size() && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+            lastString = text.substr(start, std::min(i, text.size()) - start);
+            ++i;
+        } else if (c == ':') {
+            member = lastString;
+            ++i;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            const std::size_t start = i;
+            bool integer = true;
+            while (i < text.size() && (text[i] == '-' || text[i] == '+' || text[i] == '.' || text[i] == 'e' ||
+                                       text[i] == 'E' || (text[i] >= '0' && text[i] <= '9'))) {
+                if (text[i] == '.' || text[i] == 'e' || text[i] == 'E' || (text[i] == '-' && i > start) ||
+                    text[i] == '+')
+                    integer = false;
+                ++i;
+            }
+            if (integer && outsideInt64(text.substr(start, i - start))) {
+                const std::string range = " must be an integer in range (-2^63 to 2^63-1)";
+                return member.empty() ? "a number" + range : "\"" + quoteForError(member) + "\"" + range;
+            }
+        } else {
+            ++i;
+        }
+    }
+    return {};
+}
+
+/// True when a parsed value is a JSON integer that fits an Int64: Poco holds
+/// 2^63 .. 2^64-1 as UInt64 (parseMessage refuses such frames; this guards
+/// objects built some other way).
+bool isInt64(const Poco::Dynamic::Var& value) {
+    if (!value.isInteger() || value.isBoolean()) return false;
+    if (value.isSigned()) return true;
+    try {
+        return value.convert<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    } catch (const Poco::Exception&) {
+        return false;
+    }
+}
 }  // namespace
 
 std::string_view errorCodeName(ErrorCode code) {
@@ -89,16 +158,22 @@ ParsedMessage parseMessage(std::string_view payload) {
         parsed.error = "frame is not valid UTF-8";
         return parsed;
     }
+    if (auto problem = findOutOfRangeInteger(payload); !problem.empty()) {
+        parsed.error = std::move(problem);
+        return parsed;
+    }
     Poco::Dynamic::Var value;
     try {
         Poco::JSON::Parser parser;
         parser.setDepth(kMaxJsonDepth);
         value = parser.parse(std::string(payload));
     } catch (const Poco::Exception& e) {
-        parsed.error = "frame is not valid JSON: " + e.message();
+        // Poco's complaint quotes the offending byte raw ("unexpected byte
+        // '<ESC>' in value"): never repeat it unquoted.
+        parsed.error = "frame is not valid JSON: " + quoteForError(e.message());
         return parsed;
     } catch (const std::exception& e) {
-        parsed.error = std::string("frame is not valid JSON: ") + e.what();
+        parsed.error = "frame is not valid JSON: " + quoteForError(e.what());
         return parsed;
     }
     if (value.type() != typeid(Poco::JSON::Object::Ptr)) {
@@ -126,7 +201,7 @@ std::optional<std::string> stringField(const Poco::JSON::Object::Ptr& message, c
 std::optional<std::int64_t> intField(const Poco::JSON::Object::Ptr& message, const std::string& key) {
     if (!message || !message->has(key)) return std::nullopt;
     const auto& value = message->get(key);
-    if (!value.isInteger() || value.isBoolean()) return std::nullopt;
+    if (!isInt64(value)) return std::nullopt;
     try {
         return value.convert<std::int64_t>();
     } catch (const Poco::Exception&) {
@@ -145,7 +220,7 @@ Poco::Dynamic::Var requestId(const Poco::JSON::Object::Ptr& message) {
     if (!message || !message->has("id")) return {};
     const auto& value = message->get("id");
     if (value.isString() && value.convert<std::string>().size() <= 64) return value;
-    if (value.isInteger() && !value.isBoolean()) return value;
+    if (isInt64(value)) return value;
     return {};
 }
 

@@ -1,0 +1,34 @@
+#pragma once
+// Peer text made safe to repeat: in error messages sent back to peers, and in
+// the server's log. A peer chooses every byte of a name, a type, a JSON
+// parser's complaint about its frame; repeating them verbatim would send
+// invalid UTF-8 on the wire, let one peer's bytes drive another terminal
+// (ESC, BEL, C1 controls), and let a 64 KiB name make a 64 KiB error.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+/// The most bytes quoteForError and loggable return before the ellipsis.
+inline constexpr std::size_t kMaxQuotedBytes = 64;
+
+/// `peerText` bounded and printable, for an error message: every byte that
+/// is not printable is written as `\xNN` (two lowercase hex digits): C0
+/// controls (ESC, BEL, NUL, newline, tab...), DEL, the C1 controls
+/// U+0080-U+009F (both bytes of their encoding), and every byte that is not
+/// part of a well-formed UTF-8 sequence. Printable UTF-8 passes unchanged
+/// (backslashes included, so the result is for people, not to be decoded).
+/// The result holds at most kMaxQuotedBytes bytes of that rendering, cut
+/// between characters, then "…" (U+2026) if anything was left out: at most
+/// 67 bytes in all, always valid UTF-8, never a control character.
+std::string quoteForError(std::string_view peerText);
+
+/// The same rendering and bound as quoteForError, for log lines: what a peer
+/// may put into the server's log. (It supersedes the ASCII-only `loggable`
+/// of src/server/session_requests.cpp, which turns every non-ASCII byte into
+/// '?' and so loses names and messages written in other scripts.)
+std::string loggable(std::string_view peerText);
+
+}  // namespace chat
