@@ -78,7 +78,7 @@ struct ParsedMessage {
 /// in `outOfRange`; a top-level "id" among them fails the parse, since it can
 /// be neither echoed nor ignored silently. `error` is at most about 100
 /// bytes, valid UTF-8 and free of control characters: what it quotes of
-/// the payload (the parser's complaint) goes through quoteForError.
+/// the payload (the parser's complaint) goes through printableExcerpt.
 ParsedMessage parseMessage(std::string_view payload);
 
 /// The field as a string only if present and a JSON string.

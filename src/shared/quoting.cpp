@@ -10,7 +10,7 @@ namespace {
 constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // U+2026
 
 void appendEscaped(std::string& out, unsigned char byte) {
-    constexpr char kHex[] = "0123456789abcdef";
+    constexpr char kHex[] = "0123456789ABCDEF";
     out += "\\x";
     out += kHex[byte >> 4];
     out += kHex[byte & 0x0F];
@@ -43,7 +43,9 @@ std::string render(std::string_view text, std::size_t limit) {
 }
 }  // namespace
 
-std::string quoteForError(std::string_view peerText) { return render(peerText, kMaxQuotedBytes); }
+std::string printableExcerpt(std::string_view peerText) { return render(peerText, kMaxQuotedBytes); }
+
+std::string quoteForError(std::string_view peerText) { return "'" + render(peerText, kMaxQuotedBytes) + "'"; }
 
 std::string loggable(std::string_view peerText) { return render(peerText, kMaxQuotedBytes); }
 

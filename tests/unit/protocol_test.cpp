@@ -215,5 +215,5 @@ TEST_CASE("every parse error is short, valid UTF-8 and free of control character
         CHECK(parsed.error.size() <= 200);
     }
     // ESC is named, not sent.
-    CHECK_THAT(chat::parseMessage("{\"type\":\x1b[31m}").error, Catch::Contains("\\x1b"));
+    CHECK_THAT(chat::parseMessage("{\"type\":\x1b[31m}").error, Catch::Contains("\\x1B"));
 }

@@ -6,6 +6,7 @@
 #include <random>
 
 using chat::loggable;
+using chat::printableExcerpt;
 using chat::quoteForError;
 
 namespace {
@@ -23,68 +24,72 @@ bool printable(const std::string& text) {
 }
 }  // namespace
 
-TEST_CASE("quoteForError passes printable UTF-8 unchanged") {
-    CHECK(quoteForError("alice") == "alice");
-    CHECK(quoteForError("h\xC3\xA9llo w\xC3\xB6rld") == "h\xC3\xA9llo w\xC3\xB6rld");
-    CHECK(quoteForError("\xF0\x9F\x98\x80 \xE2\x82\xAC") == "\xF0\x9F\x98\x80 \xE2\x82\xAC");
-    CHECK(quoteForError("no\xC2\xA0" "break") == "no\xC2\xA0" "break");  // U+00A0 is printable
-    CHECK(quoteForError("back\\slash \"quoted\"") == "back\\slash \"quoted\"");
-    CHECK(quoteForError("") == "");
+TEST_CASE("printableExcerpt passes printable UTF-8 unchanged") {
+    CHECK(printableExcerpt("alice") == "alice");
+    CHECK(printableExcerpt("h\xC3\xA9llo w\xC3\xB6rld") == "h\xC3\xA9llo w\xC3\xB6rld");
+    CHECK(printableExcerpt("\xF0\x9F\x98\x80 \xE2\x82\xAC") == "\xF0\x9F\x98\x80 \xE2\x82\xAC");
+    CHECK(printableExcerpt("no\xC2\xA0" "break") == "no\xC2\xA0" "break");  // U+00A0 is printable
+    CHECK(printableExcerpt("back\\slash \"quoted\"") == "back\\slash \"quoted\"");
+    CHECK(printableExcerpt("") == "");
 }
 
-TEST_CASE("quoteForError writes control characters as \\xNN") {
-    CHECK(quoteForError("a\x1b[31mred") == "a\\x1b[31mred");
-    CHECK(quoteForError("bell\x07") == "bell\\x07");
-    CHECK(quoteForError("tab\there") == "tab\\x09here");
-    CHECK(quoteForError("line\nbreak\r") == "line\\x0abreak\\x0d");
-    CHECK(quoteForError(std::string("nul\0here", 8)) == "nul\\x00here");
-    CHECK(quoteForError("del\x7f") == "del\\x7f");
-    CHECK(quoteForError("csi\xC2\x9B" "2J") == "csi\\xc2\\x9b2J");  // C1 U+009B, both bytes
-    CHECK(quoteForError("\xC2\x80") == "\\xc2\\x80");
+TEST_CASE("printableExcerpt writes control characters as \\xNN") {
+    CHECK(printableExcerpt("a\x1b[31mred") == "a\\x1B[31mred");
+    CHECK(printableExcerpt("bell\x07") == "bell\\x07");
+    CHECK(printableExcerpt("tab\there") == "tab\\x09here");
+    CHECK(printableExcerpt("line\nbreak\r") == "line\\x0Abreak\\x0D");
+    CHECK(printableExcerpt(std::string("nul\0here", 8)) == "nul\\x00here");
+    CHECK(printableExcerpt("del\x7f") == "del\\x7F");
+    CHECK(printableExcerpt("csi\xC2\x9B" "2J") == "csi\\xC2\\x9B2J");  // C1 U+009B, both bytes
+    CHECK(printableExcerpt("\xC2\x80") == "\\xC2\\x80");
 }
 
-TEST_CASE("quoteForError writes each byte of invalid UTF-8 as \\xNN") {
-    CHECK(quoteForError("\xFF") == "\\xff");
-    CHECK(quoteForError("\xC3") == "\\xc3");            // cut-off sequence
-    CHECK(quoteForError("\xC3" "A") == "\\xc3" "A");      // lead byte without continuation
-    CHECK(quoteForError("\x80x") == "\\x80x");          // stray continuation byte
-    CHECK(quoteForError("\xC0\xAF") == "\\xc0\\xaf");   // overlong
-    CHECK(quoteForError("\xED\xA0\x80") == "\\xed\\xa0\\x80");  // surrogate
-    CHECK(quoteForError("ok \xC3\xA9 \xFE ok") == "ok \xC3\xA9 \\xfe ok");
+TEST_CASE("printableExcerpt writes each byte of invalid UTF-8 as \\xNN") {
+    CHECK(printableExcerpt("\xFF") == "\\xFF");
+    CHECK(printableExcerpt("\xC3") == "\\xC3");            // cut-off sequence
+    CHECK(printableExcerpt("\xC3" "A") == "\\xC3" "A");      // lead byte without continuation
+    CHECK(printableExcerpt("\x80x") == "\\x80x");          // stray continuation byte
+    CHECK(printableExcerpt("\xC0\xAF") == "\\xC0\\xAF");   // overlong
+    CHECK(printableExcerpt("\xED\xA0\x80") == "\\xED\\xA0\\x80");  // surrogate
+    CHECK(printableExcerpt("ok \xC3\xA9 \xFE ok") == "ok \xC3\xA9 \\xFE ok");
 }
 
-TEST_CASE("quoteForError keeps at most 64 bytes, cut between characters, then an ellipsis") {
-    CHECK(quoteForError(std::string(64, 'a')) == std::string(64, 'a'));
-    CHECK(quoteForError(std::string(65, 'a')) == std::string(64, 'a') + kEllipsis);
-    CHECK(quoteForError(std::string(65450, 'n')) == std::string(64, 'n') + kEllipsis);
+TEST_CASE("printableExcerpt keeps at most 64 bytes, cut between characters, then an ellipsis") {
+    CHECK(printableExcerpt(std::string(64, 'a')) == std::string(64, 'a'));
+    CHECK(printableExcerpt(std::string(65, 'a')) == std::string(64, 'a') + kEllipsis);
+    CHECK(printableExcerpt(std::string(65450, 'n')) == std::string(64, 'n') + kEllipsis);
     // A two-byte character that would straddle byte 64 is left out whole.
-    CHECK(quoteForError(std::string(63, 'a') + "\xC3\xA9") == std::string(63, 'a') + kEllipsis);
-    CHECK(quoteForError(std::string(62, 'a') + "\xC3\xA9") == std::string(62, 'a') + "\xC3\xA9");
+    CHECK(printableExcerpt(std::string(63, 'a') + "\xC3\xA9") == std::string(63, 'a') + kEllipsis);
+    CHECK(printableExcerpt(std::string(62, 'a') + "\xC3\xA9") == std::string(62, 'a') + "\xC3\xA9");
     // So is an escape: "\x1b" is four bytes.
-    CHECK(quoteForError(std::string(61, 'a') + "\x1b") == std::string(61, 'a') + kEllipsis);
-    CHECK(quoteForError(std::string(60, 'a') + "\x1b") == std::string(60, 'a') + "\\x1b");
-    CHECK(quoteForError(std::string(100, '\x1b')) == [] {
+    CHECK(printableExcerpt(std::string(61, 'a') + "\x1b") == std::string(61, 'a') + kEllipsis);
+    CHECK(printableExcerpt(std::string(60, 'a') + "\x1b") == std::string(60, 'a') + "\\x1B");
+    CHECK(printableExcerpt(std::string(100, '\x1b')) == [] {
         std::string s;
-        for (int i = 0; i < 16; ++i) s += "\\x1b";
+        for (int i = 0; i < 16; ++i) s += "\\x1B";
         return s + kEllipsis;
     }());
 }
 
-TEST_CASE("quoteForError of random bytes is short, valid UTF-8 and free of control characters") {
+TEST_CASE("printableExcerpt of random bytes is short, valid UTF-8 and free of control characters") {
     std::mt19937 rng(20251201);
     for (int round = 0; round < 2000; ++round) {
         std::string bytes(rng() % 300, '\0');
         for (auto& c : bytes) c = static_cast<char>(rng() & 0xFF);
-        const auto quoted = quoteForError(bytes);
+        const auto quoted = printableExcerpt(bytes);
         INFO("round " << round);
         CHECK(quoted.size() <= chat::kMaxQuotedBytes + kEllipsis.size());
         CHECK(printable(quoted));
     }
 }
 
-TEST_CASE("loggable follows the same rules as quoteForError") {
+TEST_CASE("quoteForError is the excerpt in single quotes; loggable is the excerpt") {
+    CHECK(quoteForError("bob") == "'bob'");
+    CHECK(quoteForError("") == "''");
+    CHECK(quoteForError("a\x1b") == "'a\\x1B'");
+    CHECK(quoteForError(std::string(65450, 'n')) == "'" + std::string(64, 'n') + kEllipsis + "'");
     CHECK(loggable("client \xC3\xA9") == "client \xC3\xA9");
-    CHECK(loggable("evil\x1b]0;title\x07") == "evil\\x1b]0;title\\x07");
-    CHECK(loggable("\xFF\xC3") == "\\xff\\xc3");
+    CHECK(loggable("evil\x1b]0;title\x07") == "evil\\x1B]0;title\\x07");
+    CHECK(loggable("\xFF\xC3") == "\\xFF\\xC3");
     CHECK(loggable(std::string(200, 'x')) == std::string(64, 'x') + kEllipsis);
 }
