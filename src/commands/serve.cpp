@@ -4,6 +4,7 @@
 #include "shared/exit_codes.hpp"
 #include "shared/validation.hpp"
 
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -68,11 +69,50 @@ void raiseDescriptorLimit(std::size_t maxClients) {
                      maxClients, 2 * maxClients + kReserved, limit.rlim_cur);
 }
 
-int runServe(const ServeOptions& options) {
-    auto logger = spdlog::stderr_color_mt("chat");
+/// Log lines waiting for the logging thread; beyond this the oldest are dropped.
+constexpr std::size_t kLogQueueLines = 8192;
+
+/// Logging never blocks a session thread: lines go into a bounded queue that
+/// one thread writes to stderr. When stderr blocks (a pipe nobody reads, a
+/// stopped terminal) the queue fills and the oldest lines are dropped
+/// (overrun_oldest) instead of every logging thread waiting on the write.
+void startLogging(const std::string& level) {
+    spdlog::init_thread_pool(kLogQueueLines, 1);
+    auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    auto logger = std::make_shared<spdlog::async_logger>("chat", std::move(sink), spdlog::thread_pool(),
+                                                         spdlog::async_overflow_policy::overrun_oldest);
     spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(options.logLevel));
+    spdlog::set_level(spdlog::level::from_str(level));
     spdlog::flush_on(spdlog::level::info);
+}
+
+/// Writes out the queued log lines, waiting at most `grace`. Returns false
+/// when stderr stayed blocked: the logging thread is stuck in a write, and
+/// the process must leave with _exit(), because a normal exit joins that
+/// thread (spdlog's registry owns it) and would wait forever. The logger
+/// itself stays: a session thread still ending may log after this.
+bool drainLogs(std::chrono::milliseconds grace) {
+    if (const auto dropped = spdlog::thread_pool()->overrun_counter(); dropped > 0)
+        spdlog::warn("{} log line(s) were dropped because stderr could not keep up", dropped);
+    spdlog::default_logger()->flush();  // queued behind every line so far; does not wait
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (spdlog::thread_pool()->queue_size() > 0) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // spdlog offers nothing to wait on
+    }
+    return true;
+}
+
+/// The exit code, after the log is written out (or given up on).
+int finish(int code) {
+    // std::cout was flushed line by line (std::endl); std::cerr must not be
+    // touched here: the stuck logging thread holds stderr's stdio lock.
+    if (!drainLogs(std::chrono::seconds(2))) _exit(code);
+    return code;
+}
+
+int runServe(const ServeOptions& options) {
+    startLogging(options.logLevel);
 
     sigset_t signals;
     sigemptyset(&signals);
@@ -105,10 +145,10 @@ int runServe(const ServeOptions& options) {
     } catch (const Poco::Exception& e) {
         std::cerr << "chat serve: cannot listen on " << options.host << ":" << options.port << ": "
                   << e.displayText() << "\n";
-        return exit_code::kOsError;
+        return finish(exit_code::kOsError);
     } catch (const std::exception& e) {
         std::cerr << "chat serve: cannot start: " << e.what() << "\n";
-        return exit_code::kOsError;
+        return finish(exit_code::kOsError);
     }
     std::cout << "listening on " << server->address().toString() << std::endl;
 
@@ -122,7 +162,8 @@ int runServe(const ServeOptions& options) {
     }).detach();
     server->stop();
     spdlog::info("stopped");
-    return exit_code::kOk;
+    server.reset();
+    return finish(exit_code::kOk);
 }
 }  // namespace
 

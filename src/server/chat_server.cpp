@@ -19,15 +19,16 @@ constexpr int kThreadStackBytes = 256 * 1024;
 
 class SessionFactory final : public Poco::Net::TCPServerConnectionFactory {
 public:
-    SessionFactory(Hub& hub, Dispatcher& dispatcher, SessionLimits limits)
-        : hub_(hub), dispatcher_(dispatcher), limits_(limits) {}
+    SessionFactory(Hub& hub, Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits)
+        : hub_(hub), dispatcher_(dispatcher), logs_(logs), limits_(limits) {}
     Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-        return new TcpSession(socket, hub_, dispatcher_, limits_);
+        return new TcpSession(socket, hub_, dispatcher_, logs_, limits_);
     }
 
 private:
     Hub& hub_;
     Dispatcher& dispatcher_;
+    LogThrottle& logs_;
     SessionLimits limits_;
 };
 
@@ -56,7 +57,7 @@ void ChatServer::start() {
     params->setMaxThreads(threadCount(config_));
     params->setMaxQueued(1024);
     params->setThreadIdleTime(Poco::Timespan(60, 0));
-    server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, dispatcher_, config_.session), pool_,
+    server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, dispatcher_, logs_, config_.session), pool_,
                                                      socket_, params);
     server_->start();
     spdlog::info("listening on {}", address_.toString());

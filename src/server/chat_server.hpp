@@ -4,6 +4,7 @@
 
 #include "server/dispatcher.hpp"
 #include "server/hub.hpp"
+#include "server/log_throttle.hpp"
 #include "server/tcp_session.hpp"
 
 #include <Poco/Net/ServerSocket.h>
@@ -58,6 +59,7 @@ private:
     ServerConfig config_;
     Dispatcher dispatcher_;  // before hub_ and the pool: outlives every session and every outbox the hub holds
     Hub hub_;                // posts events through dispatcher_
+    LogThrottle logs_;       // the warnings peers cause, shared by every session
     Poco::Net::ServerSocket socket_;
     Poco::Net::SocketAddress address_;
     Poco::ThreadPool pool_;

@@ -7,8 +7,10 @@
 
 namespace chat {
 
-Conversation::Conversation(Hub& hub, ParticipantPtr out, ConversationLimits limits, std::string peer)
+Conversation::Conversation(Hub& hub, ParticipantPtr out, ConversationLimits limits, std::string peer,
+                           LogThrottle* logs)
     : hub_(hub),
+      logs_(logs),
       out_(std::move(out)),
       limits_(limits),
       peer_(std::move(peer)),
@@ -28,7 +30,11 @@ bool Conversation::open(const std::string& ip, Clock::time_point now) {
         text = "too many connections from your address (at most " + std::to_string(hub_.config().maxPerIp) + ")";
     else
         text = "the server is shutting down";
-    spdlog::warn("refused {} (-): {}", peer_, text);
+    const auto line = fmt::format("refused {} (-): {}", peer_, text);
+    if (logs_)
+        logs_->warn(ip, "refused", line);  // by address: a flood of connections logs a few lines and a count
+    else
+        spdlog::warn("{}", line);
     out_->deliver(makeEvent(makeError(*refused, text)));
     end(std::string(errorCodeName(*refused)));
     return false;
@@ -39,15 +45,15 @@ void Conversation::receive(std::string_view payload, Clock::time_point now) {
     if (!endReason_.empty()) return;
     auto parsed = parseMessage(payload);
     if (!parsed) {
-        spdlog::warn("protocol error from {} ({}): {}", peer_, who(), parsed.error);
+        warn("protocol error", fmt::format("protocol error from {} ({}): {}", peer_, who(), parsed.error));
         return refuse(ErrorCode::BadRequest, parsed.error);
     }
     dispatch(parsed.type, parsed.message);
 }
 
 void Conversation::frameTooLarge(std::uint64_t declaredLength) {
-    spdlog::warn("protocol error from {} ({}): frame length {} exceeds {}", peer_, who(), declaredLength,
-                 kMaxFramePayload);
+    warn("protocol error", fmt::format("protocol error from {} ({}): frame length {} exceeds {}", peer_, who(),
+                                       declaredLength, kMaxFramePayload));
     refuse(ErrorCode::FrameTooLarge, "frame length " + std::to_string(declaredLength) + " exceeds the maximum of " +
                                          std::to_string(kMaxFramePayload) + " bytes");
     closeAfterReply("protocol error: frame too large");
@@ -97,9 +103,18 @@ void Conversation::closeAfterReply(const std::string& reason) {
 }
 
 void Conversation::close() {
+    if (logs_)
+        for (const auto& summary : logs_->forget(peer_)) spdlog::warn("{}", summary);
     if (!attached_) return;
     attached_ = false;
     hub_.detach(out_, endReason_.empty() ? "closed" : endReason_);
+}
+
+void Conversation::warn(std::string_view kind, const std::string& line) {
+    if (logs_)
+        logs_->warn(peer_, kind, line);
+    else
+        spdlog::warn("{}", line);
 }
 
 void Conversation::reply(const Poco::JSON::Object::Ptr& message) {
@@ -122,6 +137,7 @@ void Conversation::refuse(ErrorCode code, const std::string& text, const Poco::D
 bool Conversation::spendRequest(const Poco::Dynamic::Var& id) {
     const auto wait = requests_.take(Clock::now());
     if (!wait) return true;
+    warn("rate limited", fmt::format("request budget spent by {} ({}): retry in {} ms", peer_, who(), wait->count()));
     auto error = makeError(ErrorCode::RateLimited,
                            "too many requests; try again in " + std::to_string(wait->count()) + " ms", id);
     error->set("retry_after_ms", static_cast<std::int64_t>(wait->count()));

@@ -3,6 +3,7 @@
 // socket and no thread: payloads in, payloads out.
 
 #include "server/hub.hpp"
+#include "server/log_throttle.hpp"
 #include "server/participant.hpp"
 #include "shared/protocol.hpp"
 #include "shared/token_bucket.hpp"
@@ -36,8 +37,11 @@ class Conversation {
 public:
     using Clock = std::chrono::steady_clock;
 
-    /// `peer` names the connection in logs ("127.0.0.1:5555").
-    Conversation(Hub& hub, ParticipantPtr out, ConversationLimits limits, std::string peer);
+    /// `peer` names the connection in logs ("127.0.0.1:5555"). Warnings the
+    /// peer can cause at will go through `logs` (shared server-wide), when
+    /// given, so that a flood of bad requests logs a few lines and a count.
+    Conversation(Hub& hub, ParticipantPtr out, ConversationLimits limits, std::string peer,
+                 LogThrottle* logs = nullptr);
     Conversation(const Conversation&) = delete;
     Conversation& operator=(const Conversation&) = delete;
 
@@ -86,8 +90,11 @@ private:
     void refuse(ErrorCode code, const std::string& text, const Poco::Dynamic::Var& id = {});
     void closeAfterReply(const std::string& reason);
     std::string who() const { return user_.empty() ? "-" : user_; }
+    /// A warning this peer caused, of `kind` ("protocol error", "rate limited").
+    void warn(std::string_view kind, const std::string& line);
 
     Hub& hub_;
+    LogThrottle* const logs_;
     const ParticipantPtr out_;
     const ConversationLimits limits_;
     const std::string peer_;

@@ -53,13 +53,14 @@ void Conversation::handleHello(const Poco::JSON::Object::Ptr& request) {
     if (!user_.empty()) return refuse(ErrorCode::BadRequest, "already said hello as " + user_, id);
     const auto version = intField(request, "version");
     if (!version)
-        return refuse(ErrorCode::BadRequest, "hello needs an integer field \"version\" (a signed 64-bit integer)", id);
+        return refuse(ErrorCode::BadRequest,
+                      "hello needs an integer field \"version\" (in range -2^63 to 2^63-1); this server speaks 1", id);
     if (*version != kProtocolVersion) {
         refuse(ErrorCode::VersionUnsupported,
                "this server speaks protocol version " + std::to_string(kProtocolVersion) +
                    "; the client asked for version " + std::to_string(*version),
                id);
-        spdlog::warn("protocol error from {}: unsupported version {}", peer_, *version);
+        warn("protocol error", fmt::format("protocol error from {}: unsupported version {}", peer_, *version));
         closeAfterReply("unsupported protocol version");
         return;
     }
@@ -115,7 +116,7 @@ void Conversation::handleSend(const Poco::JSON::Object::Ptr& request) {
     else
         result = badRequest("\"to\" must be @user or #room, not " + quoteForError(to));
     if (result.error == ErrorCode::RateLimited) {
-        spdlog::warn("rate limited {} ({}): retry in {} ms", peer_, who(), result.retryAfterMs);
+        warn("rate limited", fmt::format("rate limited {} ({}): retry in {} ms", peer_, who(), result.retryAfterMs));
         auto error = makeError(*result.error, result.errorText, id);
         error->set("retry_after_ms", result.retryAfterMs);
         return reply(error);

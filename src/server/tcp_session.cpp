@@ -107,8 +107,9 @@ private:
 };
 }  // namespace
 
-TcpSession::TcpSession(const Poco::Net::StreamSocket& socket, Hub& hub, Dispatcher& dispatcher, SessionLimits limits)
-    : Poco::Net::TCPServerConnection(socket), hub_(hub), dispatcher_(dispatcher), limits_(limits) {}
+TcpSession::TcpSession(const Poco::Net::StreamSocket& socket, Hub& hub, Dispatcher& dispatcher, LogThrottle& logs,
+                       SessionLimits limits)
+    : Poco::Net::TCPServerConnection(socket), hub_(hub), dispatcher_(dispatcher), logs_(logs), limits_(limits) {}
 
 void TcpSession::run() {
     std::string peer, ip;
@@ -129,7 +130,7 @@ void TcpSession::run() {
     PlainLink link(fd);
     auto outbox = std::make_shared<Outbox>(link, LengthPrefixFraming::instance(), limits_.maxQueuedBytes, dispatcher_,
                                            [&wake] { wake.signal(); });
-    Conversation conversation(hub_, outbox, limits_.conversation, peer);
+    Conversation conversation(hub_, outbox, limits_.conversation, peer, &logs_);
     bool flushAtEnd = true;
     if (conversation.open(ip, Clock::now())) {
         spdlog::info("connection from {}", peer);

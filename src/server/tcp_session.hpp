@@ -6,6 +6,7 @@
 #include "server/conversation.hpp"
 #include "server/dispatcher.hpp"
 #include "server/hub.hpp"
+#include "server/log_throttle.hpp"
 
 #include <Poco/Net/TCPServerConnection.h>
 
@@ -31,12 +32,15 @@ struct SessionLimits {
 /// frames instead of a reset.
 class TcpSession final : public Poco::Net::TCPServerConnection {
 public:
-    TcpSession(const Poco::Net::StreamSocket& socket, Hub& hub, Dispatcher& dispatcher, SessionLimits limits);
+    /// `logs` throttles the warnings a peer can cause; it is shared by every session.
+    TcpSession(const Poco::Net::StreamSocket& socket, Hub& hub, Dispatcher& dispatcher, LogThrottle& logs,
+               SessionLimits limits);
     void run() override;
 
 private:
     Hub& hub_;
     Dispatcher& dispatcher_;
+    LogThrottle& logs_;
     const SessionLimits limits_;
 };
 

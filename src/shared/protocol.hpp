@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 
@@ -62,12 +63,22 @@ struct ParsedMessage {
     Poco::JSON::Object::Ptr message;  ///< null when parsing failed
     std::string type;                 ///< the "type" field when parsing succeeded
     std::string error;                ///< why parsing failed (ErrorCode::BadRequest)
+    /// Top-level members whose value was an integer outside -2^63..2^63-1,
+    /// e.g. {"version":18446744073709551617}. They hold a float now, so
+    /// intField refuses them; a handler may use this list to say
+    /// '"version" must be an integer in range' instead of "not an integer".
+    std::vector<std::string> outOfRange;
     explicit operator bool() const { return !message.isNull(); }
 };
 
 /// Parses a payload: valid UTF-8, one JSON object, with a string "type".
 /// Nesting deeper than 16 levels is refused, so hostile input cannot exhaust
-/// the stack.
+/// the stack. Integers outside -2^63..2^63-1 are never wrapped (Poco alone
+/// would read 18446744073709551617 as 1): they are read as floats and listed
+/// in `outOfRange`; a top-level "id" among them fails the parse, since it can
+/// be neither echoed nor ignored silently. `error` is at most about 100
+/// bytes, valid UTF-8 and free of control characters: what it quotes of
+/// the payload (the parser's complaint) goes through printableExcerpt.
 ParsedMessage parseMessage(std::string_view payload);
 
 /// The field as a string only if present and a JSON string.

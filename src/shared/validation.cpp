@@ -4,26 +4,32 @@
 
 namespace chat {
 
-bool isValidUtf8(std::string_view bytes) {
+std::size_t utf8SequenceLength(std::string_view bytes, std::size_t at) {
     const auto* s = reinterpret_cast<const unsigned char*>(bytes.data());
     const std::size_t n = bytes.size();
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned char c = s[i];
-        if (c < 0x80) { ++i; continue; }
-        std::size_t len;
-        unsigned int cp;
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-        else return false;
-        if (i + len > n) return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (at >= n) return 0;
+    const unsigned char c = s[at];
+    if (c < 0x80) return 1;
+    std::size_t len;
+    unsigned int cp;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (at + len > n) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        if ((s[at + k] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[at + k] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return 0;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+bool isValidUtf8(std::string_view bytes) {
+    for (std::size_t i = 0; i < bytes.size();) {
+        const std::size_t len = utf8SequenceLength(bytes, i);
+        if (len == 0) return false;
         i += len;
     }
     return true;
@@ -65,6 +71,8 @@ TextProblem checkText(std::string_view text, std::size_t maxBytes) {
 }
 
 std::string describeTextProblem(TextProblem problem, std::string_view text, std::size_t maxBytes) {
+    // Only the text's size is ever quoted, never its bytes: the text came from
+    // a peer and the sentence goes back to peers and into the log.
     switch (problem) {
     case TextProblem::None: return "text is valid";
     case TextProblem::Empty: return "message text is empty";

@@ -49,3 +49,25 @@ TEST_CASE("text problems are described with the numbers involved") {
     CHECK(chat::describeTextProblem(TextProblem::TooLong, std::string(5000, 'a'), 4096) ==
           "message is 5000 bytes; the limit is 4096");
 }
+
+TEST_CASE("text problems never repeat the text itself") {
+    const std::string hostile = std::string(65450, '\x1b') + "\xff";
+    for (auto problem : {TextProblem::None, TextProblem::Empty, TextProblem::TooLong, TextProblem::InvalidUtf8,
+                         TextProblem::ControlCharacter}) {
+        const auto sentence = chat::describeTextProblem(problem, hostile, 4096);
+        INFO(sentence);
+        CHECK(sentence.size() <= 100);
+        CHECK(chat::checkText(sentence, 4096) == TextProblem::None);
+    }
+}
+
+TEST_CASE("utf8SequenceLength measures one well-formed sequence or answers 0") {
+    CHECK(chat::utf8SequenceLength("a", 0) == 1);
+    CHECK(chat::utf8SequenceLength("x\xC3\xA9", 1) == 2);
+    CHECK(chat::utf8SequenceLength("\xE2\x80\xA6", 0) == 3);
+    CHECK(chat::utf8SequenceLength("\xF0\x9F\x98\x80", 0) == 4);
+    CHECK(chat::utf8SequenceLength("\xF0\x9F\x98", 0) == 0);  // cut off
+    CHECK(chat::utf8SequenceLength("\xC0\xAF", 0) == 0);      // overlong
+    CHECK(chat::utf8SequenceLength("\x80", 0) == 0);
+    CHECK(chat::utf8SequenceLength("a", 1) == 0);  // past the end
+}
