@@ -1394,7 +1394,10 @@ TEST_CASE("abuse: over the rate limit (--rate 1 --burst 3) a send gets rate_limi
 
     const auto log = server.log();
     INFO("server log:\n" << log);
-    CHECK(countOf(log, "rate limited 127.0.0.1:") >= static_cast<std::size_t>(limited));
+    // Logged, but not once per refusal: a peer cannot drive the log (a few
+    // lines per 10 s per connection, then a count).
+    CHECK(countOf(log, "rate limited 127.0.0.1:") >= 1);
+    CHECK(countOf(log, "rate limited 127.0.0.1:") <= 5 * 2);
     CHECK(contains(log, "(alice): retry in "));
     again.reset();
     server.requireFdsBack();
@@ -1436,7 +1439,10 @@ TEST_CASE("abuse: connections beyond --max-per-ip get too_many_connections and a
     lurker.send(who);
     CHECK(stringField(lurker.waitFor([](const Message& m) { return intField(m, "id") == 2; }), "code") ==
           std::string("bad_request"));
-    CHECK(countOf(server.log(), "too many connections from your address") >= static_cast<std::size_t>(kRefused));
+    // Each refusal answered, but logged a few times per address and 10 s, then counted.
+    const auto refusals = countOf(server.log(), "too many connections from your address");
+    CHECK(refusals >= 1);
+    CHECK(refusals <= 5 * 2);
     server.requireFdsBack();
 
     // A slot freed is a slot again.
