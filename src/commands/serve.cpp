@@ -52,7 +52,7 @@ const auto kRoomValidator = CLI::Validator(
     },
     "ROOM");
 
-/// Each connection costs two descriptors (its socket and its wake-up eventfd). Raises the soft limit
+/// Each connection costs one descriptor (its socket). Raises the soft limit
 /// to the hard one and warns when even that cannot hold --max-clients.
 void raiseDescriptorLimit(std::size_t maxClients) {
     constexpr rlim_t kReserved = 64;  // listening socket, logs, epoll, spare accepts
@@ -63,10 +63,10 @@ void raiseDescriptorLimit(std::size_t maxClients) {
         ::setrlimit(RLIMIT_NOFILE, &limit);
         ::getrlimit(RLIMIT_NOFILE, &limit);
     }
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 2 * maxClients + kReserved)
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < maxClients + kReserved)
         spdlog::warn("--max-clients {} needs about {} file descriptors but the limit is {} (ulimit -n); "
                      "connections beyond that cannot be accepted",
-                     maxClients, 2 * maxClients + kReserved, limit.rlim_cur);
+                     maxClients, maxClients + kReserved, limit.rlim_cur);
 }
 
 /// Log lines waiting for the logging thread; beyond this the oldest are dropped.

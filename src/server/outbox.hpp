@@ -32,7 +32,7 @@ namespace chat {
 /// each time the queue empties.
 ///
 /// Overflow, closeAfterFlush() and a failed write call `wake` (with the
-/// dispatcher's mutex held, so it must only signal, e.g. write an eventfd),
+/// dispatcher's mutex held, so it must only signal the session's thread),
 /// so the session thread looks at the outbox.
 class Outbox final : public Participant, public std::enable_shared_from_this<Outbox> {
 public:

@@ -11,8 +11,9 @@
 #include <cerrno>
 #include <optional>
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <csignal>
+#include <mutex>
+#include <pthread.h>
 
 namespace chat {
 
@@ -27,27 +28,45 @@ constexpr std::chrono::milliseconds kBacklogRecheck{50};
 /// While draining before close: a peer silent this long has nothing more to send.
 constexpr int kQuietPeerMillis = 100;
 
-/// An eventfd the outbox writes to wake the session's poll.
-class WakeFd {
+/// Wakes one session thread out of its poll with a signal, so a session
+/// costs no descriptor beyond its socket (10,000 connections fit a 20,000
+/// descriptor limit). The thread keeps SIGUSR1 blocked except inside ppoll(),
+/// so a wake-up that comes while it is busy waits there: none is lost. The
+/// signal's handler does nothing; ppoll() returning EINTR is the point.
+class ThreadWaker {
 public:
-    WakeFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-    ~WakeFd() {
-        if (fd_ >= 0) ::close(fd_);
+    static constexpr int kSignal = SIGUSR1;
+
+    /// On the session thread: blocks the signal outside ppoll().
+    ThreadWaker() : thread_(::pthread_self()) {
+        static std::once_flag installed;
+        std::call_once(installed, [] {
+            struct sigaction action {};
+            action.sa_handler = [](int) {};
+            sigemptyset(&action.sa_mask);
+            ::sigaction(kSignal, &action, nullptr);  // no SA_RESTART: ppoll() returns EINTR
+        });
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, kSignal);
+        ::pthread_sigmask(SIG_BLOCK, &block, &duringPoll_);
+        sigdelset(&duringPoll_, kSignal);
     }
-    WakeFd(const WakeFd&) = delete;
-    WakeFd& operator=(const WakeFd&) = delete;
-    int fd() const { return fd_; }
-    void signal() const {
-        const std::uint64_t one = 1;
-        [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
-    }
-    void clear() const {
-        std::uint64_t value;
-        [[maybe_unused]] auto n = ::read(fd_, &value, sizeof value);
+    ThreadWaker(const ThreadWaker&) = delete;
+    ThreadWaker& operator=(const ThreadWaker&) = delete;
+
+    /// Any thread, while the session runs: interrupts (or pre-empts) its ppoll().
+    void wake() const { ::pthread_kill(thread_, kSignal); }
+
+    /// poll() that a wake() interrupts. Returns what ppoll() returns.
+    int poll(pollfd* fds, nfds_t count, int timeoutMs) const {
+        timespec timeout{timeoutMs / 1000, static_cast<long>(timeoutMs % 1000) * 1'000'000};
+        return ::ppoll(fds, count, &timeout, &duringPoll_);
     }
 
 private:
-    int fd_;
+    const pthread_t thread_;
+    sigset_t duringPoll_;
 };
 
 int millisUntil(Clock::time_point when, Clock::time_point now) {
@@ -120,16 +139,12 @@ void TcpSession::run() {
     } catch (const Poco::Exception&) {
         return;  // the peer is already gone
     }
-    WakeFd wake;
-    if (wake.fd() < 0) {
-        spdlog::error("refused {}: eventfd failed (out of file descriptors?)", peer);
-        return;
-    }
+    const ThreadWaker waker;
     socket().setBlocking(false);
     const int fd = socket().impl()->sockfd();
     PlainLink link(fd);
     auto outbox = std::make_shared<Outbox>(link, LengthPrefixFraming::instance(), limits_.maxQueuedBytes, dispatcher_,
-                                           [&wake] { wake.signal(); });
+                                           [&waker] { waker.wake(); });
     Conversation conversation(hub_, outbox, limits_.conversation, peer, &logs_);
     bool flushAtEnd = true;
     if (conversation.open(ip, Clock::now())) {
@@ -167,12 +182,11 @@ void TcpSession::run() {
                 auto wakeAt = conversation.tick(now);
                 if (!conversation.endReason().empty()) continue;
                 if (const auto deadline = reader.frameDeadline()) wakeAt = std::min(wakeAt, *deadline);
-                pollfd fds[2] = {{fd, POLLIN, 0}, {wake.fd(), POLLIN, 0}};
-                if (::poll(fds, 2, millisUntil(wakeAt, now)) < 0 && errno != EINTR) {
+                pollfd fds[1] = {{fd, POLLIN, 0}};
+                if (waker.poll(fds, 1, millisUntil(wakeAt, now)) < 0 && errno != EINTR) {
                     conversation.end("poll failed");
                     break;
                 }
-                if (fds[1].revents & POLLIN) wake.clear();
                 if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) reader.readAvailable(Clock::now());
             }
         } catch (const std::exception& e) {
