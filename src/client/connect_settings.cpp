@@ -32,7 +32,10 @@ std::string defaultHistoryPath() { return xdgPath("XDG_STATE_HOME", ".local/stat
 void addConnectOptions(CLI::App& connect, ConnectCommandLine& line) {
     auto& o = line.options;
     connect.add_option("--host", o.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
-    connect.add_option("--port", o.port, "Server port")->envname("CHAT_PORT")->capture_default_str();
+    connect.add_option("--port", o.port, "Server port (1-65535)")
+        ->envname("CHAT_PORT")
+        ->check(CLI::Range(1, 65535).description(""))
+        ->capture_default_str();
     connect.add_option("--user", o.user, "Your name (default: $CHAT_USER, then the config file, then $USER)")
         ->envname("CHAT_USER");
     connect.add_option("--ping-interval", line.pingSeconds,
@@ -100,6 +103,7 @@ ConnectOptions resolveConnectOptions(CLI::App& connect, ConnectCommandLine& line
     options.bell = parseBell(line.bell).value_or(Bell::Mention);
     options.reconnect = !line.noReconnect;
     options.historyFile = defaultHistoryPath();
+    options.ignoreFile = xdgPath("XDG_STATE_HOME", ".local/state", "chat/ignore");
     return options;
 }
 

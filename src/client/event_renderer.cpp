@@ -1,5 +1,6 @@
 #include "client/event_renderer.hpp"
 
+#include "client/terminal_text.hpp"
 #include "shared/protocol.hpp"
 #include "shared/validation.hpp"
 
@@ -9,8 +10,9 @@
 namespace chat {
 
 namespace {
+/// A field as it may be shown: never trusted to be free of control characters.
 std::string field(const Poco::JSON::Object::Ptr& event, const std::string& key) {
-    return stringField(event, key).value_or("");
+    return visibleText(stringField(event, key).value_or(""));
 }
 
 /// "[#room] " when the event belongs to a room other than the current one.
@@ -109,29 +111,39 @@ std::string formatTimestamp(std::int64_t millis, Timestamps timestamps) {
     return buffer;
 }
 
-std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
+std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
     const auto type = field(event, "type");
     const auto ts = intField(event, "ts");
     const bool color = options.color;
     const std::string clock =
         ts && options.timestamps != Timestamps::Off ? paint(formatTimestamp(*ts, options.timestamps), style::kNotice, color) + " " : "";
-    auto notice = [&](const std::string& text) { return clock + paint(text, style::kNotice, color); };
+    auto notice = [&](const std::string& text) {
+        return RenderedLine{clock + paint(text, style::kNotice, color), displayWidth(clock) + 2};
+    };
     if (type == "message") {
         const auto from = field(event, "from");
         const auto to = field(event, "to");
         const auto text = field(event, "text");
         const bool mine = nameKey(from) == nameKey(options.self);
         const bool action = boolField(event, "action").value_or(false);
+        const bool mentioned = !mine && mentions(text, options.self);
         const char* nameStyle = mine ? style::kSelf : style::nameColor(from);
-        const auto body = !mine && mentions(text, options.self) ? paint(text, style::kMention, color) : text;
+        const auto body = mentioned ? paint(text, style::kMention, color) : text;
+        // Without colours, a marker tells mentions and our own lines apart.
+        const std::string marker = options.terminal && !color ? (mentioned ? "! " : mine ? "> " : "") : "";
+        std::string prefix;
         if (isDirect(to)) {
             const std::string label = mine ? "[DM to " + to.substr(1) + "]" : "[DM from " + from + "]";
-            return clock + paint(label, style::kDirect, color) + " " +
-                   (action ? "* " + paint(from, nameStyle, color) + " " : "") + text;
+            prefix = clock + marker + paint(label, style::kDirect, color) + " " +
+                     (action ? "* " + paint(from, nameStyle, color) + " " : "");
+            return RenderedLine{prefix + text, displayWidth(prefix)};
         }
-        const auto tag = roomTag(to, options);
-        if (action) return clock + tag + "* " + paint(from, nameStyle, color) + " " + body;
-        return clock + tag + paint(from, nameStyle, color) + ": " + body;
+        // On a terminal, a line from a room we are not looking at is labelled and dimmed.
+        const bool elsewhere = !roomTag(to, options).empty();
+        const auto tag = elsewhere && options.terminal ? paint(roomTag(to, options), style::kNotice, color) : roomTag(to, options);
+        const auto shownBody = elsewhere && options.terminal && !mentioned ? paint(text, style::kNotice, color) : body;
+        prefix = clock + tag + marker + (action ? "* " + paint(from, nameStyle, color) + " " : paint(from, nameStyle, color) + ": ");
+        return RenderedLine{prefix + shownBody, displayWidth(prefix)};
     }
     const auto room = field(event, "room");
     if (type == "joined") {
@@ -147,6 +159,11 @@ std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, con
     if (type == "topic") return notice("* " + field(event, "by") + " set the topic of " + room + ": " + field(event, "topic"));
     if (type == "nick") return notice("* " + field(event, "old") + " is now known as " + field(event, "new"));
     if (type == "shutdown") return notice("* " + field(event, "message"));
+    return std::nullopt;
+}
+
+std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
+    if (auto line = renderEventLine(event, options)) return line->text;
     return std::nullopt;
 }
 

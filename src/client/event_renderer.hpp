@@ -39,11 +39,24 @@ struct RenderOptions {
     bool color = false;       ///< ANSI colours; never any escape byte when false
     Timestamps timestamps = Timestamps::Short;
     Bell bell = Bell::Mention;
+    /// A person reads this on a terminal (not a pipe): without colours,
+    /// mentions are marked "! " and our own messages "> " so that they still
+    /// stand out, and local notices are timestamped like messages.
+    bool terminal = false;
+};
+
+/// A line for the terminal and the column its text starts at, where wrapped
+/// rows are indented.
+struct RenderedLine {
+    std::string text;
+    std::size_t indent = 0;
 };
 
 /// One line (without newline) for an event, or nullopt for messages that
-/// are not shown (ok, pong, ...). Text from the server never contains
-/// control characters, so the line is safe to print.
+/// are not shown (ok, pong, ...). Every string from the server passes
+/// through visibleText, so the line is safe to print whatever the server sent.
+std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event, const RenderOptions& options);
+/// renderEventLine's text.
 std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options);
 
 /// True when the event should ring the terminal bell under options.bell.

@@ -29,6 +29,8 @@ struct ConnectOptions {
     bool json = false;
     /// Where the terminal client keeps its input history; empty: nowhere.
     std::string historyFile;
+    /// Where the terminal client keeps /ignore's list; empty: nowhere.
+    std::string ignoreFile;
 };
 
 /// Runs until the user leaves (exit 0) or the connection is lost (69).

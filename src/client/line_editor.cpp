@@ -126,6 +126,10 @@ LineEditor::LineEditor(const std::string& prompt, std::string historyFile, Compl
         rl_bind_key_in_map('\r', LineEditorHooks::accept, map);
         rl_bind_key_in_map('\n', LineEditorHooks::accept, map);
     }
+    // The terminal bell means a mention or a DM (--bell), nothing else:
+    // readline would ring it on every Enter (rl_maybe_unsave_line with no
+    // saved line), at the end of history and on a failed completion.
+    rl_variable_bind("bell-style", "none");
 }
 
 LineEditor::~LineEditor() {
@@ -157,6 +161,12 @@ void LineEditor::printAbove(const std::string& text, bool toStderr) {
     std::fputc('\n', stream);
     std::fflush(stream);
     redraw();
+}
+
+std::size_t LineEditor::columns() const {
+    int rows = 0, cols = 0;
+    rl_get_screen_size(&rows, &cols);
+    return cols > 0 ? static_cast<std::size_t>(cols) : 0;
 }
 
 void LineEditor::setPrompt(const std::string& prompt) {

@@ -41,7 +41,10 @@ public:
     /// Prints `text` (newline added) above the input line, on stdout or stderr.
     void printAbove(const std::string& text, bool toStderr = false);
     void setPrompt(const std::string& prompt);
-    /// Rings the terminal bell.
+    /// The terminal's width in columns (0 when unknown).
+    std::size_t columns() const;
+    /// Rings the terminal bell. Readline's own bell is off: the bell is
+    /// only ever this call.
     void bell();
     /// Adds a line to the history (blank lines and repeats of the last entry
     /// are skipped) and appends it to the history file.
