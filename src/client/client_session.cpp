@@ -167,6 +167,7 @@ void ClientSession::track(const Poco::JSON::Object::Ptr& message) {
     if (context.lines.size() > kScrollback) context.lines.pop_front();
     const bool mine = nameKey(field(message, "from")) == nameKey(render_.self);
     if (!mine && nameKey(name) != nameKey(currentContext())) ++context.unread;
+    if (context.unread > 0) ++context.missed;  // from the first unread on, ours included
 }
 
 void ClientSession::switchTo(const std::string& name) {
@@ -190,22 +191,25 @@ void ClientSession::switchTo(const std::string& name) {
     }
     // What was missed there, from our own scrollback.
     auto& lines = it->second.lines;
-    const auto shown = std::min(unread, lines.size());
+    const auto shown = std::min(it->second.missed, lines.size());
     it->second.unread = 0;
+    it->second.missed = 0;
     notice(where + "; " + std::to_string(unread) + " unread:");
     const auto options = view();
     for (auto line = lines.end() - static_cast<std::ptrdiff_t>(shown); line != lines.end(); ++line)
         if (auto rendered = renderEventLine(*line, options)) output_.indented(rendered->text, rendered->indent);
 }
 
-std::string ClientSession::nextContext() const {
+std::string ClientSession::nextContext(bool backwards) const {
     const auto current = nameKey(currentContext());
-    for (const auto& [key, context] : contexts_)
-        if (context.unread > 0 && key != current) return context.name;
+    if (!backwards)
+        for (const auto& [key, context] : contexts_)
+            if (context.unread > 0 && key != current) return context.name;
     std::vector<std::string> all(rooms_.begin(), rooms_.end());
     for (const auto& q : queries_) all.push_back("@" + q);
-    for (std::size_t i = 0; i < all.size(); ++i)
-        if (nameKey(all[i]) == current) return all[(i + 1) % all.size()];
+    const std::size_t n = all.size();
+    for (std::size_t i = 0; i < n; ++i)
+        if (nameKey(all[i]) == current) return all[backwards ? (i + n - 1) % n : (i + 1) % n];
     return all.empty() ? std::string() : all.front();
 }
 
@@ -231,7 +235,7 @@ bool ClientSession::localCommand(const InputCommand& c) {
             }
             target = *in;
         } else {
-            target = nextContext();
+            target = nextContext(c.text == "previous");
         }
         if (target.empty() || nameKey(target) == nameKey(currentContext())) notice("* nothing else to switch to");
         else switchTo(target);

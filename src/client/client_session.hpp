@@ -141,8 +141,9 @@ private:
     void track(const Poco::JSON::Object::Ptr& message);
     /// Makes `context` current ("#room" or "@user") and shows what was missed there.
     void switchTo(const std::string& context);
-    /// The next context to /switch to: unread traffic first, then in order.
-    std::string nextContext() const;
+    /// The next context to /switch to: unread traffic first, then in order
+    /// (rooms, then queries); `backwards`: the one before, in order.
+    std::string nextContext(bool backwards = false) const;
     /// render_ as seen from the current context (during a query, every room is elsewhere).
     RenderOptions view() const;
     bool localCommand(const InputCommand& c);
@@ -173,6 +174,7 @@ private:
     struct Context {
         std::string name;  ///< "#room" or "@user"
         std::size_t unread = 0;
+        std::size_t missed = 0;  ///< lines since the first unread one, shown on switching there
         std::deque<Poco::JSON::Object::Ptr> lines;  ///< the last kScrollback messages
     };
     std::map<std::string, Context> contexts_;  ///< by nameKey of the name

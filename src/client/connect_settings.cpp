@@ -8,7 +8,7 @@ namespace chat {
 
 namespace {
 const std::vector<std::string>& settingNames() {
-    static const std::vector<std::string> names{"host", "port", "user", "color", "timestamps", "bell"};
+    static const std::vector<std::string> names{"host", "port", "user", "color", "colors", "timestamps", "bell"};
     return names;
 }
 
@@ -45,6 +45,10 @@ void addConnectOptions(CLI::App& connect, ConnectCommandLine& line) {
     connect.add_option("--color", line.color, "Colours: auto (on a terminal, unless NO_COLOR is set), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->capture_default_str();
+    connect.add_option("--colors", line.colors,
+                       "Name colours: auto (256 when TERM or COLORTERM says so), 256, or 16 (basic)")
+        ->check(CLI::IsMember({"auto", "256", "16"}))
+        ->capture_default_str();
     connect.add_option("--timestamps", line.timestamps, "Message times: off, short (HH:MM) or long (date and seconds)")
         ->check(CLI::IsMember({"off", "short", "long"}))
         ->capture_default_str();
@@ -68,7 +72,7 @@ std::map<std::string, std::string> readConfigFile(const std::string& path) {
         const auto& names = settingNames();
         if (std::find(names.begin(), names.end(), item.name) == names.end())
             throw CLI::ConfigError(path + ": unknown setting '" + item.fullname() +
-                                   "' (settings: host, port, user, color, timestamps, bell)");
+                                   "' (settings: host, port, user, color, colors, timestamps, bell)");
         std::string value;
         for (const auto& input : item.inputs) value += (value.empty() ? "" : " ") + input;
         settings[item.name] = value;
@@ -101,6 +105,8 @@ ConnectOptions resolveConnectOptions(CLI::App& connect, ConnectCommandLine& line
     options.color = line.color == "always" ? ColorMode::Always : line.color == "never" ? ColorMode::Never : ColorMode::Auto;
     options.timestamps = parseTimestamps(line.timestamps).value_or(Timestamps::Short);
     options.bell = parseBell(line.bell).value_or(Bell::Mention);
+    if (line.colors == "256") options.palette = Palette::Extended256;
+    if (line.colors == "16") options.palette = Palette::Basic16;
     options.reconnect = !line.noReconnect;
     options.historyFile = defaultHistoryPath();
     options.ignoreFile = xdgPath("XDG_STATE_HOME", ".local/state", "chat/ignore");

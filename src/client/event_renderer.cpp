@@ -59,23 +59,31 @@ std::string_view bellName(Bell bell) {
 }
 
 namespace style {
-const std::vector<const char*>& namePalette() {
-    // Plain and bright foreground colours, without red (errors) and magenta
-    // (DMs), so a name never looks like either.
-    static const std::vector<const char*> palette{"\033[32m", "\033[33m", "\033[34m", "\033[36m", "\033[92m",
-                                                  "\033[93m", "\033[94m", "\033[96m", "\033[91m"};
-    return palette;
+const std::vector<const char*>& namePalette(Palette palette) {
+    // Basic: green, blue, cyan, yellow (dark), bright blue, and bold green
+    // and cyan; red and magenta mean errors and DMs, and bright green,
+    // yellow and cyan are unreadable on a light background.
+    static const std::vector<const char*> basic{"\033[32m", "\033[34m",   "\033[36m",  "\033[33m",
+                                                "\033[94m", "\033[1;32m", "\033[1;36m"};
+    // 256 colours: cube colours of middle lightness in blues, teals, greens,
+    // olives, oranges and violets (no reds, pinks or magentas).
+    static const std::vector<const char*> extended{
+        "\033[38;5;25m",  "\033[38;5;28m",  "\033[38;5;30m",  "\033[38;5;31m",  "\033[38;5;32m",  "\033[38;5;33m",
+        "\033[38;5;37m",  "\033[38;5;61m",  "\033[38;5;62m",  "\033[38;5;64m",  "\033[38;5;66m",  "\033[38;5;67m",
+        "\033[38;5;68m",  "\033[38;5;70m",  "\033[38;5;72m",  "\033[38;5;94m",  "\033[38;5;97m",  "\033[38;5;98m",
+        "\033[38;5;100m", "\033[38;5;106m", "\033[38;5;130m", "\033[38;5;136m", "\033[38;5;172m", "\033[38;5;29m"};
+    return palette == Palette::Extended256 ? extended : basic;
 }
 
-const char* nameColor(std::string_view name) {
+const char* nameColor(std::string_view name, Palette palette) {
     // FNV-1a over the case-folded name: stable across runs and machines.
     std::uint32_t hash = 2166136261u;
     for (const char c : nameKey(name)) {
         hash ^= static_cast<unsigned char>(c);
         hash *= 16777619u;
     }
-    const auto& palette = namePalette();
-    return palette[hash % palette.size()];
+    const auto& colours = namePalette(palette);
+    return colours[hash % colours.size()];
 }
 }  // namespace style
 
@@ -127,7 +135,7 @@ std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event
         const bool mine = nameKey(from) == nameKey(options.self);
         const bool action = boolField(event, "action").value_or(false);
         const bool mentioned = !mine && mentions(text, options.self);
-        const char* nameStyle = mine ? style::kSelf : style::nameColor(from);
+        const char* nameStyle = mine ? style::kSelf : style::nameColor(from, options.palette);
         const auto body = mentioned ? paint(text, style::kMention, color) : text;
         // Without colours, a marker tells mentions and our own lines apart.
         const std::string marker = options.terminal && !color ? (mentioned ? "! " : mine ? "> " : "") : "";

@@ -33,6 +33,10 @@ std::string_view timestampsName(Timestamps timestamps);
 std::optional<Bell> parseBell(std::string_view word);
 std::string_view bellName(Bell bell);
 
+/// The colours user names are drawn from: the 16 basic colours every
+/// terminal has, or the 256-colour palette (xterm-256color and most others).
+enum class Palette { Basic16, Extended256 };
+
 struct RenderOptions {
     std::string self;         ///< our own user name, to mark our messages and mentions
     std::string currentRoom;  ///< events from other rooms show the room's name
@@ -43,6 +47,7 @@ struct RenderOptions {
     /// mentions are marked "! " and our own messages "> " so that they still
     /// stand out, and local notices are timestamped like messages.
     bool terminal = false;
+    Palette palette = Palette::Basic16;
 };
 
 /// A line for the terminal and the column its text starts at, where wrapped
@@ -85,9 +90,11 @@ inline constexpr const char* kMention = "\033[30;43m";     ///< text that mentio
 inline constexpr const char* kError = "\033[31m";          ///< client errors: red
 /// The colour of a user name: the same name (in any case) always gets the
 /// same one of the palette's colours.
-const char* nameColor(std::string_view name);
-/// The palette nameColor picks from.
-const std::vector<const char*>& namePalette();
+const char* nameColor(std::string_view name, Palette palette = Palette::Basic16);
+/// The colours nameColor picks from: mid-tone colours that read on dark and
+/// on light backgrounds, without red (errors), magenta (DMs), and the
+/// bright yellows, whites and greys that vanish on one or the other.
+const std::vector<const char*>& namePalette(Palette palette = Palette::Basic16);
 }  // namespace style
 
 /// `text` wrapped in `sgr` and a reset when `color`, else `text` unchanged.

@@ -136,6 +136,7 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
         auto [where, extra] = splitWord(rest);
         if (!extra.empty()) return usage(name);
         if (where.empty()) return make(Kind::Switch);
+        if (where == "-") return make(Kind::Switch, {}, {}, "previous");
         if (where.front() == '@') return checkedUser(Kind::Switch, where.substr(1));
         return checkedRoom(Kind::Switch, where);
     }
@@ -164,7 +165,7 @@ const std::vector<CommandHelp>& commandHelp() {
         {"whois", {}, "/whois user", "a user's rooms, connected time, idle time and away message"},
         {"nick", {}, "/nick name", "change your name"},
         {"query", {"q"}, "/query [user]", "talk to a user: plain lines go to them (/query alone: back to the room)"},
-        {"switch", {"sw"}, "/switch [#room|@user]", "look at a room or query (alone: the next with unread lines)"},
+        {"switch", {"sw"}, "/switch [#room|@user|-]", "look at a room or query (alone or Ctrl-N: the next, unread first; - or Ctrl-P: the previous)"},
         {"ignore", {}, "/ignore [user]", "hide a user's messages and DMs (alone: list who is ignored)"},
         {"unignore", {}, "/unignore user", "show a user's messages again"},
         {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},

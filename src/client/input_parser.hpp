@@ -28,7 +28,8 @@ struct InputCommand {
         Bell,     ///< /bell [off|mention|all]: show or set (client-side only)
         Timestamps,  ///< /timestamps [off|short|long]: show or set (client-side only)
         Query,    ///< /query [user]: plain lines go to `target` (empty: back to the current room)
-        Switch,   ///< /switch [#room|@user]: look at `room` or `target`; neither: the next with unread traffic
+        Switch,   ///< /switch [#room|@user|-]: look at `room` or `target`; neither: the next with unread
+                  ///< traffic (text "previous" for "-": the one before)
         Ignore,   ///< /ignore [user]: hide `target`'s messages (empty: list who is ignored)
         Unignore, ///< /unignore user
         Quit,     ///< /quit, quit, exit

@@ -96,6 +96,14 @@ bool colourWanted(ColorMode mode, bool terminal) {
     return terminal && !(noColor && *noColor) && !(term && std::strcmp(term, "dumb") == 0);
 }
 
+Palette detectPalette() {
+    const char* term = std::getenv("TERM");
+    const char* colorterm = std::getenv("COLORTERM");
+    const bool many = (term && std::strstr(term, "256color")) ||
+                      (colorterm && (std::strcmp(colorterm, "truecolor") == 0 || std::strcmp(colorterm, "24bit") == 0));
+    return many ? Palette::Extended256 : Palette::Basic16;
+}
+
 /// Readline edits characters, not bytes, only in a multibyte locale; the
 /// protocol is UTF-8, so a C or POSIX environment gets C.UTF-8.
 void useTerminalLocale() {
@@ -257,6 +265,7 @@ void InteractiveLoop::setUp(const Welcome& welcome) {
     render.timestamps = options_.timestamps;
     render.bell = options_.bell;
     render.terminal = terminal;
+    render.palette = options_.palette.value_or(detectPalette());
     client_ = std::make_unique<ClientSession>(welcome, [this](const auto& m) { send(m); }, *output_, render);
     if (terminal) client_->useIgnoreFile(options_.ignoreFile);
     if (mode_ == Mode::Json && welcome.message) output_->message(welcome.message);
@@ -385,6 +394,8 @@ void InteractiveLoop::onTerminalInput(Clock::time_point now) {
         if (confirming_) answerPaste(line);
         else paste_.line(line, now);
     }
+    for (const auto& command : editor_->takeCommands())
+        if (!confirming_) client_->handleLine(command);
     if (editor_->endOfInput()) {
         if (confirming_) answerPaste("");
         stopInput();

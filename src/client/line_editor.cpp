@@ -1,5 +1,7 @@
 #include "client/line_editor.hpp"
 
+#include "client/terminal_text.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +60,15 @@ struct LineEditorHooks {
         const std::string text(rl_line_buffer, static_cast<std::size_t>(rl_end));
         finishLine();
         if (current) current->accepted(text);
+        return 0;
+    }
+
+    static int switchNext(int, int) {
+        if (current) current->commands_.push_back("/switch");
+        return 0;
+    }
+    static int switchPrevious(int, int) {
+        if (current) current->commands_.push_back("/switch -");
         return 0;
     }
 
@@ -126,6 +137,10 @@ LineEditor::LineEditor(const std::string& prompt, std::string historyFile, Compl
         rl_bind_key_in_map('\r', LineEditorHooks::accept, map);
         rl_bind_key_in_map('\n', LineEditorHooks::accept, map);
     }
+    for (Keymap map : {emacs_standard_keymap, vi_insertion_keymap}) {
+        rl_bind_key_in_map(CTRL('N'), LineEditorHooks::switchNext, map);
+        rl_bind_key_in_map(CTRL('P'), LineEditorHooks::switchPrevious, map);
+    }
     // The terminal bell means a mention or a DM (--bell), nothing else:
     // readline would ring it on every Enter (rl_maybe_unsave_line with no
     // saved line), at the end of history and on a failed completion.
@@ -146,6 +161,12 @@ void LineEditor::readInput() {
 }
 
 void LineEditor::accepted(const std::string& text) { lines_.push_back(text); }
+
+std::vector<std::string> LineEditor::takeCommands() {
+    std::vector<std::string> out;
+    out.swap(commands_);
+    return out;
+}
 
 std::vector<std::string> LineEditor::takeLines() {
     std::vector<std::string> out;
@@ -221,12 +242,21 @@ void LineEditor::unstash(const Stash& saved) {
 }
 
 void LineEditor::resize() {
-    // Many terminals (tmux, VTE, kitty) re-wrap their lines on a resize, so
-    // readline's idea of how many rows the input line had above the cursor
-    // may be wrong, and going up by it would erase messages. Instead the
-    // input is drawn again from the cursor's row: at worst the first part of
-    // an old, wrapped input line stays above it; messages are never erased.
+    // Most terminals (tmux, VTE, kitty, Konsole, Windows Terminal) re-wrap
+    // their lines on a resize: the input line then takes as many rows above
+    // the cursor as the prompt and the text before the cursor fill at the
+    // new width, and those rows are erased before drawing it again, so that
+    // no fragment of it stays behind. xterm does not re-wrap (it sets
+    // XTERM_VERSION); there, and whenever in doubt, the input is drawn again
+    // from the cursor's row only: at worst a fragment stays, but a message is
+    // never erased.
     rl_reset_screen_size();
+    const auto width = columns();
+    if (width > 0 && !std::getenv("XTERM_VERSION")) {
+        const auto before = displayWidth(prompt_) +
+                            displayWidth(std::string_view(rl_line_buffer, static_cast<std::size_t>(rl_point)));
+        if (const auto rows = before / width; rows > 0) std::fprintf(rl_outstream, "\033[%zuA", rows);
+    }
     std::fputs("\r\033[J", rl_outstream);
     redraw();
 }

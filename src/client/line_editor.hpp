@@ -35,6 +35,10 @@ public:
     void readInput();
     /// Lines accepted with Enter since the last call, in order.
     std::vector<std::string> takeLines();
+    /// Commands asked for with keys since the last call: Ctrl-N "/switch"
+    /// (the next room or query, unread first), Ctrl-P "/switch -" (the
+    /// previous one), as irssi has them. They are not input history.
+    std::vector<std::string> takeCommands();
     /// True once Ctrl-D was pressed on an empty line.
     bool endOfInput() const { return eof_; }
 
@@ -78,6 +82,7 @@ private:
     std::string historyFile_;
     Completer completer_;
     std::vector<std::string> lines_;
+    std::vector<std::string> commands_;
     bool eof_ = false;
     bool armed_ = false;  ///< the last key was a Ctrl-C
 };

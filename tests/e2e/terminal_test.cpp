@@ -589,3 +589,106 @@ TEST_CASE("terminal: /msg @bob, /whisper @bob and /msg #room work (issue 12, def
     REQUIRE(bob->waitForLine("alice: three"));
     CHECK_FALSE(contains(alice.screenText(), "invalid user name"));
 }
+
+TEST_CASE("terminal: unread traffic shows in the prompt; Ctrl-N goes there and shows what was missed; /query talks to one person") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/join #dev");
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[#dev] alice>"));
+
+    bob->write("hello lobby\n");
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(waitForPrompt(alice, "[#dev] alice (#lobby 1)>"));
+    CHECK(findLine(alice.screen(), "[#lobby] bob: hello lobby") >= 0);  // labelled as it arrives
+    bob->write("@alice psst\n");
+    REQUIRE(waitForPrompt(alice, "[#dev] alice (#lobby 1, @bob 1)>"));
+
+    alice.keys({"C-n"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice (@bob 1)>"));
+    auto screen = alice.screen();
+    const int header = findLine(screen, "* now in #lobby; 1 unread:");
+    REQUIRE(header >= 0);
+    CHECK(isClockLine(screen[static_cast<std::size_t>(header + 1)], "bob: hello lobby"));
+
+    alice.type("/query bob");
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[@bob] alice>"));
+    alice.type("just for you");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("[DM from alice] just for you"));
+    alice.type("/query");
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice>"));
+    alice.type("for everyone");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("alice: for everyone"));
+}
+
+TEST_CASE("terminal: /ignore hides a user's messages and DMs, and is kept for the next run") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    auto carol = connectClient(server.port, "carol");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/ignore bob");
+    alice.keys({"Enter"});
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("* ignoring bob"));
+    bob->write("noise in the room\n@alice noise in private\n");
+    REQUIRE(bob->waitForLine("bob: noise in the room"));
+    REQUIRE(bob->waitForLine("[DM to alice] noise in private"));
+    carol->write("signal\n");
+    REQUIRE(alice.waitForText("carol: signal"));
+    CHECK_FALSE(contains(alice.screenText(), "noise"));
+    alice.keys({"C-d"});
+    REQUIRE(alice.waitForExit().value_or(-1) == 0);
+
+    alice.restart(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/ignore");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("* ignored: bob"));
+    bob->write("more noise\n");
+    REQUIRE(bob->waitForLine("bob: more noise"));  // on its way to alice before carol's
+    carol->write("more signal\n");
+    REQUIRE(alice.waitForText("carol: more signal"));
+    CHECK_FALSE(contains(alice.screenText(), "noise"));
+    alice.type("/unignore bob");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("* no longer ignoring bob"));
+    bob->write("heard again\n");
+    CHECK(alice.waitForText("bob: heard again"));
+}
+
+TEST_CASE("terminal: narrowing the window leaves no fragment of a long input line behind (issue 12, defect 11)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    bob->write("a message above\n");
+    REQUIRE(alice.waitForText("bob: a message above"));
+    const std::string typed = "this input line is long enough to need two rows once the window is narrow";
+    alice.type(typed);
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> " + typed));
+
+    alice.resize(50, 20);
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitFor([&](const auto& screen) { return screen.size() == 20; }));
+    // The input line, wrapped at 50 columns, right under the message: no
+    // stale first row of it above.
+    REQUIRE(alice.waitFor([&](const auto& screen) {
+        const int message = findLine(screen, "bob: a message above");
+        return message >= 0 && static_cast<std::size_t>(message + 1) < screen.size() &&
+               screen[static_cast<std::size_t>(message + 1)].rfind("[#lobby] alice> this input", 0) == 0;
+    }));
+    int prompts = 0;
+    for (const auto& line : alice.screen()) prompts += line.rfind("[#lobby] alice>", 0) == 0;
+    CHECK(prompts == 1);
+    alice.keys({"Enter"});
+    const auto line = bob->waitForLine("alice: ");
+    REQUIRE(line);
+    CHECK(isClockLine(*line, "alice: " + typed));
+}

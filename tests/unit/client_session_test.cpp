@@ -333,3 +333,79 @@ TEST_CASE("our own messages never ring the bell; /bell off silences mentions and
     f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"@alice","text":"psst"})"));
     CHECK(f.out.bells == 1);
 }
+
+TEST_CASE("/query makes plain lines private messages and shows in the prompt; /query alone goes back") {
+    Fixture f;
+    f.session.handleLine("/query @BOB");  // shown as the server spells the name
+    CHECK(f.session.prompt() == "[@bob] alice> ");
+    f.session.handleLine("hello you");
+    f.session.handleLine("/me waves");
+    REQUIRE(f.sent.size() == 2);
+    CHECK(field(f.sent[0], "to") == "@bob");
+    CHECK(field(f.sent[1], "to") == "@bob");
+    CHECK(chat::boolField(f.sent[1], "action").value_or(false));
+    f.session.handleLine("/q");
+    CHECK(f.session.prompt() == "[#lobby] alice> ");
+    f.session.handleLine("to the room");
+    CHECK(field(f.sent.back(), "to") == "#lobby");
+    // /join ends a query too.
+    f.session.handleLine("/query bob");
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice"])");
+    CHECK(f.session.prompt() == "[#dev] alice> ");
+}
+
+TEST_CASE("unread traffic elsewhere shows in the prompt; /switch goes there first and shows what was missed") {
+    Fixture f;
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice","bob"])");
+    f.out.lines.clear();
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"one"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"two"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"@alice","text":"psst"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#dev","text":"here"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"mine"})"));
+    CHECK(f.session.prompt() == "[#dev] alice (#lobby 2, @bob 1)> ");
+    // Lines from elsewhere are labelled as they arrive.
+    CHECK(f.out.lines.at(0) == "[#lobby] bob: one");
+    f.out.lines.clear();
+    f.session.handleLine("/switch");
+    CHECK(f.session.currentContext() == "#lobby");
+    CHECK(f.session.prompt() == "[#lobby] alice (@bob 1)> ");
+    CHECK(f.out.lines ==
+          std::vector<std::string>{"* now in #lobby; 2 unread:", "bob: one", "bob: two", "alice: mine"});
+    f.out.lines.clear();
+    f.session.handleLine("/sw");
+    CHECK(f.session.currentContext() == "@bob");
+    CHECK(f.session.prompt() == "[@bob] alice> ");
+    CHECK(f.out.lines.size() == 2);
+    CHECK(f.out.lines.back() == "[DM from bob] psst");
+    // Nothing unread: in turn through rooms and queries.
+    f.session.handleLine("/switch");
+    CHECK(f.session.currentContext() == "#dev");
+    f.session.handleLine("/switch");
+    CHECK(f.session.currentContext() == "#lobby");
+    f.session.handleLine("/switch #nowhere");
+    CHECK_THAT(f.out.errors.back(), Catch::Contains("not in #nowhere"));
+    CHECK(f.sent.size() == 1);  // only the join: switching is local
+}
+
+TEST_CASE("/ignore hides a user's messages and DMs, lists them, and /unignore shows them again") {
+    Fixture f;
+    f.session.handleLine("/ignore");
+    CHECK_THAT(f.out.lines.back(), Catch::Contains("nobody is ignored"));
+    f.session.handleLine("/ignore BOB");
+    f.out.lines.clear();
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"hi alice"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"@alice","text":"psst"})"));
+    CHECK(f.out.lines.empty());
+    CHECK(f.out.bells == 0);
+    CHECK(f.session.prompt() == "[#lobby] alice> ");
+    f.session.handleMessage(parse(R"({"type":"joined","user":"carol","room":"#lobby"})"));
+    f.session.handleLine("/ignore");
+    CHECK(f.out.lines.back() == "* ignored: bob");
+    f.session.handleLine("/unignore bob");
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"back"})"));
+    CHECK(f.out.lines.back() == "bob: back");
+    CHECK(f.sent.empty());
+}

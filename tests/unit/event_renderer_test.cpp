@@ -161,3 +161,25 @@ TEST_CASE("the bell: off never, mention for DMs and mentions, all for every mess
     CHECK(chat::parseBell("mention") == chat::Bell::Mention);
     CHECK_FALSE(chat::parseBell("loud"));
 }
+
+TEST_CASE("name colours: no red, magenta or bright yellow; Alice and Bob differ; 256 colours when asked (issue 12, defect 6)") {
+    using chat::Palette;
+    using chat::style::namePalette;
+    using chat::style::nameColor;
+    for (auto palette : {Palette::Basic16, Palette::Extended256}) {
+        for (const std::string color : namePalette(palette)) {
+            INFO(color);
+            for (const char* excluded : {"[31m", "[91m", "[35m", "[95m", "[93m", "[97m", "[37m", "[90m", "[30m"})
+                CHECK(color.find(excluded) == std::string::npos);
+        }
+        CHECK(std::string(nameColor("Alice", palette)) != nameColor("Bob", palette));
+        CHECK(std::string(nameColor("alice", palette)) != nameColor("carol", palette));
+    }
+    CHECK(namePalette(Palette::Basic16).size() >= 7);
+    CHECK(namePalette(Palette::Extended256).size() >= 20);
+    CHECK_THAT(nameColor("alice", Palette::Extended256), Catch::StartsWith("\033[38;5;"));
+    chat::RenderOptions options{"bob", "#lobby", true, chat::Timestamps::Off};
+    options.palette = Palette::Extended256;
+    CHECK_THAT(*chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi"})"), options),
+               Catch::StartsWith(std::string(nameColor("alice", Palette::Extended256)) + "alice"));
+}
