@@ -241,3 +241,15 @@ TEST_CASE("hostile server: a broken frame on a terminal ends with 76, the termin
     CHECK(alice.waitForExit().value_or(-1) == 76);
     CHECK(alice.waitForText("\"text\" is not a string; disconnecting"));
 }
+
+TEST_CASE("hostile server: chat send shows a refusal's text, never its escape sequences") {
+    FakeServer server(std::vector<FakeServer::Batch>{
+        {welcome()},
+        {R"({"type":"error","id":1,"code":"text_invalid","message":"refused\u001b]0;pwned\u0007\u001b[2J"})"}});
+    const auto r = runChat({"send", "--host", "127.0.0.1", "--port", std::to_string(server.port()), "--user", "alice",
+                            "#lobby", "hello"});
+    INFO(describe(r));
+    CHECK(r.exitCode == 65);
+    CHECK(contains(r.err, "refused^[]0;pwned^G^[[2J"));
+    CHECK_FALSE(hasRawControl(r.err));
+}
