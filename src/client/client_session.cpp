@@ -543,7 +543,9 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
                                !held_.count(*id);
             if (paced && type == "error" && field(message, "code") == "rate_limited") {
                 pace_.answered();
-                const auto wait = std::chrono::milliseconds(intField(message, "retry_after_ms").value_or(200));
+                // At most a minute, whatever the server says (and no overflow).
+                const auto wait = std::chrono::milliseconds(
+                    std::clamp<std::int64_t>(intField(message, "retry_after_ms").value_or(200), 0, 60'000));
                 held_[*id] = it->second.message;
                 const auto at = Clock::now() + wait;
                 if (!refusedUntil_ || *refusedUntil_ < at) refusedUntil_ = at;
@@ -702,8 +704,8 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
     } else if (kind == "whois") {
         const auto away = shown(ok, "away");
         notice("* " + shown(ok, "user") + ": in " + join(shownAll(ok, "rooms")) + "; connected " +
-               duration(nowMillis() - intField(ok, "since").value_or(0)) + " ago; idle " +
-               duration(intField(ok, "idle_ms").value_or(0)) + (away.empty() ? "" : "; away: " + away));
+               duration(nowMillis() - std::clamp<std::int64_t>(intField(ok, "since").value_or(0), 0, nowMillis())) +
+               " ago; idle " + duration(std::max<std::int64_t>(0, intField(ok, "idle_ms").value_or(0))) + (away.empty() ? "" : "; away: " + away));
     } else if (kind == "nick") {
         render_.self = field(ok, "user");
     } else if (kind == "away") {

@@ -6,6 +6,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/Net/NetException.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <poll.h>
 #include <sys/socket.h>
@@ -86,8 +87,10 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
         welcome.maxText = static_cast<std::size_t>(std::max<std::int64_t>(0, intField(*message, "max_text").value_or(0)));
         if ((*message)->has("rate_per_second") && (*message)->get("rate_per_second").isNumeric() &&
             (*message)->has("rate_burst") && (*message)->get("rate_burst").isNumeric()) {
-            welcome.ratePerSecond = (*message)->getValue<double>("rate_per_second");
-            welcome.rateBurst = (*message)->getValue<double>("rate_burst");
+            // Within sane bounds, so that no pacing arithmetic can overflow.
+            welcome.ratePerSecond = std::clamp((*message)->getValue<double>("rate_per_second"), 0.0, 1e6);
+            welcome.rateBurst = std::clamp((*message)->getValue<double>("rate_burst"), 0.0, 1e6);
+            if (welcome.ratePerSecond > 0 && welcome.ratePerSecond < 0.01) welcome.ratePerSecond = 0.01;
         }
         welcome.rooms = welcomeStrings(*message, "rooms");
         welcome.online = welcomeStrings(*message, "online");
