@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
 using chat::parseInput;
 using Kind = chat::InputCommand::Kind;
 
@@ -213,4 +217,41 @@ TEST_CASE("a long text is split between words into pieces the server takes (issu
     REQUIRE(parts.size() == 2);
     CHECK(parts[0].size() <= 4096);
     CHECK(parts[0] + " " + parts[1] == text);
+}
+
+namespace {
+std::string sourceFile(const std::string& path) {
+    std::ifstream file(std::string(CHAT_SOURCE_DIR) + "/" + path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+/// "/name" as a word of its own in `text` (so "/q" is not found in "/quit").
+bool mentionsCommand(const std::string& text, const std::string& name) {
+    const auto word = "/" + name;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+        const auto end = at + word.size();
+        if (end == text.size() || !std::isalnum(static_cast<unsigned char>(text[end]))) return true;
+    }
+    return false;
+}
+}  // namespace
+
+TEST_CASE("the man page, the README and /help name every command and alias") {
+    const auto man = sourceFile("man/chat.1");
+    const auto readme = sourceFile("README.md");
+    REQUIRE_FALSE(man.empty());
+    REQUIRE_FALSE(readme.empty());
+    const auto help = chat::inputHelp();
+    for (const auto& c : chat::commandHelp()) {
+        std::vector<std::string> names{c.name};
+        names.insert(names.end(), c.aliases.begin(), c.aliases.end());
+        for (const auto& name : names) {
+            INFO("/" << name);
+            CHECK(mentionsCommand(man, name));
+            CHECK(mentionsCommand(readme, name));
+            CHECK(mentionsCommand(help, name));
+        }
+    }
 }
