@@ -154,7 +154,7 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
 
 const std::vector<CommandHelp>& commandHelp() {
     static const std::vector<CommandHelp> commands{
-        {"msg", {"whisper", "w"}, "/msg [@]user text", "send a private message (or /msg #room text; also: @user text)"},
+        {"msg", {"whisper", "w"}, "/msg user text", "send a private message (user or @user; /msg #room text: to a room)"},
         {"reply", {"r"}, "/reply text", "answer whoever last sent you a private message"},
         {"me", {}, "/me text", "describe an action: '* alice waves'"},
         {"join", {"j"}, "/join #room", "join a room (creating it) and make it current"},

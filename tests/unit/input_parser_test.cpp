@@ -150,7 +150,7 @@ TEST_CASE("/help lists every command; /help command explains one") {
     for (const auto& c : chat::commandHelp()) CHECK_THAT(all, Catch::Contains(c.usage) && Catch::Contains(c.summary));
     CHECK(parseInput("/help join").kind == Kind::Help);
     CHECK(parseInput("/help join").target == "join");
-    CHECK_THAT(chat::inputHelp("w"), Catch::Contains("/msg [@]user text") && Catch::Contains("/whisper"));
+    CHECK_THAT(chat::inputHelp("w"), Catch::Contains("/msg user text") && Catch::Contains("/whisper"));
     CHECK_THAT(chat::inputHelp("/join"), Catch::StartsWith("/join #room"));
     CHECK_THAT(chat::inputHelp("nope"), Catch::Contains("there is no command /nope") && Catch::Contains("/help"));
 }
