@@ -409,3 +409,20 @@ TEST_CASE("/ignore hides a user's messages and DMs, lists them, and /unignore sh
     CHECK(f.out.lines.back() == "bob: back");
     CHECK(f.sent.empty());
 }
+
+TEST_CASE("each room keeps its last 200 messages for /switch; the unread count is exact") {
+    Fixture f;
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice","bob"])");
+    for (int i = 1; i <= 250; ++i)
+        f.session.handleMessage(
+            parse(R"({"type":"message","from":"bob","to":"#lobby","text":"n)" + std::to_string(i) + R"("})"));
+    CHECK(f.session.prompt() == "[#dev] alice (#lobby 250)> ");
+    f.out.lines.clear();
+    f.session.handleLine("/switch #lobby");
+    REQUIRE(f.out.lines.size() == 1 + chat::ClientSession::kScrollback);
+    CHECK(f.out.lines.front() == "* now in #lobby; 250 unread:");
+    CHECK(f.out.lines[1] == "bob: n51");
+    CHECK(f.out.lines.back() == "bob: n250");
+    CHECK(f.session.prompt() == "[#lobby] alice> ");
+}

@@ -183,3 +183,19 @@ TEST_CASE("name colours: no red, magenta or bright yellow; Alice and Bob differ;
     CHECK_THAT(*chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi"})"), options),
                Catch::StartsWith(std::string(nameColor("alice", Palette::Extended256)) + "alice"));
 }
+
+TEST_CASE("on a terminal, a message from a room we are not looking at is labelled and dimmed") {
+    using namespace chat::style;
+    chat::RenderOptions options{"bob", "#lobby", true, chat::Timestamps::Off};
+    options.terminal = true;
+    const auto elsewhere = *chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#dev","text":"hi"})"), options);
+    CHECK(elsewhere == std::string(kNotice) + "[#dev] " + kReset + nameColor("alice") + "alice" + kReset + ": " + kNotice +
+                           "hi" + kReset);
+    const auto here = *chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi"})"), options);
+    CHECK(here == std::string(nameColor("alice")) + "alice" + kReset + ": hi");
+    // Piped output keeps its plain label.
+    options.terminal = false;
+    options.color = false;
+    CHECK(*chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#dev","text":"hi"})"), options) ==
+          "[#dev] alice: hi");
+}
