@@ -9,6 +9,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace chat {
 
@@ -234,6 +235,19 @@ bool ClientSession::localCommand(const InputCommand& c) {
                 return true;
             }
             target = *in;
+        } else if (!c.text.empty() && std::isdigit(static_cast<unsigned char>(c.text[0]))) {
+            // The Nth of the rooms (in order) and then the queries, as /switch lists them.
+            std::vector<std::string> all(rooms_.begin(), rooms_.end());
+            for (const auto& q : queries_) all.push_back("@" + q);
+            const auto n = static_cast<std::size_t>(std::stoul(c.text));
+            if (n == 0 || n > all.size()) {
+                std::string list;
+                for (std::size_t i = 0; i < all.size(); ++i)
+                    list += (i ? ", " : "") + std::to_string(i + 1) + " " + visibleText(all[i]);
+                output_.error("there is no " + c.text + ": " + list);
+                return true;
+            }
+            target = all[n - 1];
         } else {
             target = nextContext(c.text == "previous");
         }

@@ -137,6 +137,8 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
         if (!extra.empty()) return usage(name);
         if (where.empty()) return make(Kind::Switch);
         if (where == "-") return make(Kind::Switch, {}, {}, "previous");
+        if (std::all_of(where.begin(), where.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            return where.size() > 3 ? usage(name) : make(Kind::Switch, {}, {}, std::string(where));
         if (where.front() == '@') return checkedUser(Kind::Switch, where.substr(1));
         return checkedRoom(Kind::Switch, where);
     }
@@ -165,7 +167,9 @@ const std::vector<CommandHelp>& commandHelp() {
         {"whois", {}, "/whois user", "a user's rooms, connected time, idle time and away message"},
         {"nick", {}, "/nick name", "change your name"},
         {"query", {"q"}, "/query [user]", "talk to a user: plain lines go to them (/query alone: back to the room)"},
-        {"switch", {"sw"}, "/switch [#room|@user|-]", "look at a room or query (alone or Ctrl-N: the next, unread first; - or Ctrl-P: the previous)"},
+        {"switch", {"sw"}, "/switch [#room|@user|-|N]",
+         "look at a room or query (alone or Ctrl-N: the next, unread first; - or Ctrl-P: the previous; N or Alt-N: "
+         "the Nth, rooms then queries)"},
         {"ignore", {}, "/ignore [user]", "hide a user's messages and DMs (alone: list who is ignored)"},
         {"unignore", {}, "/unignore user", "show a user's messages again"},
         {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},

@@ -29,7 +29,7 @@ struct InputCommand {
         Timestamps,  ///< /timestamps [off|short|long]: show or set (client-side only)
         Query,    ///< /query [user]: plain lines go to `target` (empty: back to the current room)
         Switch,   ///< /switch [#room|@user|-]: look at `room` or `target`; neither: the next with unread
-                  ///< traffic (text "previous" for "-": the one before)
+                  ///< traffic (text "previous" for "-": the one before; digits: the Nth, rooms then queries)
         Ignore,   ///< /ignore [user]: hide `target`'s messages (empty: list who is ignored)
         Unignore, ///< /unignore user
         Quit,     ///< /quit, quit, exit

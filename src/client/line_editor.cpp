@@ -71,6 +71,11 @@ struct LineEditorHooks {
         if (current) current->commands_.push_back("/switch -");
         return 0;
     }
+    /// Alt-1 ... Alt-9: readline passes the digit as the key.
+    static int switchTo(int, int key) {
+        if (current && key >= '1' && key <= '9') current->commands_.push_back("/switch " + std::string(1, char(key)));
+        return 0;
+    }
 
     /// Readline's own end of a line: EOF (null) or an accept-line bound by the user.
     static void handler(char* line) {
@@ -140,6 +145,10 @@ LineEditor::LineEditor(const std::string& prompt, std::string historyFile, Compl
     for (Keymap map : {emacs_standard_keymap, vi_insertion_keymap}) {
         rl_bind_key_in_map(CTRL('N'), LineEditorHooks::switchNext, map);
         rl_bind_key_in_map(CTRL('P'), LineEditorHooks::switchPrevious, map);
+    }
+    for (char digit = '1'; digit <= '9'; ++digit) {
+        const char sequence[] = {'\033', digit, '\0'};
+        rl_bind_keyseq_in_map(sequence, LineEditorHooks::switchTo, emacs_standard_keymap);
     }
     // The terminal bell means a mention or a DM (--bell), nothing else:
     // readline would ring it on every Enter (rl_maybe_unsave_line with no

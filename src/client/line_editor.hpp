@@ -37,7 +37,8 @@ public:
     std::vector<std::string> takeLines();
     /// Commands asked for with keys since the last call: Ctrl-N "/switch"
     /// (the next room or query, unread first), Ctrl-P "/switch -" (the
-    /// previous one), as irssi has them. They are not input history.
+    /// previous one), Alt-1 ... Alt-9 "/switch N", as irssi has them. They
+    /// are not input history.
     std::vector<std::string> takeCommands();
     /// True once Ctrl-D was pressed on an empty line.
     bool endOfInput() const { return eof_; }

@@ -207,7 +207,7 @@ TEST_CASE("terminal: Up recalls earlier lines, also in the next run") {
     CHECK(waitForPrompt(alice, "[#lobby] alice> second entry"));
 }
 
-TEST_CASE("terminal: with NO_COLOR (or --color never) the screen has no escape sequences; without, it has colours") {
+TEST_CASE("terminal: with NO_COLOR (or --color never) the screen has no escape sequences - without, it has colours") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession plain(connectArgs(server.port, "alice"), {{"NO_COLOR", "1"}});
@@ -310,7 +310,7 @@ TEST_CASE("terminal: --no-reconnect exits 69 when the connection drops") {
     CHECK(alice.waitForText("connection to server lost"));
 }
 
-TEST_CASE("terminal: a paste of more than five lines asks first; y sends them in order, anything else none") {
+TEST_CASE("terminal: a paste of more than five lines asks first - y sends them in order, anything else none") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession alice(connectArgs(server.port, "alice"));
@@ -340,7 +340,7 @@ TEST_CASE("terminal: a paste of more than five lines asks first; y sends them in
     CHECK_FALSE(contains(bob->stdoutText(), "alice: q"));
 }
 
-TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; so do Ctrl-D on an empty line and /quit") {
+TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0 - so do Ctrl-D on an empty line and /quit") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession alice(connectArgs(server.port, "alice"));
@@ -366,7 +366,7 @@ TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; so d
     CHECK(alice.waitForExit().value_or(-1) == 0);
 }
 
-TEST_CASE("connect --json: each server message is one JSON line; JSON lines and text lines go out") {
+TEST_CASE("connect --json: each server message is one JSON line - JSON lines and text lines go out") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     ChildProcess bot({"connect", "--json", "--host", "127.0.0.1", "--port", std::to_string(server.port), "--user", "bot"},
@@ -404,7 +404,7 @@ TEST_CASE("connect --json: each server message is one JSON line; JSON lines and 
     CHECK_FALSE(hasEscape(bot.stdoutText()));
 }
 
-TEST_CASE("connect --config: a missing file is a usage error; its settings apply") {
+TEST_CASE("connect --config: a missing file is a usage error - its settings apply") {
     auto server = startServer();
     TempDir dir;
     const auto missing = runChat({"connect", "--config", dir.path() + "/nope.ini", "--user", "x"});
@@ -433,7 +433,7 @@ TEST_CASE("connect and send: --port out of range names the range, not a conversi
     }
 }
 
-TEST_CASE("terminal: Enter never rings the bell; a mention does, and with --bell off nothing does (issue 12, defect 1)") {
+TEST_CASE("terminal: Enter never rings the bell - a mention does, and with --bell off nothing does (issue 12, defect 1)") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TempDir dir;
@@ -590,7 +590,7 @@ TEST_CASE("terminal: /msg @bob, /whisper @bob and /msg #room work (issue 12, def
     CHECK_FALSE(contains(alice.screenText(), "invalid user name"));
 }
 
-TEST_CASE("terminal: unread traffic shows in the prompt; Ctrl-N goes there and shows what was missed; /query talks to one person") {
+TEST_CASE("terminal: unread traffic shows in the prompt - Ctrl-N goes there and shows what was missed - /query talks to one person") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession alice(connectArgs(server.port, "alice"));
@@ -613,13 +613,18 @@ TEST_CASE("terminal: unread traffic shows in the prompt; Ctrl-N goes there and s
     REQUIRE(header >= 0);
     CHECK(isClockLine(screen[static_cast<std::size_t>(header + 1)], "bob: hello lobby"));
 
+    alice.keys({"M-1"});  // Alt-1: the first room, #dev
+    REQUIRE(waitForPrompt(alice, "[#dev] alice (@bob 1)>"));
     alice.type("/query bob");
     alice.keys({"Enter"});
     REQUIRE(waitForPrompt(alice, "[@bob] alice>"));
     alice.type("just for you");
     alice.keys({"Enter"});
     REQUIRE(bob->waitForLine("[DM from alice] just for you"));
-    alice.type("/query");
+    alice.type("/query");  // back to the room behind the query: #dev since Alt-1
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[#dev] alice>"));
+    alice.type("/switch #lobby");
     alice.keys({"Enter"});
     REQUIRE(waitForPrompt(alice, "[#lobby] alice>"));
     alice.type("for everyone");

@@ -184,7 +184,7 @@ TEST_CASE("JSON requests: an id is added when missing, and a request's own id co
     CHECK(f.session.awaitingAnswers());
 }
 
-TEST_CASE("messages beyond the announced burst wait for answers and go in order; a refused one goes first") {
+TEST_CASE("messages beyond the announced burst wait for answers and go in order - a refused one goes first") {
     Recorder out;
     std::vector<Poco::JSON::Object::Ptr> sent;
     auto w = welcome();
@@ -322,7 +322,7 @@ TEST_CASE("after a reconnection, joins of people already known in a room are not
     CHECK(f.out.lines == std::vector<std::string>{"* carol joined"});
 }
 
-TEST_CASE("our own messages never ring the bell; /bell off silences mentions and DMs (issue 12, defect 1)") {
+TEST_CASE("our own messages never ring the bell - /bell off silences mentions and DMs (issue 12, defect 1)") {
     Fixture f;
     f.session.handleMessage(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi alice"})"));
     f.session.handleMessage(parse(R"({"type":"message","from":"alice","to":"@bob","text":"psst"})"));
@@ -334,7 +334,7 @@ TEST_CASE("our own messages never ring the bell; /bell off silences mentions and
     CHECK(f.out.bells == 1);
 }
 
-TEST_CASE("/query makes plain lines private messages and shows in the prompt; /query alone goes back") {
+TEST_CASE("/query makes plain lines private messages and shows in the prompt - /query alone goes back") {
     Fixture f;
     f.session.handleLine("/query @BOB");  // shown as the server spells the name
     CHECK(f.session.prompt() == "[@bob] alice> ");
@@ -355,7 +355,7 @@ TEST_CASE("/query makes plain lines private messages and shows in the prompt; /q
     CHECK(f.session.prompt() == "[#dev] alice> ");
 }
 
-TEST_CASE("unread traffic elsewhere shows in the prompt; /switch goes there first and shows what was missed") {
+TEST_CASE("unread traffic elsewhere shows in the prompt - /switch goes there first and shows what was missed") {
     Fixture f;
     f.session.handleLine("/join #dev");
     f.answerOk(R"("room":"#dev","topic":"","members":["alice","bob"])");
@@ -385,6 +385,12 @@ TEST_CASE("unread traffic elsewhere shows in the prompt; /switch goes there firs
     CHECK(f.session.currentContext() == "#dev");
     f.session.handleLine("/switch");
     CHECK(f.session.currentContext() == "#lobby");
+    f.session.handleLine("/switch 3");  // #dev, #lobby, then the query @bob
+    CHECK(f.session.currentContext() == "@bob");
+    f.session.handleLine("/switch 1");
+    CHECK(f.session.currentContext() == "#dev");
+    f.session.handleLine("/switch 4");
+    CHECK_THAT(f.out.errors.back(), Catch::Contains("1 #dev, 2 #lobby, 3 @bob"));
     f.session.handleLine("/switch #nowhere");
     CHECK_THAT(f.out.errors.back(), Catch::Contains("not in #nowhere"));
     CHECK(f.sent.size() == 1);  // only the join: switching is local
@@ -410,7 +416,7 @@ TEST_CASE("/ignore hides a user's messages and DMs, lists them, and /unignore sh
     CHECK(f.sent.empty());
 }
 
-TEST_CASE("each room keeps its last 200 messages for /switch; the unread count is exact") {
+TEST_CASE("each room keeps its last 200 messages for /switch - the unread count is exact") {
     Fixture f;
     f.session.handleLine("/join #dev");
     f.answerOk(R"("room":"#dev","topic":"","members":["alice","bob"])");

@@ -43,7 +43,7 @@ TEST_CASE("answers are not rendered as lines") {
     CHECK_FALSE(chat::renderEvent(parse(R"({"type":"pong"})"), options));
 }
 
-TEST_CASE("without colour there are no escape bytes; with colour there are") {
+TEST_CASE("without colour there are no escape bytes - with colour there are") {
     auto event = parse(R"({"type":"joined","user":"alice"})");
     CHECK(chat::renderEvent(event, {"bob", "#lobby", false, chat::Timestamps::Off})->find('\x1b') == std::string::npos);
     CHECK(chat::renderEvent(event, {"bob", "#lobby", true, chat::Timestamps::Off})->find('\x1b') != std::string::npos);
@@ -162,7 +162,7 @@ TEST_CASE("the bell: off never, mention for DMs and mentions, all for every mess
     CHECK_FALSE(chat::parseBell("loud"));
 }
 
-TEST_CASE("name colours: no red, magenta or bright yellow; Alice and Bob differ; 256 colours when asked (issue 12, defect 6)") {
+TEST_CASE("name colours: no red, magenta or bright yellow - Alice and Bob differ - 256 colours when asked (issue 12, defect 6)") {
     using chat::Palette;
     using chat::style::namePalette;
     using chat::style::nameColor;

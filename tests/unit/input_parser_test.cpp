@@ -145,7 +145,7 @@ TEST_CASE("presence commands and their aliases") {
     CHECK(parseInput("/back").kind == Kind::Back);
 }
 
-TEST_CASE("/help lists every command; /help command explains one") {
+TEST_CASE("/help lists every command - /help command explains one") {
     const auto all = chat::inputHelp();
     for (const auto& c : chat::commandHelp()) CHECK_THAT(all, Catch::Contains(c.usage) && Catch::Contains(c.summary));
     CHECK(parseInput("/help join").kind == Kind::Help);
@@ -190,7 +190,7 @@ TEST_CASE("/help is aligned, names every alias, and /help of an unknown word say
     CHECK_THAT(chat::inputHelp("foo"), !Catch::Contains("unknown command"));
 }
 
-TEST_CASE("quit and exit are words in any case; /names alone means the current room (issue 12, defect 11)") {
+TEST_CASE("quit and exit are words in any case - /names alone means the current room (issue 12, defect 11)") {
     for (const char* line : {"quit", "Quit", "EXIT", "exit", "/QUIT", "/Exit"}) {
         INFO(line);
         CHECK(parseInput(line).kind == Kind::Quit);
