@@ -156,20 +156,19 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
 
 const std::vector<CommandHelp>& commandHelp() {
     static const std::vector<CommandHelp> commands{
-        {"msg", {"whisper", "w"}, "/msg user text", "send a private message (user or @user; /msg #room text: to a room)"},
+        {"msg", {"whisper", "w"}, "/msg user text", "a private message; /msg #room text: to a room"},
         {"reply", {"r"}, "/reply text", "answer whoever last sent you a private message"},
         {"me", {}, "/me text", "describe an action: '* alice waves'"},
         {"join", {"j"}, "/join #room", "join a room (creating it) and make it current"},
         {"leave", {"part"}, "/leave [#room]", "leave a room (default: the current one)"},
         {"rooms", {"list"}, "/rooms", "list rooms with member counts and topics"},
         {"topic", {}, "/topic [#room] [text]", "show or set a room's topic"},
-        {"who", {"online", "names"}, "/who [#room]", "who is online, or who is in a room (/names: the current room)"},
+        {"who", {"online", "names"}, "/who [#room]", "online users, or a room's (/names: this room)"},
         {"whois", {}, "/whois user", "a user's rooms, connected time, idle time and away message"},
         {"nick", {}, "/nick name", "change your name"},
-        {"query", {"q"}, "/query [user]", "talk to a user: plain lines go to them (/query alone: back to the room)"},
+        {"query", {"q"}, "/query [user]", "plain lines go to user (alone: back to the room)"},
         {"switch", {"sw"}, "/switch [#room|@user|-|N]",
-         "look at a room or query (alone or Ctrl-N: the next, unread first; - or Ctrl-P: the previous; N or Alt-N: "
-         "the Nth, rooms then queries)"},
+         "look at a room or query (alone: the next, unread first)"},
         {"ignore", {}, "/ignore [user]", "hide a user's messages and DMs (alone: list who is ignored)"},
         {"unignore", {}, "/unignore user", "show a user's messages again"},
         {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},
@@ -177,7 +176,7 @@ const std::vector<CommandHelp>& commandHelp() {
         {"bell", {}, "/bell [off|mention|all]", "show or set when the terminal bell rings"},
         {"timestamps", {}, "/timestamps [off|short|long]", "show or set how message times are shown"},
         {"help", {}, "/help [command]", "list commands, or explain one"},
-        {"quit", {"exit"}, "/quit", "leave (also: quit, exit, Ctrl-D)"},
+        {"quit", {"exit"}, "/quit", "leave (so do the words quit and exit, and Ctrl-D)"},
     };
     return commands;
 }
@@ -232,21 +231,23 @@ std::string inputHelp(std::string_view command) {
         }
         return text;
     }
-    std::string text =
-        "Commands:\n"
-        "  text                     send text to the current room\n"
-        "  #room text               send text to a room you are in, without switching\n"
-        "  @user text               send a private message\n"
-        "  //text                   send text that starts with a slash\n";
     std::size_t width = 0;
     for (const auto& c : commandHelp()) width = std::max(width, c.usage.size());
-    for (const auto& c : commandHelp()) {
-        std::string usage = "  " + c.usage;
+    auto row = [&](std::string usage, const std::string& summary) {
+        usage = "  " + usage;
         usage.resize(width + 4, ' ');
+        return usage + summary;
+    };
+    std::string text = "Commands:\n" + row("text", "send text to the current room (or the /query)") + "\n" +
+                       row("#room text", "send text to a room you are in, without switching") + "\n" +
+                       row("@user text", "send a private message") + "\n" +
+                       row("//text", "send text that starts with a slash") + "\n";
+    for (const auto& c : commandHelp()) {
         std::string aliases;
         for (const auto& a : c.aliases) aliases += (aliases.empty() ? " (also /" : ", /") + a;
-        text += usage + c.summary + (aliases.empty() ? "" : aliases + ")") + "\n";
+        text += row(c.usage, c.summary + (aliases.empty() ? "" : aliases + ")")) + "\n";
     }
+    text += "Keys: Ctrl-N / Ctrl-P the next / previous room or query, Alt-1..9 the Nth; Tab completes.\n";
     return text;
 }
 

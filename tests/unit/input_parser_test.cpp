@@ -188,6 +188,19 @@ TEST_CASE("/help is aligned, names every alias, and /help of an unknown word say
     for (const char* alias : {"/w", "/j", "/part", "/list", "/names", "/r", "/whisper", "/exit"})
         CHECK_THAT(help, Catch::Contains(alias));
     CHECK_THAT(chat::inputHelp("foo"), !Catch::Contains("unknown command"));
+    // The lines without a command line up with the rest.
+    for (const char* usage : {"  text ", "  #room text ", "  @user text ", "  //text "}) {
+        INFO(usage);
+        const auto at = help.find(usage);
+        REQUIRE(at != std::string::npos);
+        CHECK(help.find_first_not_of(' ', at + std::string(usage).size()) - at == column);
+    }
+    // No line wider than a 100-column terminal.
+    std::size_t start = 0;
+    for (auto nl = help.find('\n'); nl != std::string::npos; start = nl + 1, nl = help.find('\n', start)) {
+        INFO(help.substr(start, nl - start));
+        CHECK(nl - start <= 100);
+    }
 }
 
 TEST_CASE("quit and exit are words in any case - /names alone means the current room (issue 12, defect 11)") {
