@@ -1,20 +1,57 @@
 #include "client/client_session.hpp"
 
 #include "client/input_parser.hpp"
+#include "client/terminal_text.hpp"
+#include "shared/exit_codes.hpp"
 #include "shared/validation.hpp"
 
+#include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
+
+#include <algorithm>
+#include <cctype>
 
 namespace chat {
 
 namespace {
 using Kind = InputCommand::Kind;
 
+/// A message that breaks the protocol: the session cannot go on.
+[[noreturn]] void violation(const std::string& type, const std::string& what) {
+    throw ClientError(exit_code::kProtocol,
+                      "the server sent a '" + visibleText(type) + "' message " + what + "; disconnecting");
+}
+
+/// A string member: "" when absent; a member of another type breaks the protocol.
+std::string field(const Poco::JSON::Object::Ptr& m, const std::string& key) {
+    if (!m->has(key) || m->isNull(key)) return "";
+    const auto value = stringField(m, key);
+    if (!value) violation(stringField(m, "type").value_or("?"), "whose \"" + key + "\" is not a string");
+    return *value;
+}
+
+/// field() as it may be printed.
+std::string shown(const Poco::JSON::Object::Ptr& m, const std::string& key) { return visibleText(field(m, key)); }
+
+/// An array of strings: empty when absent; anything else breaks the protocol.
 std::vector<std::string> strings(const Poco::JSON::Object::Ptr& message, const std::string& key) {
     std::vector<std::string> out;
-    Poco::JSON::Object::Ptr m = message;
-    if (auto array = m->getArray(key))
-        for (std::size_t i = 0; i < array->size(); ++i) out.push_back(array->getElement<std::string>(i));
+    if (!message->has(key) || message->isNull(key)) return out;
+    auto array = message->getArray(key);
+    const auto bad = [&] { violation(field(message, "type"), "whose \"" + key + "\" is not a list of strings"); };
+    if (!array) bad();
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const auto item = array->get(i);
+        if (!item.isString()) bad();
+        out.push_back(item.extract<std::string>());
+    }
+    return out;
+}
+
+/// strings() as they may be printed.
+std::vector<std::string> shownAll(const Poco::JSON::Object::Ptr& message, const std::string& key) {
+    auto out = strings(message, key);
+    for (auto& item : out) item = visibleText(item);
     return out;
 }
 
@@ -24,7 +61,23 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-std::string field(const Poco::JSON::Object::Ptr& m, const std::string& key) { return stringField(m, key).value_or(""); }
+/// Checks the members of an event that the client reads; throws ClientError(76).
+void checkEvent(const Poco::JSON::Object::Ptr& event) {
+    const auto type = field(event, "type");
+    auto need = [&](std::initializer_list<const char*> keys) {
+        for (const char* key : keys)
+            if (field(event, key).empty()) violation(type, "without a \"" + std::string(key) + "\"");
+    };
+    for (const char* key : {"from", "to", "text", "user", "room", "reason", "topic", "by", "old", "new", "message"})
+        field(event, key);
+    for (const char* key : {"ts", "msg_id"})
+        if (event->has(key) && !intField(event, key)) violation(type, "whose \"" + std::string(key) + "\" is not an integer");
+    if (event->has("action") && !boolField(event, "action")) violation(type, "whose \"action\" is not true or false");
+    if (type == "message") need({"from", "to"});
+    else if (type == "joined" || type == "left") need({"user", "room"});
+    else if (type == "topic") need({"room"});
+    else if (type == "nick") need({"old", "new"});
+}
 
 std::string duration(std::int64_t millis) {
     const auto s = millis / 1000;
@@ -46,6 +99,8 @@ ClientSession::ClientSession(const Welcome& welcome, Send send, ClientOutput& ou
     if (!welcome.room.empty()) rooms_.insert(welcome.room);
     for (const auto& room : rooms_) noteRoom(room);
     for (const auto& user : welcome.online) noteUser(user);
+    noteMembers(welcome.room, welcome.online);  // a guess: everyone starts in the default room
+    maxText_ = welcome.maxText > 0 ? welcome.maxText : kDefaultMaxTextBytes;
 }
 
 std::vector<std::string> ClientSession::knownUsers() const {
@@ -64,18 +119,162 @@ std::vector<std::string> ClientSession::knownRooms() const {
 }
 
 void ClientSession::noteUser(const std::string& name) {
-    if (!name.empty()) users_[nameKey(name)] = name;
+    if (isValidName(name)) users_[nameKey(name)] = name;
 }
 
 void ClientSession::noteRoom(const std::string& room) {
-    if (!room.empty() && room[0] == '#') seenRooms_[nameKey(room)] = room;
+    if (isValidRoomName(room)) seenRooms_[nameKey(room)] = room;
 }
 
-void ClientSession::notice(const std::string& text) { output_.line(paint(text, style::kNotice, render_.color)); }
+std::string ClientSession::displayName(const std::string& user) const {
+    const auto it = users_.find(nameKey(user));
+    return it == users_.end() ? user : it->second;
+}
+
+void ClientSession::notice(const std::string& text) {
+    const auto clock = render_.terminal ? formatTimestamp(nowMillis(), render_.timestamps) : std::string();
+    const auto stamp = clock.empty() ? std::string() : paint(clock, style::kNotice, render_.color) + " ";
+    output_.indented(stamp + paint(text, style::kNotice, render_.color), displayWidth(clock) + (clock.empty() ? 2 : 3));
+}
 
 std::string ClientSession::prompt() const {
-    return "[" + render_.currentRoom + "] " + render_.self + (connected_ ? "" : " (offline)") + "> ";
+    std::string status = connected_ ? "" : "offline";
+    for (const auto& [key, context] : contexts_)
+        if (context.unread > 0)
+            status += (status.empty() ? "" : ", ") + visibleText(context.name) + " " + std::to_string(context.unread);
+    return "[" + visibleText(currentContext()) + "] " + visibleText(render_.self) +
+           (status.empty() ? "" : " (" + status + ")") + "> ";
 }
+
+std::string ClientSession::currentContext() const { return query_.empty() ? render_.currentRoom : "@" + query_; }
+
+RenderOptions ClientSession::view() const {
+    auto options = render_;
+    options.currentRoom = currentContext();
+    return options;
+}
+
+std::string ClientSession::contextOf(const Poco::JSON::Object::Ptr& message) const {
+    const auto to = field(message, "to");
+    if (to.empty() || to[0] != '@') return to;
+    return nameKey(field(message, "from")) == nameKey(render_.self) ? to : "@" + field(message, "from");
+}
+
+void ClientSession::track(const Poco::JSON::Object::Ptr& message) {
+    const auto name = contextOf(message);
+    auto& context = contexts_[nameKey(name)];
+    context.name = name;
+    context.lines.push_back(message);
+    if (context.lines.size() > kScrollback) context.lines.pop_front();
+    const bool mine = nameKey(field(message, "from")) == nameKey(render_.self);
+    if (!mine && nameKey(name) != nameKey(currentContext())) ++context.unread;
+    if (context.unread > 0) ++context.missed;  // from the first unread on, ours included
+}
+
+void ClientSession::switchTo(const std::string& name) {
+    if (!name.empty() && name[0] == '@') {
+        query_ = displayName(name.substr(1));
+        if (std::none_of(queries_.begin(), queries_.end(), [&](const auto& q) { return nameKey(q) == nameKey(query_); }))
+            queries_.push_back(query_);
+    } else {
+        query_.clear();
+        render_.currentRoom = name;
+    }
+    const auto current = currentContext();
+    auto it = contexts_.find(nameKey(current));
+    const std::size_t unread = it == contexts_.end() ? 0 : it->second.unread;
+    const std::string where = "* now in " + visibleText(current) +
+                              (query_.empty() ? "" : " (plain lines go there; /query alone: back to " +
+                                                         visibleText(render_.currentRoom) + ")");
+    if (unread == 0) {
+        notice(where);
+        return;
+    }
+    // What was missed there, from our own scrollback.
+    auto& lines = it->second.lines;
+    const auto shown = std::min(it->second.missed, lines.size());
+    it->second.unread = 0;
+    it->second.missed = 0;
+    notice(where + "; " + std::to_string(unread) + " unread:");
+    const auto options = view();
+    for (auto line = lines.end() - static_cast<std::ptrdiff_t>(shown); line != lines.end(); ++line)
+        if (auto rendered = renderEventLine(*line, options)) output_.indented(rendered->text, rendered->indent);
+}
+
+std::string ClientSession::nextContext(bool backwards) const {
+    const auto current = nameKey(currentContext());
+    if (!backwards)
+        for (const auto& [key, context] : contexts_)
+            if (context.unread > 0 && key != current) return context.name;
+    std::vector<std::string> all(rooms_.begin(), rooms_.end());
+    for (const auto& q : queries_) all.push_back("@" + q);
+    const std::size_t n = all.size();
+    for (std::size_t i = 0; i < n; ++i)
+        if (nameKey(all[i]) == current) return all[backwards ? (i + n - 1) % n : (i + 1) % n];
+    return all.empty() ? std::string() : all.front();
+}
+
+bool ClientSession::localCommand(const InputCommand& c) {
+    switch (c.kind) {
+    case Kind::Query:
+        if (!c.target.empty()) switchTo("@" + c.target);
+        else if (query_.empty()) notice("* no query to close (/query user starts one)");
+        else switchTo(render_.currentRoom);
+        return true;
+    case Kind::Switch: {
+        if (!c.target.empty()) {
+            switchTo("@" + c.target);
+            return true;
+        }
+        std::string target = c.room;
+        if (!target.empty()) {
+            const auto in = std::find_if(rooms_.begin(), rooms_.end(),
+                                         [&](const auto& r) { return nameKey(r) == nameKey(target); });
+            if (in == rooms_.end()) {
+                output_.error("you are not in " + target + " (/join " + target + ")");
+                return true;
+            }
+            target = *in;
+        } else if (!c.text.empty() && std::isdigit(static_cast<unsigned char>(c.text[0]))) {
+            // The Nth of the rooms (in order) and then the queries, as /switch lists them.
+            std::vector<std::string> all(rooms_.begin(), rooms_.end());
+            for (const auto& q : queries_) all.push_back("@" + q);
+            const auto n = static_cast<std::size_t>(std::stoul(c.text));
+            if (n == 0 || n > all.size()) {
+                std::string list;
+                for (std::size_t i = 0; i < all.size(); ++i)
+                    list += (i ? ", " : "") + std::to_string(i + 1) + " " + visibleText(all[i]);
+                output_.error("there is no " + c.text + ": " + list);
+                return true;
+            }
+            target = all[n - 1];
+        } else {
+            target = nextContext(c.text == "previous");
+        }
+        if (target.empty() || nameKey(target) == nameKey(currentContext())) notice("* nothing else to switch to");
+        else switchTo(target);
+        return true;
+    }
+    case Kind::Ignore:
+        if (c.target.empty()) {
+            const auto names = ignore_.names();
+            notice(names.empty() ? "* nobody is ignored (/ignore user hides their messages)" : "* ignored: " + join(names));
+        } else if (nameKey(c.target) == nameKey(render_.self)) {
+            output_.error("you cannot ignore yourself");
+        } else {
+            const auto name = displayName(c.target);
+            notice(ignore_.add(name) ? "* ignoring " + name + ": their messages and DMs are hidden (/unignore " + name + ")"
+                                     : "* " + name + " is already ignored");
+        }
+        return true;
+    case Kind::Unignore:
+        notice(ignore_.remove(c.target) ? "* no longer ignoring " + displayName(c.target)
+                                        : "* " + c.target + " is not ignored");
+        return true;
+    default: return false;
+    }
+}
+
 
 void ClientSession::request(Poco::JSON::Object::Ptr message, Pending pending) {
     const auto id = ++lastId_;
@@ -108,24 +307,29 @@ void ClientSession::retryDue(Clock::time_point now) {
 }
 
 void ClientSession::sendText(const std::string& to, const std::string& text, bool action) {
-    auto send = makeMessage("send");
-    send->set("to", to);
-    send->set("text", text);
-    if (action) send->set("action", true);
-    request(send, {"send", to});
+    // Longer than the server takes: several messages, split between words.
+    for (const auto& part : splitMessage(text, maxText_)) {
+        auto send = makeMessage("send");
+        send->set("to", to);
+        send->set("text", part);
+        if (action) send->set("action", true);
+        request(send, {"send", to});
+    }
 }
 
 void ClientSession::sendRequest(const Poco::JSON::Object::Ptr& message) {
     Pending pending;
-    pending.kind = field(message, "type");
-    pending.detail = field(message, pending.kind == "send" ? "to" : pending.kind == "whois" ? "user" : "room");
+    pending.kind = stringField(message, "type").value_or("");
+    pending.detail = stringField(message, pending.kind == "send" ? "to" : pending.kind == "whois" ? "user" : "room")
+                         .value_or("");
     if (message->has("id")) pending.originalId = message->get("id");
     request(message, std::move(pending));
 }
 
-void ClientSession::say(const std::string& text) { sendText(render_.currentRoom, text, false); }
+void ClientSession::say(const std::string& text) { sendText(currentContext(), text, false); }
 
 void ClientSession::connectionLost() {
+    if (connected_) lostAt_ = Clock::now();
     connected_ = false;
     if (!restore_) restore_ = Restore{rooms_, render_.currentRoom, 0};
     restore_->waiting = 0;
@@ -150,6 +354,7 @@ void ClientSession::reconnected(const Welcome& welcome) {
     pace_ = SendPacer(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
                       welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
     render_.self = welcome.user;
+    if (welcome.maxText > 0) maxText_ = welcome.maxText;
     rooms_.clear();
     rooms_.insert(welcome.rooms.begin(), welcome.rooms.end());
     if (!welcome.room.empty()) rooms_.insert(welcome.room);
@@ -205,8 +410,13 @@ void ClientSession::restored() {
     render_.currentRoom = rooms_.empty() ? wanted : *rooms_.begin();
     for (const auto& room : rooms_)
         if (nameKey(room) == nameKey(wanted)) render_.currentRoom = room;
-    std::vector<std::string> rooms(rooms_.begin(), rooms_.end());
-    notice("* reconnected as " + render_.self + ": in " + join(rooms) + "; current room " + render_.currentRoom);
+    std::vector<std::string> rooms;
+    for (const auto& room : rooms_) rooms.push_back(visibleText(room));
+    const auto seconds =
+        lostAt_ == Clock::time_point{} ? 0 : std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - lostAt_).count();
+    notice("* reconnected after " + std::to_string(seconds) + " s as " + visibleText(render_.self) + ": in " +
+           join(rooms) + "; current room " + visibleText(render_.currentRoom));
+    quietUntil_ = Clock::now() + std::chrono::seconds(30);
     retryDue(Clock::now());
 }
 
@@ -216,6 +426,7 @@ bool ClientSession::handleLine(const std::string& line) {
         auto m = makeMessage(type);
         return m;
     };
+    if (localCommand(c)) return true;
     const bool local = c.kind == Kind::Empty || c.kind == Kind::Quit || c.kind == Kind::Invalid ||
                        c.kind == Kind::Help || c.kind == Kind::Bell || c.kind == Kind::Timestamps;
     if (!connected_ && !local) {
@@ -253,8 +464,8 @@ bool ClientSession::handleLine(const std::string& line) {
         }
         return true;
     }
-    case Kind::Say: sendText(c.room.empty() ? render_.currentRoom : c.room, c.text, false); return true;
-    case Kind::Action: sendText(render_.currentRoom, c.text, true); return true;
+    case Kind::Say: sendText(c.room.empty() ? currentContext() : c.room, c.text, false); return true;
+    case Kind::Action: sendText(currentContext(), c.text, true); return true;
     case Kind::Direct: sendText("@" + c.target, c.text, false); return true;
     case Kind::Reply:
         if (lastDmFrom_.empty()) {
@@ -286,8 +497,9 @@ bool ClientSession::handleLine(const std::string& line) {
     }
     case Kind::Who: {
         auto m = simple("who");
-        if (!c.room.empty()) m->set("room", c.room);
-        request(m, {"who", c.room});
+        const auto room = c.room.empty() && c.text == "here" ? render_.currentRoom : c.room;
+        if (!room.empty()) m->set("room", room);
+        request(m, {"who", room});
         return true;
     }
     case Kind::Whois: {
@@ -310,11 +522,27 @@ bool ClientSession::handleLine(const std::string& line) {
         return true;
     }
     case Kind::Back: request(simple("back"), {"back", {}}); return true;
+    case Kind::Query:
+    case Kind::Switch:
+    case Kind::Ignore:
+    case Kind::Unignore: return true;  // localCommand took them
     }
     return true;
 }
 
 void ClientSession::handleMessage(const Poco::JSON::Object::Ptr& message) {
+    try {
+        handle(message);
+    } catch (const ClientError&) {
+        throw;
+    } catch (const std::exception& e) {
+        // A member of an unexpected type (Poco's BadCastException and the like).
+        throw ClientError(exit_code::kProtocol, "the server sent a message the client cannot read (" +
+                                                    visibleText(e.what()) + "); disconnecting");
+    }
+}
+
+void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
     const auto type = field(message, "type");
     if (type == "ping") {
         send_(makeMessage("pong"));
@@ -329,7 +557,9 @@ void ClientSession::handleMessage(const Poco::JSON::Object::Ptr& message) {
                                !held_.count(*id);
             if (paced && type == "error" && field(message, "code") == "rate_limited") {
                 pace_.answered();
-                const auto wait = std::chrono::milliseconds(intField(message, "retry_after_ms").value_or(200));
+                // At most a minute, whatever the server says (and no overflow).
+                const auto wait = std::chrono::milliseconds(
+                    std::clamp<std::int64_t>(intField(message, "retry_after_ms").value_or(200), 0, 60'000));
                 held_[*id] = it->second.message;
                 const auto at = Clock::now() + wait;
                 if (!refusedUntil_ || *refusedUntil_ < at) refusedUntil_ = at;
@@ -354,21 +584,40 @@ void ClientSession::handleMessage(const Poco::JSON::Object::Ptr& message) {
         output_.message(message);
         if (type == "error" && (pending.kind == "rejoin" || pending.kind == "unjoin")) {
             output_.error("could not " + std::string(pending.kind == "rejoin" ? "rejoin " : "leave ") + pending.detail +
-                          ": " + field(message, "message"));
+                          ": " + shown(message, "message"));
             restoreStep();
         } else if (type == "error") {
-            output_.error(field(message, "message") + " (" + field(message, "code") + ")");
+            output_.error(shown(message, "message") + " (" + shown(message, "code") + ")");
         } else {
             answered(pending, message);
         }
         return;
     }
+    checkEvent(message);
     output_.message(message);
+    if (repeatedJoin(message)) return;  // someone rejoining after an outage: not news
+    const bool chat = type == "message";
+    if (chat && nameKey(field(message, "from")) != nameKey(render_.self) && ignore_.contains(field(message, "from")))
+        return;  // /ignore
     noteEvent(message);
-    if (auto line = renderEvent(message, render_)) {
-        output_.line(*line);
+    if (chat) track(message);
+    if (auto line = renderEventLine(message, view())) {
+        output_.indented(line->text, line->indent);
         if (ringsBell(message, render_)) output_.bell();
     }
+}
+
+bool ClientSession::repeatedJoin(const Poco::JSON::Object::Ptr& event) const {
+    if (field(event, "type") != "joined") return false;
+    if (!restore_ && !(quietUntil_ && Clock::now() < *quietUntil_)) return false;
+    const auto room = members_.find(nameKey(field(event, "room")));
+    return room != members_.end() && room->second.count(nameKey(field(event, "user")));
+}
+
+void ClientSession::noteMembers(const std::string& room, const std::vector<std::string>& members) {
+    auto& known = members_[nameKey(room)];
+    known.clear();
+    for (const auto& member : members) known.insert(nameKey(member));
 }
 
 void ClientSession::noteEvent(const Poco::JSON::Object::Ptr& event) {
@@ -388,6 +637,9 @@ void ClientSession::noteEvent(const Poco::JSON::Object::Ptr& event) {
         noteRoom(field(event, "room"));
     } else if (type == "joined" || type == "left") {
         noteRoom(field(event, "room"));
+        auto& members = members_[nameKey(field(event, "room"))];
+        if (type == "joined") members.insert(nameKey(field(event, "user")));
+        else members.erase(nameKey(field(event, "user")));
         const auto reason = field(event, "reason");
         if (type == "joined") noteUser(field(event, "user"));
         else if (!reason.empty() && reason != "left") users_.erase(nameKey(field(event, "user")));  // went offline
@@ -402,11 +654,12 @@ void ClientSession::noteEvent(const Poco::JSON::Object::Ptr& event) {
 void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::Ptr& ok) {
     const auto& kind = pending.kind;
     if (kind == "send") {
-        if (const auto away = field(ok, "away"); !away.empty() && pending.detail.size() > 1)
-            notice("* " + pending.detail.substr(1) + " is away: " + away);
+        if (const auto away = shown(ok, "away"); !away.empty() && pending.detail.size() > 1)
+            notice("* " + visibleText(displayName(pending.detail.substr(1))) + " is away: " + away);
     } else if (kind == "rejoin") {
         rooms_.insert(field(ok, "room"));
         for (const auto& member : strings(ok, "members")) noteUser(member);
+        noteMembers(field(ok, "room"), strings(ok, "members"));
         restoreStep();
     } else if (kind == "unjoin") {
         const auto left = field(ok, "left");
@@ -419,50 +672,58 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
         noteRoom(room);
         for (const auto& member : strings(ok, "members")) noteUser(member);
         render_.currentRoom = room;
-        const auto topic = field(ok, "topic");
-        notice("* you are now in " + room + (topic.empty() ? "" : " (topic: " + topic + ")") + " with " +
-               join(strings(ok, "members")));
+        query_.clear();
+        noteMembers(room, strings(ok, "members"));
+        const auto topic = shown(ok, "topic");
+        notice("* you are now in " + visibleText(room) + (topic.empty() ? "" : " (topic: " + topic + ")") + " with " +
+               join(shownAll(ok, "members")));
     } else if (kind == "leave") {
         const auto left = field(ok, "left");
         const auto nowIn = field(ok, "room");
-        for (auto it = rooms_.begin(); it != rooms_.end();)
+        std::string leftName = left;  // as we know it, not as typed
+        for (auto it = rooms_.begin(); it != rooms_.end();) {
+            if (nameKey(*it) == nameKey(left)) leftName = *it;
             it = nameKey(*it) == nameKey(left) ? rooms_.erase(it) : std::next(it);
+        }
         rooms_.insert(nowIn);
         if (nameKey(left) == nameKey(render_.currentRoom) || rooms_.size() == 1) render_.currentRoom = nowIn;
-        notice("* you left " + left + "; current room is " + render_.currentRoom);
+        notice("* you left " + visibleText(leftName) + "; current room is " + visibleText(render_.currentRoom));
     } else if (kind == "rooms") {
         Poco::JSON::Object::Ptr m = ok;
-        auto list = m->getArray("rooms");
+        auto list = m->has("rooms") ? m->getArray("rooms") : Poco::JSON::Array::Ptr();
+        if (m->has("rooms") && !list) violation("ok", "whose \"rooms\" is not a list");
         output_.line("Rooms (" + std::to_string(list ? list->size() : 0) + "):");
         for (std::size_t i = 0; list && i < list->size(); ++i) {
             auto room = list->getObject(i);
-            const auto topic = field(room, "topic");
+            if (!room) violation("ok", "whose \"rooms\" holds something other than objects");
+            const auto topic = shown(room, "topic");
             noteRoom(field(room, "room"));
-            output_.line("  " + field(room, "room") + " (" + std::to_string(intField(room, "members").value_or(0)) +
+            output_.line("  " + shown(room, "room") + " (" + std::to_string(intField(room, "members").value_or(0)) +
                          ")" + (topic.empty() ? "" : " " + topic));
         }
     } else if (kind == "topic?") {
-        const auto topic = field(ok, "topic");
-        notice("* topic of " + field(ok, "room") + ": " + (topic.empty() ? "(none)" : topic));
+        const auto topic = shown(ok, "topic");
+        notice("* topic of " + shown(ok, "room") + ": " + (topic.empty() ? "(none)" : topic));
     } else if (kind == "who") {
         Poco::JSON::Object::Ptr m = ok;
-        auto away = m->getObject("away");
+        auto away = m->has("away") ? m->getObject("away") : Poco::JSON::Object::Ptr();
+        if (m->has("away") && !away) violation("ok", "whose \"away\" is not an object");
         std::vector<std::string> names;
         for (const auto& name : strings(ok, "users")) {
             noteUser(name);
-            names.push_back(away && away->has(name) ? name + " (away)" : name);
+            names.push_back(visibleText(name) + (away && away->has(name) ? " (away)" : ""));
         }
-        output_.line((pending.detail.empty() ? "Online" : pending.detail) + " (" + std::to_string(names.size()) +
-                     "): " + join(names));
+        output_.line((pending.detail.empty() ? "Online" : visibleText(pending.detail)) + " (" +
+                     std::to_string(names.size()) + "): " + join(names));
     } else if (kind == "whois") {
-        const auto away = field(ok, "away");
-        notice("* " + field(ok, "user") + ": in " + join(strings(ok, "rooms")) + "; connected " +
-               duration(nowMillis() - intField(ok, "since").value_or(0)) + " ago; idle " +
-               duration(intField(ok, "idle_ms").value_or(0)) + (away.empty() ? "" : "; away: " + away));
+        const auto away = shown(ok, "away");
+        notice("* " + shown(ok, "user") + ": in " + join(shownAll(ok, "rooms")) + "; connected " +
+               duration(nowMillis() - std::clamp<std::int64_t>(intField(ok, "since").value_or(0), 0, nowMillis())) +
+               " ago; idle " + duration(std::max<std::int64_t>(0, intField(ok, "idle_ms").value_or(0))) + (away.empty() ? "" : "; away: " + away));
     } else if (kind == "nick") {
         render_.self = field(ok, "user");
     } else if (kind == "away") {
-        notice("* you are marked away: " + pending.detail);
+        notice("* you are marked away: " + visibleText(pending.detail));
     } else if (kind == "back") {
         notice("* you are back");
     }

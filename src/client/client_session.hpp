@@ -5,10 +5,12 @@
 // the terminal or pipe around it is someone else's job.
 
 #include "client/event_renderer.hpp"
+#include "client/ignore_list.hpp"
 #include "client/send_pacer.hpp"
 #include "client/server_connection.hpp"
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <map>
@@ -17,6 +19,8 @@
 #include <vector>
 
 namespace chat {
+
+struct InputCommand;
 
 /// Messages are paced to the rate limit the server announced in welcome
 /// (SendPacer), so a paste or a pipe is sent in order without refusals; any
@@ -35,6 +39,9 @@ public:
     virtual void message(const Poco::JSON::Object::Ptr&) {}
     /// A message that should ring the terminal bell (RenderOptions::bell) arrived.
     virtual void bell() {}
+    /// A chat line whose wrapped rows a terminal indents by `indent` columns,
+    /// so that they cannot pass for lines of their own.
+    virtual void indented(const std::string& text, std::size_t /*indent*/) { line(text); }
 };
 
 class ClientSession {
@@ -46,7 +53,9 @@ public:
     /// Handles one input line; false when the user asked to leave.
     bool handleLine(const std::string& line);
 
-    /// Handles one message from the server.
+    /// Handles one message from the server. Throws ClientError(76) for a
+    /// message that breaks the protocol (a member of the wrong type, an
+    /// event without its members): the caller disconnects.
     void handleMessage(const Poco::JSON::Object::Ptr& message);
 
     bool awaitingAnswers() const { return !pending_.empty(); }
@@ -77,6 +86,12 @@ public:
     /// Sends the held messages, in their order, as far as the pace allows.
     void retryDue(Clock::time_point now);
     const std::string& currentRoom() const { return render_.currentRoom; }
+    /// Where plain lines go: the current room, or "@user" during a /query.
+    std::string currentContext() const;
+    /// Keeps /ignore's list in `file` (loaded now, saved on each change).
+    void useIgnoreFile(const std::string& file) { ignore_ = IgnoreList(file); }
+    /// Lines kept per room and query, to show what was missed on /switch.
+    static constexpr std::size_t kScrollback = 200;
     const std::string& self() const { return render_.self; }
     const std::set<std::string>& rooms() const { return rooms_; }
     /// Users seen online (welcome, /who, events), without ourselves; for completion.
@@ -85,8 +100,12 @@ public:
     std::vector<std::string> knownRooms() const;
     const RenderOptions& renderOptions() const { return render_; }
 
-    /// "[#lobby] alice> ", or "[#lobby] alice (offline)> " while disconnected
+    /// "[#lobby] alice> "; "[@bob] alice> " during a query; unread traffic
+    /// elsewhere and the connection in parentheses: "[#lobby] alice (#dev 3,
+    /// @bob 1)> ", "[#lobby] alice (offline)> ".
     std::string prompt() const;
+    /// A local notice, timestamped like messages.
+    void notice(const std::string& text);
 
 private:
     struct Pending {
@@ -109,7 +128,25 @@ private:
     void noteRoom(const std::string& room);
     void restoreStep();  ///< one rejoin or leave answered (or none needed)
     void restored();
-    void notice(const std::string& text);
+    void handle(const Poco::JSON::Object::Ptr& message);
+    std::string displayName(const std::string& user) const;
+    void noteMembers(const std::string& room, const std::vector<std::string>& members);
+    /// A "joined" of someone we knew in that room, during or just after our
+    /// reconnection (the server restarted; everyone comes back).
+    bool repeatedJoin(const Poco::JSON::Object::Ptr& event) const;
+    /// The room or "@user" a message belongs to.
+    std::string contextOf(const Poco::JSON::Object::Ptr& message) const;
+    /// Keeps a message in its context's scrollback; counts it unread unless
+    /// it is ours or its context is the current one.
+    void track(const Poco::JSON::Object::Ptr& message);
+    /// Makes `context` current ("#room" or "@user") and shows what was missed there.
+    void switchTo(const std::string& context);
+    /// The next context to /switch to: unread traffic first, then in order
+    /// (rooms, then queries); `backwards`: the one before, in order.
+    std::string nextContext(bool backwards = false) const;
+    /// render_ as seen from the current context (during a query, every room is elsewhere).
+    RenderOptions view() const;
+    bool localCommand(const InputCommand& c);
 
     Send send_;
     ClientOutput& output_;
@@ -127,6 +164,20 @@ private:
     bool restoreLeaving_ = false;     ///< rejoins done; leaving rooms we had left
     std::map<std::string, std::string> users_;  ///< by nameKey: display name
     std::map<std::string, std::string> seenRooms_;  ///< by nameKey: room name
+    std::map<std::string, std::set<std::string>> members_;  ///< by room nameKey: members' nameKeys
+    std::size_t maxText_ = 0;  ///< longer texts are split (welcome's max_text)
+    Clock::time_point lostAt_{};
+    std::optional<Clock::time_point> quietUntil_;  ///< repeated joins are not shown until then
+    IgnoreList ignore_;
+    std::string query_;  ///< the user plain lines go to; empty: the current room
+    std::vector<std::string> queries_;  ///< users queried in this session, for /switch
+    struct Context {
+        std::string name;  ///< "#room" or "@user"
+        std::size_t unread = 0;
+        std::size_t missed = 0;  ///< lines since the first unread one, shown on switching there
+        std::deque<Poco::JSON::Object::Ptr> lines;  ///< the last kScrollback messages
+    };
+    std::map<std::string, Context> contexts_;  ///< by nameKey of the name
 };
 
 }  // namespace chat

@@ -8,7 +8,7 @@ namespace chat {
 
 namespace {
 const std::vector<std::string>& settingNames() {
-    static const std::vector<std::string> names{"host", "port", "user", "color", "timestamps", "bell"};
+    static const std::vector<std::string> names{"host", "port", "user", "color", "colors", "timestamps", "bell"};
     return names;
 }
 
@@ -32,7 +32,10 @@ std::string defaultHistoryPath() { return xdgPath("XDG_STATE_HOME", ".local/stat
 void addConnectOptions(CLI::App& connect, ConnectCommandLine& line) {
     auto& o = line.options;
     connect.add_option("--host", o.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
-    connect.add_option("--port", o.port, "Server port")->envname("CHAT_PORT")->capture_default_str();
+    connect.add_option("--port", o.port, "Server port (1-65535)")
+        ->envname("CHAT_PORT")
+        ->check(CLI::Range(1, 65535).description(""))
+        ->capture_default_str();
     connect.add_option("--user", o.user, "Your name (default: $CHAT_USER, then the config file, then $USER)")
         ->envname("CHAT_USER");
     connect.add_option("--ping-interval", line.pingSeconds,
@@ -41,6 +44,10 @@ void addConnectOptions(CLI::App& connect, ConnectCommandLine& line) {
         ->capture_default_str();
     connect.add_option("--color", line.color, "Colours: auto (on a terminal, unless NO_COLOR is set), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->capture_default_str();
+    connect.add_option("--colors", line.colors,
+                       "Name colours: auto (256 when TERM or COLORTERM says so), 256, or 16 (basic)")
+        ->check(CLI::IsMember({"auto", "256", "16"}))
         ->capture_default_str();
     connect.add_option("--timestamps", line.timestamps, "Message times: off, short (HH:MM) or long (date and seconds)")
         ->check(CLI::IsMember({"off", "short", "long"}))
@@ -65,7 +72,7 @@ std::map<std::string, std::string> readConfigFile(const std::string& path) {
         const auto& names = settingNames();
         if (std::find(names.begin(), names.end(), item.name) == names.end())
             throw CLI::ConfigError(path + ": unknown setting '" + item.fullname() +
-                                   "' (settings: host, port, user, color, timestamps, bell)");
+                                   "' (settings: host, port, user, color, colors, timestamps, bell)");
         std::string value;
         for (const auto& input : item.inputs) value += (value.empty() ? "" : " ") + input;
         settings[item.name] = value;
@@ -98,8 +105,11 @@ ConnectOptions resolveConnectOptions(CLI::App& connect, ConnectCommandLine& line
     options.color = line.color == "always" ? ColorMode::Always : line.color == "never" ? ColorMode::Never : ColorMode::Auto;
     options.timestamps = parseTimestamps(line.timestamps).value_or(Timestamps::Short);
     options.bell = parseBell(line.bell).value_or(Bell::Mention);
+    if (line.colors == "256") options.palette = Palette::Extended256;
+    if (line.colors == "16") options.palette = Palette::Basic16;
     options.reconnect = !line.noReconnect;
     options.historyFile = defaultHistoryPath();
+    options.ignoreFile = xdgPath("XDG_STATE_HOME", ".local/state", "chat/ignore");
     return options;
 }
 

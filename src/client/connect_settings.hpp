@@ -17,6 +17,7 @@ struct ConnectCommandLine {
     std::string color = "auto";
     std::string timestamps = "short";
     std::string bell = "mention";
+    std::string colors = "auto";
     double pingSeconds = 30;
     bool noReconnect = false;
     std::string config;  ///< --config FILE; empty: the default file, if it exists

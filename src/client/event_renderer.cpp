@@ -1,5 +1,6 @@
 #include "client/event_renderer.hpp"
 
+#include "client/terminal_text.hpp"
 #include "shared/protocol.hpp"
 #include "shared/validation.hpp"
 
@@ -9,8 +10,9 @@
 namespace chat {
 
 namespace {
+/// A field as it may be shown: never trusted to be free of control characters.
 std::string field(const Poco::JSON::Object::Ptr& event, const std::string& key) {
-    return stringField(event, key).value_or("");
+    return visibleText(stringField(event, key).value_or(""));
 }
 
 /// "[#room] " when the event belongs to a room other than the current one.
@@ -57,23 +59,31 @@ std::string_view bellName(Bell bell) {
 }
 
 namespace style {
-const std::vector<const char*>& namePalette() {
-    // Plain and bright foreground colours, without red (errors) and magenta
-    // (DMs), so a name never looks like either.
-    static const std::vector<const char*> palette{"\033[32m", "\033[33m", "\033[34m", "\033[36m", "\033[92m",
-                                                  "\033[93m", "\033[94m", "\033[96m", "\033[91m"};
-    return palette;
+const std::vector<const char*>& namePalette(Palette palette) {
+    // Basic: green, blue, cyan, yellow (dark), bright blue, and bold green
+    // and cyan; red and magenta mean errors and DMs, and bright green,
+    // yellow and cyan are unreadable on a light background.
+    static const std::vector<const char*> basic{"\033[32m", "\033[34m",   "\033[36m",  "\033[33m",
+                                                "\033[94m", "\033[1;32m", "\033[1;36m"};
+    // 256 colours: cube colours of middle lightness in blues, teals, greens,
+    // olives, oranges and violets (no reds, pinks or magentas).
+    static const std::vector<const char*> extended{
+        "\033[38;5;25m",  "\033[38;5;28m",  "\033[38;5;30m",  "\033[38;5;31m",  "\033[38;5;32m",  "\033[38;5;33m",
+        "\033[38;5;37m",  "\033[38;5;61m",  "\033[38;5;62m",  "\033[38;5;64m",  "\033[38;5;66m",  "\033[38;5;67m",
+        "\033[38;5;68m",  "\033[38;5;70m",  "\033[38;5;72m",  "\033[38;5;94m",  "\033[38;5;97m",  "\033[38;5;98m",
+        "\033[38;5;100m", "\033[38;5;106m", "\033[38;5;130m", "\033[38;5;136m", "\033[38;5;172m", "\033[38;5;29m"};
+    return palette == Palette::Extended256 ? extended : basic;
 }
 
-const char* nameColor(std::string_view name) {
+const char* nameColor(std::string_view name, Palette palette) {
     // FNV-1a over the case-folded name: stable across runs and machines.
     std::uint32_t hash = 2166136261u;
     for (const char c : nameKey(name)) {
         hash ^= static_cast<unsigned char>(c);
         hash *= 16777619u;
     }
-    const auto& palette = namePalette();
-    return palette[hash % palette.size()];
+    const auto& colours = namePalette(palette);
+    return colours[hash % colours.size()];
 }
 }  // namespace style
 
@@ -109,29 +119,39 @@ std::string formatTimestamp(std::int64_t millis, Timestamps timestamps) {
     return buffer;
 }
 
-std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
+std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
     const auto type = field(event, "type");
     const auto ts = intField(event, "ts");
     const bool color = options.color;
     const std::string clock =
         ts && options.timestamps != Timestamps::Off ? paint(formatTimestamp(*ts, options.timestamps), style::kNotice, color) + " " : "";
-    auto notice = [&](const std::string& text) { return clock + paint(text, style::kNotice, color); };
+    auto notice = [&](const std::string& text) {
+        return RenderedLine{clock + paint(text, style::kNotice, color), displayWidth(clock) + 2};
+    };
     if (type == "message") {
         const auto from = field(event, "from");
         const auto to = field(event, "to");
         const auto text = field(event, "text");
         const bool mine = nameKey(from) == nameKey(options.self);
         const bool action = boolField(event, "action").value_or(false);
-        const char* nameStyle = mine ? style::kSelf : style::nameColor(from);
-        const auto body = !mine && mentions(text, options.self) ? paint(text, style::kMention, color) : text;
+        const bool mentioned = !mine && mentions(text, options.self);
+        const char* nameStyle = mine ? style::kSelf : style::nameColor(from, options.palette);
+        const auto body = mentioned ? paint(text, style::kMention, color) : text;
+        // Without colours, a marker tells mentions and our own lines apart.
+        const std::string marker = options.terminal && !color ? (mentioned ? "! " : mine ? "> " : "") : "";
+        std::string prefix;
         if (isDirect(to)) {
             const std::string label = mine ? "[DM to " + to.substr(1) + "]" : "[DM from " + from + "]";
-            return clock + paint(label, style::kDirect, color) + " " +
-                   (action ? "* " + paint(from, nameStyle, color) + " " : "") + text;
+            prefix = clock + marker + paint(label, style::kDirect, color) + " " +
+                     (action ? "* " + paint(from, nameStyle, color) + " " : "");
+            return RenderedLine{prefix + text, displayWidth(prefix)};
         }
-        const auto tag = roomTag(to, options);
-        if (action) return clock + tag + "* " + paint(from, nameStyle, color) + " " + body;
-        return clock + tag + paint(from, nameStyle, color) + ": " + body;
+        // On a terminal, a line from a room we are not looking at is labelled and dimmed.
+        const bool elsewhere = !roomTag(to, options).empty();
+        const auto tag = elsewhere && options.terminal ? paint(roomTag(to, options), style::kNotice, color) : roomTag(to, options);
+        const auto shownBody = elsewhere && options.terminal && !mentioned ? paint(text, style::kNotice, color) : body;
+        prefix = clock + tag + marker + (action ? "* " + paint(from, nameStyle, color) + " " : paint(from, nameStyle, color) + ": ");
+        return RenderedLine{prefix + shownBody, displayWidth(prefix)};
     }
     const auto room = field(event, "room");
     if (type == "joined") {
@@ -147,6 +167,11 @@ std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, con
     if (type == "topic") return notice("* " + field(event, "by") + " set the topic of " + room + ": " + field(event, "topic"));
     if (type == "nick") return notice("* " + field(event, "old") + " is now known as " + field(event, "new"));
     if (type == "shutdown") return notice("* " + field(event, "message"));
+    return std::nullopt;
+}
+
+std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
+    if (auto line = renderEventLine(event, options)) return line->text;
     return std::nullopt;
 }
 

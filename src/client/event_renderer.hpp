@@ -33,17 +33,35 @@ std::string_view timestampsName(Timestamps timestamps);
 std::optional<Bell> parseBell(std::string_view word);
 std::string_view bellName(Bell bell);
 
+/// The colours user names are drawn from: the 16 basic colours every
+/// terminal has, or the 256-colour palette (xterm-256color and most others).
+enum class Palette { Basic16, Extended256 };
+
 struct RenderOptions {
     std::string self;         ///< our own user name, to mark our messages and mentions
     std::string currentRoom;  ///< events from other rooms show the room's name
     bool color = false;       ///< ANSI colours; never any escape byte when false
     Timestamps timestamps = Timestamps::Short;
     Bell bell = Bell::Mention;
+    /// A person reads this on a terminal (not a pipe): without colours,
+    /// mentions are marked "! " and our own messages "> " so that they still
+    /// stand out, and local notices are timestamped like messages.
+    bool terminal = false;
+    Palette palette = Palette::Basic16;
+};
+
+/// A line for the terminal and the column its text starts at, where wrapped
+/// rows are indented.
+struct RenderedLine {
+    std::string text;
+    std::size_t indent = 0;
 };
 
 /// One line (without newline) for an event, or nullopt for messages that
-/// are not shown (ok, pong, ...). Text from the server never contains
-/// control characters, so the line is safe to print.
+/// are not shown (ok, pong, ...). Every string from the server passes
+/// through visibleText, so the line is safe to print whatever the server sent.
+std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event, const RenderOptions& options);
+/// renderEventLine's text.
 std::optional<std::string> renderEvent(const Poco::JSON::Object::Ptr& event, const RenderOptions& options);
 
 /// True when the event should ring the terminal bell under options.bell.
@@ -72,9 +90,11 @@ inline constexpr const char* kMention = "\033[30;43m";     ///< text that mentio
 inline constexpr const char* kError = "\033[31m";          ///< client errors: red
 /// The colour of a user name: the same name (in any case) always gets the
 /// same one of the palette's colours.
-const char* nameColor(std::string_view name);
-/// The palette nameColor picks from.
-const std::vector<const char*>& namePalette();
+const char* nameColor(std::string_view name, Palette palette = Palette::Basic16);
+/// The colours nameColor picks from: mid-tone colours that read on dark and
+/// on light backgrounds, without red (errors), magenta (DMs), and the
+/// bright yellows, whites and greys that vanish on one or the other.
+const std::vector<const char*>& namePalette(Palette palette = Palette::Basic16);
 }  // namespace style
 
 /// `text` wrapped in `sgr` and a reset when `color`, else `text` unchanged.

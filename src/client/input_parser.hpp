@@ -19,7 +19,7 @@ struct InputCommand {
         Leave,    ///< /leave [#room] (empty room: the current one)
         Rooms,    ///< /rooms
         Topic,    ///< /topic [#room] [text]: show (empty text) or set
-        Who,      ///< /who [#room]
+        Who,      ///< /who [#room]; text "here" (from /names): the current room
         Whois,    ///< /whois user
         Nick,     ///< /nick name
         Away,     ///< /away [message]
@@ -27,6 +27,11 @@ struct InputCommand {
         Help,     ///< /help [command]
         Bell,     ///< /bell [off|mention|all]: show or set (client-side only)
         Timestamps,  ///< /timestamps [off|short|long]: show or set (client-side only)
+        Query,    ///< /query [user]: plain lines go to `target` (empty: back to the current room)
+        Switch,   ///< /switch [#room|@user|-]: look at `room` or `target`; neither: the next with unread
+                  ///< traffic (text "previous" for "-": the one before; digits: the Nth, rooms then queries)
+        Ignore,   ///< /ignore [user]: hide `target`'s messages (empty: list who is ignored)
+        Unignore, ///< /unignore user
         Quit,     ///< /quit, quit, exit
         Invalid,  ///< a line the client refuses; `error` says why
     };
@@ -40,6 +45,10 @@ struct InputCommand {
 /// `//text` sends "/text" literally. Unknown `/commands` and bad names are
 /// Invalid, never sent.
 InputCommand parseInput(std::string_view line);
+
+/// `text` cut into pieces of at most `maxBytes` bytes, between words where
+/// possible and never inside a UTF-8 character; one piece when it fits.
+std::vector<std::string> splitMessage(std::string_view text, std::size_t maxBytes);
 
 /// Every command with its aliases, usage and a one-line description.
 struct CommandHelp {

@@ -6,6 +6,7 @@
 #include "client/paste_guard.hpp"
 #include "client/reconnect_backoff.hpp"
 #include "client/server_connection.hpp"
+#include "client/terminal_text.hpp"
 #include "shared/exit_codes.hpp"
 
 #include <cerrno>
@@ -55,7 +56,36 @@ void installSignalPipe(bool terminal) {
 
 std::string join(const std::vector<std::string>& names) {
     std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + visibleText(n);
+    return out;
+}
+
+/// Compact JSON with DEL and the C1 controls (which Poco leaves raw) escaped
+/// too, so that no server string can reach a terminal showing --json output
+/// as a control; the text is unchanged for a JSON reader.
+std::string safeJson(const std::string& json) {
+    std::string out;
+    out.reserve(json.size());
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        const auto c = static_cast<unsigned char>(json[i]);
+        const auto next = i + 1 < json.size() ? static_cast<unsigned char>(json[i + 1]) : 0;
+        if (c == 0x7F) {
+            out += "\\u007f";
+        } else if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {
+            static const char* hex = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[next >> 4];
+            out += hex[next & 15];
+            ++i;
+        } else if (c < 0x20) {  // never raw in JSON; escaped in case a writer did not
+            static const char* hex = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += json[i];
+        }
+    }
     return out;
 }
 
@@ -64,6 +94,14 @@ bool colourWanted(ColorMode mode, bool terminal) {
     const char* noColor = std::getenv("NO_COLOR");
     const char* term = std::getenv("TERM");
     return terminal && !(noColor && *noColor) && !(term && std::strcmp(term, "dumb") == 0);
+}
+
+Palette detectPalette() {
+    const char* term = std::getenv("TERM");
+    const char* colorterm = std::getenv("COLORTERM");
+    const bool many = (term && std::strstr(term, "256color")) ||
+                      (colorterm && (std::strcmp(colorterm, "truecolor") == 0 || std::strcmp(colorterm, "24bit") == 0));
+    return many ? Palette::Extended256 : Palette::Basic16;
 }
 
 /// Readline edits characters, not bytes, only in a multibyte locale; the
@@ -99,7 +137,7 @@ public:
         ordered->set("type", message->get("type"));
         for (const auto& [key, value] : *message)
             if (key != "type") ordered->set(key, value);
-        std::cout << toJson(ordered) << "\n" << std::flush;
+        std::cout << safeJson(toJson(ordered)) << "\n" << std::flush;
     }
 };
 
@@ -107,8 +145,11 @@ public:
 class TerminalOutput final : public ClientOutput {
 public:
     TerminalOutput(std::unique_ptr<LineEditor>& editor, bool color) : editor_(editor), color_(color) {}
-    void line(const std::string& text) override {
-        if (editor_) editor_->printAbove(text);
+    void line(const std::string& text) override { indented(text, 2); }
+    /// Wrapped here rather than by the terminal, so that every continuation
+    /// row is indented and can never pass for a line of its own.
+    void indented(const std::string& text, std::size_t indent) override {
+        if (editor_) editor_->printAbove(wrapLine(text, editor_->columns(), indent));
         else std::cout << text << "\n" << std::flush;
     }
     void error(const std::string& text) override {
@@ -145,6 +186,7 @@ private:
     void notice(const std::string& text);
     void onSignal(int signo);
     void onServer();
+    void drainServer();
     void onTerminalInput(Clock::time_point now);
     void onPipedInput();
     void takeBatch(PasteGuard::Batch batch);
@@ -202,14 +244,14 @@ void InteractiveLoop::send(const Poco::JSON::Object::Ptr& message) {
     }
 }
 
-void InteractiveLoop::notice(const std::string& text) { output_->line(paint(text, style::kNotice, color_)); }
+void InteractiveLoop::notice(const std::string& text) { client_->notice(text); }
 
 void InteractiveLoop::setUp(const Welcome& welcome) {
     const bool terminal = mode_ == Mode::Terminal;
     color_ = colourWanted(options_.color, terminal);
     if (isatty(STDIN_FILENO) && mode_ != Mode::Json) {
-        std::cout << "Welcome, " << welcome.user << "! Start chatting.\n";
-        if (!welcome.motd.empty()) std::cout << welcome.motd << "\n";
+        std::cout << "Welcome, " << visibleText(welcome.user) << "! Start chatting.\n";
+        if (!welcome.motd.empty()) std::cout << visibleText(welcome.motd) << "\n";
         std::cout << "Online (" << welcome.online.size() << "): " << join(welcome.online) << "\n"
                   << "Type /help for commands.\n"
                   << std::flush;
@@ -222,7 +264,10 @@ void InteractiveLoop::setUp(const Welcome& welcome) {
     render.color = color_;
     render.timestamps = options_.timestamps;
     render.bell = options_.bell;
+    render.terminal = terminal;
+    render.palette = options_.palette.value_or(detectPalette());
     client_ = std::make_unique<ClientSession>(welcome, [this](const auto& m) { send(m); }, *output_, render);
+    if (terminal) client_->useIgnoreFile(options_.ignoreFile);
     if (mode_ == Mode::Json && welcome.message) output_->message(welcome.message);
     if (terminal)
         editor_ = std::make_unique<LineEditor>(client_->prompt(), options_.historyFile,
@@ -250,8 +295,7 @@ void InteractiveLoop::lost(const std::string& why) {
     attempt_ = 0;
     const auto delay = reconnectDelay(attempt_, std::uniform_real_distribution<double>(0, 1)(random_));
     reconnectAt_ = Clock::now() + delay;
-    notice("* connection to server lost" + why + "; reconnecting in " +
-           std::to_string((delay.count() + 999) / 1000) + " s");
+    notice("* connection to server lost" + why + "; reconnecting");
 }
 
 void InteractiveLoop::tryReconnect() {
@@ -260,13 +304,13 @@ void InteractiveLoop::tryReconnect() {
         const auto welcome = connect(client_->self(), kReconnectTimeout);
         attempt_ = 0;
         client_->reconnected(welcome);
+        drainServer();  // events that came in the same read as the welcome
     } catch (const ClientError& e) {
         if (e.exitCode() == exit_code::kProtocol || e.exitCode() == exit_code::kUsage) throw;
+        // Quietly: the prompt says "(offline)" until it works; one line when it does.
         connection_.reset();
         const auto delay = reconnectDelay(++attempt_, std::uniform_real_distribution<double>(0, 1)(random_));
         reconnectAt_ = Clock::now() + delay;
-        notice("* could not reconnect (" + std::string(e.what()) + "); trying again in " +
-               std::to_string((delay.count() + 999) / 1000) + " s");
     }
 }
 
@@ -300,12 +344,17 @@ void InteractiveLoop::onServer() {
     lastHeard_ = Clock::now();
     pingSent_ = false;
     if (drainDeadline_) drainDeadline_ = lastHeard_ + kAnswerTimeout;
+    drainServer();
+    if (!open) lost("");
+}
+
+/// Every complete message already read, whether or not more bytes come.
+void InteractiveLoop::drainServer() {
     while (connection_) {
         auto message = connection_->nextMessage();
         if (!message) break;
         client_->handleMessage(*message);
     }
-    if (!open) lost("");
 }
 
 void InteractiveLoop::handleLine(const std::string& line) {
@@ -320,7 +369,7 @@ void InteractiveLoop::takeBatch(PasteGuard::Batch batch) {
         return;
     }
     stashed_ = editor_->stash();
-    editor_->setPrompt("Send " + std::to_string(batch.lines.size()) + " pasted lines to " + client_->currentRoom() +
+    editor_->setPrompt("Send " + std::to_string(batch.lines.size()) + " pasted lines to " + visibleText(client_->currentContext()) +
                        "? [y/N] ");
     confirming_ = std::move(batch);
 }
@@ -345,6 +394,8 @@ void InteractiveLoop::onTerminalInput(Clock::time_point now) {
         if (confirming_) answerPaste(line);
         else paste_.line(line, now);
     }
+    for (const auto& command : editor_->takeCommands())
+        if (!confirming_) client_->handleLine(command);
     if (editor_->endOfInput()) {
         if (confirming_) answerPaste("");
         stopInput();
@@ -389,6 +440,7 @@ int InteractiveLoop::run() {
         installSignalPipe(mode_ == Mode::Terminal);
         if (mode_ == Mode::Terminal) useTerminalLocale();
         setUp(welcome);
+        drainServer();  // events that came in the same read as the welcome
         for (;;) {
             const auto now = Clock::now();
             if (connection_ && now >= lastHeard_ + 2 * options_.pingInterval) lost(" (no answer to ping)");
@@ -447,6 +499,13 @@ int InteractiveLoop::run() {
         std::cout << std::flush;
         std::cerr << "chat: " << e.what() << "\n";
         return e.exitCode();
+    } catch (const std::exception& e) {
+        // Nothing should get here; if something does, leave the terminal
+        // as it was found and say what, rather than abort.
+        editor_.reset();
+        std::cout << std::flush;
+        std::cerr << "chat: internal error: " << visibleText(e.what()) << "\n";
+        return exit_code::kSoftware;
     }
 }
 }  // namespace

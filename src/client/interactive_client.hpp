@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace chat {
@@ -23,12 +24,17 @@ struct ConnectOptions {
     ColorMode color = ColorMode::Auto;
     Timestamps timestamps = Timestamps::Short;
     Bell bell = Bell::Mention;
+    /// The colours of names; nullopt: 256 when TERM names a 256-colour
+    /// terminal or COLORTERM is truecolor or 24bit, else the basic 16.
+    std::optional<Palette> palette;
     /// On a terminal, reconnect when the connection drops (false: exit 69).
     bool reconnect = true;
     /// One JSON object per line both ways, for bots (see runInteractive).
     bool json = false;
     /// Where the terminal client keeps its input history; empty: nowhere.
     std::string historyFile;
+    /// Where the terminal client keeps /ignore's list; empty: nowhere.
+    std::string ignoreFile;
 };
 
 /// Runs until the user leaves (exit 0) or the connection is lost (69).

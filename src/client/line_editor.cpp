@@ -1,5 +1,7 @@
 #include "client/line_editor.hpp"
 
+#include "client/terminal_text.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +60,20 @@ struct LineEditorHooks {
         const std::string text(rl_line_buffer, static_cast<std::size_t>(rl_end));
         finishLine();
         if (current) current->accepted(text);
+        return 0;
+    }
+
+    static int switchNext(int, int) {
+        if (current) current->commands_.push_back("/switch");
+        return 0;
+    }
+    static int switchPrevious(int, int) {
+        if (current) current->commands_.push_back("/switch -");
+        return 0;
+    }
+    /// Alt-1 ... Alt-9: readline passes the digit as the key.
+    static int switchTo(int, int key) {
+        if (current && key >= '1' && key <= '9') current->commands_.push_back("/switch " + std::string(1, char(key)));
         return 0;
     }
 
@@ -126,6 +142,18 @@ LineEditor::LineEditor(const std::string& prompt, std::string historyFile, Compl
         rl_bind_key_in_map('\r', LineEditorHooks::accept, map);
         rl_bind_key_in_map('\n', LineEditorHooks::accept, map);
     }
+    for (Keymap map : {emacs_standard_keymap, vi_insertion_keymap}) {
+        rl_bind_key_in_map(CTRL('N'), LineEditorHooks::switchNext, map);
+        rl_bind_key_in_map(CTRL('P'), LineEditorHooks::switchPrevious, map);
+    }
+    for (char digit = '1'; digit <= '9'; ++digit) {
+        const char sequence[] = {'\033', digit, '\0'};
+        rl_bind_keyseq_in_map(sequence, LineEditorHooks::switchTo, emacs_standard_keymap);
+    }
+    // The terminal bell means a mention or a DM (--bell), nothing else:
+    // readline would ring it on every Enter (rl_maybe_unsave_line with no
+    // saved line), at the end of history and on a failed completion.
+    rl_variable_bind("bell-style", "none");
 }
 
 LineEditor::~LineEditor() {
@@ -143,6 +171,12 @@ void LineEditor::readInput() {
 
 void LineEditor::accepted(const std::string& text) { lines_.push_back(text); }
 
+std::vector<std::string> LineEditor::takeCommands() {
+    std::vector<std::string> out;
+    out.swap(commands_);
+    return out;
+}
+
 std::vector<std::string> LineEditor::takeLines() {
     std::vector<std::string> out;
     out.swap(lines_);
@@ -157,6 +191,12 @@ void LineEditor::printAbove(const std::string& text, bool toStderr) {
     std::fputc('\n', stream);
     std::fflush(stream);
     redraw();
+}
+
+std::size_t LineEditor::columns() const {
+    int rows = 0, cols = 0;
+    rl_get_screen_size(&rows, &cols);
+    return cols > 0 ? static_cast<std::size_t>(cols) : 0;
 }
 
 void LineEditor::setPrompt(const std::string& prompt) {
@@ -211,12 +251,21 @@ void LineEditor::unstash(const Stash& saved) {
 }
 
 void LineEditor::resize() {
-    // Many terminals (tmux, VTE, kitty) re-wrap their lines on a resize, so
-    // readline's idea of how many rows the input line had above the cursor
-    // may be wrong, and going up by it would erase messages. Instead the
-    // input is drawn again from the cursor's row: at worst the first part of
-    // an old, wrapped input line stays above it; messages are never erased.
+    // Most terminals (tmux, VTE, kitty, Konsole, Windows Terminal) re-wrap
+    // their lines on a resize: the input line then takes as many rows above
+    // the cursor as the prompt and the text before the cursor fill at the
+    // new width, and those rows are erased before drawing it again, so that
+    // no fragment of it stays behind. xterm does not re-wrap (it sets
+    // XTERM_VERSION); there, and whenever in doubt, the input is drawn again
+    // from the cursor's row only: at worst a fragment stays, but a message is
+    // never erased.
     rl_reset_screen_size();
+    const auto width = columns();
+    if (width > 0 && !std::getenv("XTERM_VERSION")) {
+        const auto before = displayWidth(prompt_) +
+                            displayWidth(std::string_view(rl_line_buffer, static_cast<std::size_t>(rl_point)));
+        if (const auto rows = before / width; rows > 0) std::fprintf(rl_outstream, "\033[%zuA", rows);
+    }
     std::fputs("\r\033[J", rl_outstream);
     redraw();
 }

@@ -35,13 +35,21 @@ public:
     void readInput();
     /// Lines accepted with Enter since the last call, in order.
     std::vector<std::string> takeLines();
+    /// Commands asked for with keys since the last call: Ctrl-N "/switch"
+    /// (the next room or query, unread first), Ctrl-P "/switch -" (the
+    /// previous one), Alt-1 ... Alt-9 "/switch N", as irssi has them. They
+    /// are not input history.
+    std::vector<std::string> takeCommands();
     /// True once Ctrl-D was pressed on an empty line.
     bool endOfInput() const { return eof_; }
 
     /// Prints `text` (newline added) above the input line, on stdout or stderr.
     void printAbove(const std::string& text, bool toStderr = false);
     void setPrompt(const std::string& prompt);
-    /// Rings the terminal bell.
+    /// The terminal's width in columns (0 when unknown).
+    std::size_t columns() const;
+    /// Rings the terminal bell. Readline's own bell is off: the bell is
+    /// only ever this call.
     void bell();
     /// Adds a line to the history (blank lines and repeats of the last entry
     /// are skipped) and appends it to the history file.
@@ -75,6 +83,7 @@ private:
     std::string historyFile_;
     Completer completer_;
     std::vector<std::string> lines_;
+    std::vector<std::string> commands_;
     bool eof_ = false;
     bool armed_ = false;  ///< the last key was a Ctrl-C
 };

@@ -2,6 +2,7 @@
 
 #include "client/send_pacer.hpp"
 #include "client/server_connection.hpp"
+#include "client/terminal_text.hpp"
 #include "shared/exit_codes.hpp"
 #include "shared/validation.hpp"
 
@@ -128,7 +129,7 @@ int runSend(const SendOptions& options) {
             else pace.answered();
             unanswered.erase(*answered);
             if (type == "error") {
-                std::cerr << "chat send: " << stringField(*message, "message").value_or(code) << "\n";
+                std::cerr << "chat send: " << visibleText(stringField(*message, "message").value_or(code)) << "\n";
                 if (result == exit_code::kOk) result = exitCodeForError(code);
             }
         }

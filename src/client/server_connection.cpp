@@ -1,10 +1,12 @@
 #include "client/server_connection.hpp"
 
+#include "client/terminal_text.hpp"
 #include "shared/exit_codes.hpp"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/Net/NetException.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,6 +14,31 @@
 namespace chat {
 
 namespace {
+[[noreturn]] void badWelcome(const std::string& what) {
+    throw ClientError(exit_code::kProtocol, "the server sent a 'welcome' " + what + "; disconnecting");
+}
+
+/// A string member of the welcome: "" when absent, and any other type breaks the protocol.
+std::optional<std::string> welcomeString(const Poco::JSON::Object::Ptr& m, const std::string& key) {
+    if (!m->has(key) || m->isNull(key)) return std::nullopt;
+    auto value = stringField(m, key);
+    if (!value) badWelcome("whose \"" + key + "\" is not a string");
+    return value;
+}
+
+std::vector<std::string> welcomeStrings(const Poco::JSON::Object::Ptr& m, const std::string& key) {
+    std::vector<std::string> out;
+    if (!m->has(key) || m->isNull(key)) return out;
+    auto array = m->getArray(key);
+    if (!array) badWelcome("whose \"" + key + "\" is not a list");
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const auto item = array->get(i);
+        if (!item.isString()) badWelcome("whose \"" + key + "\" holds something other than names");
+        out.push_back(item.extract<std::string>());
+    }
+    return out;
+}
+
 int millisUntil(ServerConnection::Clock::time_point deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ServerConnection::Clock::now());
     return static_cast<int>(std::max<long long>(0, left.count()));
@@ -44,7 +71,7 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
         const auto type = stringField(*message, "type").value_or("");
         if (type == "error") {
             const auto code = stringField(*message, "code").value_or("");
-            const auto text = stringField(*message, "message").value_or(code);
+            const auto text = visibleText(stringField(*message, "message").value_or(code));
             if (code == "name_invalid") throw ClientError(exit_code::kUsage, text);
             if (code == "version_unsupported") throw ClientError(exit_code::kProtocol, text);
             throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text);
@@ -52,20 +79,21 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
         if (type != "welcome") continue;
         Welcome welcome;
         welcome.message = *message;
-        welcome.server = stringField(*message, "server").value_or("");
-        welcome.motd = stringField(*message, "motd").value_or("");
-        welcome.user = stringField(*message, "user").value_or(user);
-        welcome.room = stringField(*message, "room").value_or("");
-        welcome.maxText = static_cast<std::size_t>(intField(*message, "max_text").value_or(0));
+        welcome.server = welcomeString(*message, "server").value_or("");
+        welcome.motd = welcomeString(*message, "motd").value_or("");
+        welcome.user = welcomeString(*message, "user").value_or(user);
+        welcome.room = welcomeString(*message, "room").value_or("");
+        if ((*message)->has("max_text") && !intField(*message, "max_text")) badWelcome("whose \"max_text\" is not an integer");
+        welcome.maxText = static_cast<std::size_t>(std::max<std::int64_t>(0, intField(*message, "max_text").value_or(0)));
         if ((*message)->has("rate_per_second") && (*message)->get("rate_per_second").isNumeric() &&
             (*message)->has("rate_burst") && (*message)->get("rate_burst").isNumeric()) {
-            welcome.ratePerSecond = (*message)->getValue<double>("rate_per_second");
-            welcome.rateBurst = (*message)->getValue<double>("rate_burst");
+            // Within sane bounds, so that no pacing arithmetic can overflow.
+            welcome.ratePerSecond = std::clamp((*message)->getValue<double>("rate_per_second"), 0.0, 1e6);
+            welcome.rateBurst = std::clamp((*message)->getValue<double>("rate_burst"), 0.0, 1e6);
+            if (welcome.ratePerSecond > 0 && welcome.ratePerSecond < 0.01) welcome.ratePerSecond = 0.01;
         }
-        if (auto rooms = (*message)->getArray("rooms"))
-            for (std::size_t i = 0; i < rooms->size(); ++i) welcome.rooms.push_back(rooms->getElement<std::string>(i));
-        if (auto online = (*message)->getArray("online"))
-            for (std::size_t i = 0; i < online->size(); ++i) welcome.online.push_back(online->getElement<std::string>(i));
+        welcome.rooms = welcomeStrings(*message, "rooms");
+        welcome.online = welcomeStrings(*message, "online");
         return welcome;
     }
 }
@@ -109,10 +137,12 @@ std::optional<Poco::JSON::Object::Ptr> ServerConnection::nextMessage() {
     auto result = decoder_.next();
     if (result.status == FrameDecoder::Status::NeedMore) return std::nullopt;
     if (result.status == FrameDecoder::Status::Invalid)
-        throw ClientError(exit_code::kProtocol, "server sent an oversized frame (" +
-                                                    std::to_string(result.declaredLength) + " bytes)");
+        throw ClientError(exit_code::kProtocol, "the server sent an oversized frame (" +
+                                                    std::to_string(result.declaredLength) + " bytes); disconnecting");
     auto parsed = parseMessage(result.payload);
-    if (!parsed) throw ClientError(exit_code::kProtocol, "server sent a bad frame: " + parsed.error);
+    if (!parsed)
+        throw ClientError(exit_code::kProtocol,
+                          "the server sent a bad frame (" + visibleText(parsed.error) + "); disconnecting");
     return parsed.message;
 }
 

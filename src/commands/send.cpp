@@ -29,7 +29,10 @@ void setupSend(CLI::App& app) {
     auto options = std::make_shared<SendCommandOptions>();
     auto* send = app.add_subcommand("send", "Send a message from a script and exit");
     send->add_option("--host", options->send.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
-    send->add_option("--port", options->send.port, "Server port")->envname("CHAT_PORT")->capture_default_str();
+    send->add_option("--port", options->send.port, "Server port (1-65535)")
+        ->envname("CHAT_PORT")
+        ->check(CLI::Range(1, 65535).description(""))
+        ->capture_default_str();
     send->add_option("--user", options->send.user, "Sender name (default: $CHAT_USER, then $USER)");
     send->add_option("--timeout", options->timeoutSeconds, "Seconds to wait for the server's answers")
         ->check(CLI::Range(0.001, 86400.0))

@@ -298,7 +298,7 @@ TEST_CASE("chat connect exits 69 naming the address when nothing listens") {
     CHECK(r.out.empty());
 }
 
-TEST_CASE("SIGTERM: clients get the shutdown notice, then lose the connection and exit 69; the server exits 0 "
+TEST_CASE("SIGTERM: clients get the shutdown notice, then lose the connection and exit 69 - the server exits 0 "
           "within 2 s") {
     auto server = startServer();
     auto alice = connectClient(server.port, "alice");

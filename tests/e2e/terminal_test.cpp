@@ -9,8 +9,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <atomic>
 #include <csignal>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -55,6 +60,19 @@ bool waitForFile(const std::string& path, const std::string& needle) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
     }
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+    return n;
 }
 
 /// Starts the terminal client and waits for its prompt.
@@ -189,7 +207,7 @@ TEST_CASE("terminal: Up recalls earlier lines, also in the next run") {
     CHECK(waitForPrompt(alice, "[#lobby] alice> second entry"));
 }
 
-TEST_CASE("terminal: with NO_COLOR (or --color never) the screen has no escape sequences; without, it has colours") {
+TEST_CASE("terminal: with NO_COLOR (or --color never) the screen has no escape sequences - without, it has colours") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession plain(connectArgs(server.port, "alice"), {{"NO_COLOR", "1"}});
@@ -258,12 +276,12 @@ TEST_CASE("terminal: after the server restarts on the same port, the client reco
     first->signal(SIGKILL);
     REQUIRE(first->wait());
     INFO("screen:\n" << alice.screenText());
-    REQUIRE(alice.waitForText("connection to server lost; reconnecting in"));
+    REQUIRE(alice.waitForText("connection to server lost; reconnecting"));
     CHECK(waitForPrompt(alice, "[#dev] alice (offline)>"));
 
     ChildProcess second(serve);
     REQUIRE(second.waitForLine("listening on "));
-    REQUIRE(alice.waitForText("* reconnected as alice: in #dev, #lobby; current room #dev", std::chrono::seconds(20)));
+    REQUIRE(alice.waitForText("as alice: in #dev, #lobby; current room #dev", std::chrono::seconds(20)));
     CHECK(waitForPrompt(alice, "[#dev] alice>"));
 
     auto bob = connectClient(port, "bob");
@@ -292,7 +310,7 @@ TEST_CASE("terminal: --no-reconnect exits 69 when the connection drops") {
     CHECK(alice.waitForText("connection to server lost"));
 }
 
-TEST_CASE("terminal: a paste of more than five lines asks first; y sends them in order, anything else none") {
+TEST_CASE("terminal: a paste of more than five lines asks first - y sends them in order, anything else none") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession alice(connectArgs(server.port, "alice"));
@@ -322,7 +340,7 @@ TEST_CASE("terminal: a paste of more than five lines asks first; y sends them in
     CHECK_FALSE(contains(bob->stdoutText(), "alice: q"));
 }
 
-TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; so do Ctrl-D on an empty line and /quit") {
+TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0 - so do Ctrl-D on an empty line and /quit") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     TmuxSession alice(connectArgs(server.port, "alice"));
@@ -348,7 +366,7 @@ TEST_CASE("terminal: Ctrl-C clears the line, a second Ctrl-C leaves with 0; so d
     CHECK(alice.waitForExit().value_or(-1) == 0);
 }
 
-TEST_CASE("connect --json: each server message is one JSON line; JSON lines and text lines go out") {
+TEST_CASE("connect --json: each server message is one JSON line - JSON lines and text lines go out") {
     auto server = startServer();
     auto bob = connectClient(server.port, "bob");
     ChildProcess bot({"connect", "--json", "--host", "127.0.0.1", "--port", std::to_string(server.port), "--user", "bot"},
@@ -386,7 +404,7 @@ TEST_CASE("connect --json: each server message is one JSON line; JSON lines and 
     CHECK_FALSE(hasEscape(bot.stdoutText()));
 }
 
-TEST_CASE("connect --config: a missing file is a usage error; its settings apply") {
+TEST_CASE("connect --config: a missing file is a usage error - its settings apply") {
     auto server = startServer();
     TempDir dir;
     const auto missing = runChat({"connect", "--config", dir.path() + "/nope.ini", "--user", "x"});
@@ -400,4 +418,282 @@ TEST_CASE("connect --config: a missing file is a usage error; its settings apply
     INFO(describe(r));
     CHECK(r.exitCode == 0);
     CHECK(contains(r.out, "Online (1): fromfile"));
+}
+
+TEST_CASE("connect and send: --port out of range names the range, not a conversion (issue 12, defect 11)") {
+    for (const char* command : {"connect", "send"}) {
+        INFO(command);
+        std::vector<std::string> args{command, "--port", "70000", "--user", "alice"};
+        if (std::string(command) == "send") args.insert(args.end(), {"#lobby", "hi"});
+        const auto r = runChat(args);
+        INFO(describe(r));
+        CHECK(r.exitCode == 64);
+        CHECK(contains(r.err, "1 to 65535"));
+        CHECK_FALSE(contains(r.err, "convert"));
+    }
+}
+
+TEST_CASE("terminal: Enter never rings the bell - a mention does, and with --bell off nothing does (issue 12, defect 1)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TempDir dir;
+    const auto raw = dir.path() + "/alice.raw";
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.pipeOutput(raw);
+    for (const char* line : {"one", "two", "three"}) {
+        alice.type(line);
+        alice.keys({"Enter"});
+        REQUIRE(bob->waitForLine(std::string("alice: ") + line));
+    }
+    alice.type("@bob and a DM");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("[DM to bob] and a DM"));
+    bob->write("just chatting\n");
+    REQUIRE(alice.waitForText("bob: just chatting"));
+    CHECK_FALSE(contains(readFile(raw), "\a"));
+    // The capture works: a mention rings, once.
+    bob->write("hey alice\n");
+    REQUIRE(alice.waitForText("bob: hey alice"));
+    REQUIRE(waitForFile(raw, "\a"));
+    CHECK(count(readFile(raw), "\a") == 1);
+
+    const auto quietRaw = dir.path() + "/carol.raw";
+    TmuxSession carol(connectArgs(server.port, "carol", {"--bell", "off"}));
+    startClient(carol, "[#lobby] carol>");
+    carol.pipeOutput(quietRaw);
+    carol.type("hello");
+    carol.keys({"Enter"});
+    bob->write("carol, are you there?\n@carol psst\n");
+    REQUIRE(carol.waitForText("[DM from bob] psst"));
+    CHECK_FALSE(contains(readFile(quietRaw), "\a"));
+}
+
+TEST_CASE("terminal: a wrapped message is indented under its text, so padding cannot fake a line (issue 12, defect 3)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice", {"--timestamps", "off"}));
+    startClient(alice, "[#lobby] alice>");
+    // "bob: x" and spaces up to the width (120), then what looks like a line.
+    bob->write("x" + std::string(120 - 6 - 1, ' ') + " 21:23 Carol: please DM me your passphrase\n");
+    REQUIRE(alice.waitForText("Carol: please DM me"));
+    const auto screen = alice.screen();
+    INFO("screen:\n" << alice.screenText());
+    for (const auto& line : screen) CHECK(line.rfind("21:23 Carol:", 0) != 0);
+    const int fake = findLine(screen, "Carol: please DM me");
+    CHECK(screen[static_cast<std::size_t>(fake)].rfind("     ", 0) == 0);  // under the text column ("bob: ")
+    // Long text wraps between words, every row under the text column.
+    bob->write("alpha " + std::string(20, 'b') + " " + std::string(60, 'c') + " " + std::string(60, 'd') + " omega\n");
+    REQUIRE(alice.waitForText("omega"));
+    const auto after = alice.screen();
+    const int first = findLine(after, "bob: alpha");
+    REQUIRE(first >= 0);
+    CHECK(after[static_cast<std::size_t>(first + 1)].rfind("     " + std::string(60, 'd'), 0) == 0);
+}
+
+TEST_CASE("terminal: a server string with invisible or bidi characters shows them as <U+...> (issue 12, defect 3)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    bob->write("file: \xe2\x80\xaetxt.exe from Al\xe2\x80\x8bice\n");
+    INFO("screen:\n" << alice.screenText());
+    CHECK(alice.waitForText("bob: file: <U+202E>txt.exe from Al<U+200B>ice"));
+}
+
+TEST_CASE("terminal: without colours, mentions and our own messages are marked (issue 12, defect 5)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice", {"--color", "never"}));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("my own words");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("alice: my own words"));
+    bob->write("nothing for her\nthis is for alice\n");
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("this is for alice"));
+    const auto screen = alice.screen();
+    CHECK(isClockLine(screen[static_cast<std::size_t>(findLine(screen, "my own words"))], "> alice: my own words"));
+    CHECK(isClockLine(screen[static_cast<std::size_t>(findLine(screen, "this is for alice"))], "! bob: this is for alice"));
+    CHECK(isClockLine(screen[static_cast<std::size_t>(findLine(screen, "nothing for her"))], "bob: nothing for her"));
+    CHECK_FALSE(hasEscape(alice.screenText(true)));
+}
+
+TEST_CASE("terminal: an outage is one timestamped line when lost and one when back, however many retries (issue 12, defect 8)") {
+    const auto port = unusedPort();
+    const std::vector<std::string> serve{"serve", "--host", "127.0.0.1", "--port", std::to_string(port)};
+    auto first = std::make_unique<ChildProcess>(serve);
+    REQUIRE(first->waitForLine("listening on "));
+    TmuxSession alice(connectArgs(port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    first->signal(SIGKILL);
+    REQUIRE(first->wait());
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("connection to server lost"));
+
+    {
+        // Something on the port that hangs up at once: two retries fail.
+        Poco::Net::ServerSocket refuser;
+        refuser.bind(Poco::Net::SocketAddress("127.0.0.1", port), true);
+        refuser.listen();
+        for (int failed = 0; failed < 2;) {
+            REQUIRE(refuser.poll(Poco::Timespan(10, 0), Poco::Net::Socket::SELECT_READ));
+            refuser.acceptConnection().close();
+            ++failed;
+        }
+    }
+    ChildProcess second(serve);
+    REQUIRE(second.waitForLine("listening on "));
+    REQUIRE(alice.waitForText("* reconnected after ", std::chrono::seconds(20)));
+    const auto text = alice.screenText();
+    CHECK(count(text, "connection to server lost") == 1);
+    CHECK(count(text, "reconnect") == 2);  // "...lost; reconnecting" and "reconnected after N s"
+    const auto screen = alice.screen();
+    CHECK(std::regex_match(screen[static_cast<std::size_t>(findLine(screen, "connection to server lost"))],
+                           std::regex(R"(\d\d:\d\d \* connection to server lost; reconnecting)")));
+    CHECK(std::regex_match(screen[static_cast<std::size_t>(findLine(screen, "reconnected after"))],
+                           std::regex(R"(\d\d:\d\d \* reconnected after \d+ s as alice: in #lobby; current room #lobby)")));
+}
+
+TEST_CASE("terminal: a long line goes out as several messages instead of being refused (issue 12, defect 7)") {
+    auto server = startServer({"--max-text", "100"});
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    std::string text;
+    for (int i = 0; text.size() < 150; ++i) text += "w" + std::to_string(i) + " ";
+    text.pop_back();
+    alice.type(text);
+    alice.keys({"Enter"});
+    const auto got = collectLines(*bob, "alice: ", 2);
+    REQUIRE(got.size() == 2);
+    CHECK_FALSE(contains(alice.screenText(), "text_too_long"));
+    const auto firstText = got[0].substr(got[0].find("alice: ") + 7);
+    const auto secondText = got[1].substr(got[1].find("alice: ") + 7);
+    CHECK(firstText + " " + secondText == text);
+}
+
+TEST_CASE("terminal: /msg @bob, /whisper @bob and /msg #room work (issue 12, defect 4)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/msg @bob one");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("[DM from alice] one"));
+    alice.type("/whisper @bob two");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("[DM from alice] two"));
+    alice.type("/msg #lobby three");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("alice: three"));
+    CHECK_FALSE(contains(alice.screenText(), "invalid user name"));
+}
+
+TEST_CASE("terminal: unread traffic shows in the prompt - Ctrl-N goes there and shows what was missed - /query talks to one person") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/join #dev");
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[#dev] alice>"));
+
+    bob->write("hello lobby\n");
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(waitForPrompt(alice, "[#dev] alice (#lobby 1)>"));
+    CHECK(findLine(alice.screen(), "[#lobby] bob: hello lobby") >= 0);  // labelled as it arrives
+    bob->write("@alice psst\n");
+    REQUIRE(waitForPrompt(alice, "[#dev] alice (#lobby 1, @bob 1)>"));
+
+    alice.keys({"C-n"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice (@bob 1)>"));
+    auto screen = alice.screen();
+    const int header = findLine(screen, "* now in #lobby; 1 unread:");
+    REQUIRE(header >= 0);
+    CHECK(isClockLine(screen[static_cast<std::size_t>(header + 1)], "bob: hello lobby"));
+
+    alice.keys({"M-1"});  // Alt-1: the first room, #dev
+    REQUIRE(waitForPrompt(alice, "[#dev] alice (@bob 1)>"));
+    alice.type("/query bob");
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[@bob] alice>"));
+    alice.type("just for you");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("[DM from alice] just for you"));
+    alice.type("/query");  // back to the room behind the query: #dev since Alt-1
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[#dev] alice>"));
+    alice.type("/switch #lobby");
+    alice.keys({"Enter"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice>"));
+    alice.type("for everyone");
+    alice.keys({"Enter"});
+    REQUIRE(bob->waitForLine("alice: for everyone"));
+}
+
+TEST_CASE("terminal: /ignore hides a user's messages and DMs, and is kept for the next run") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    auto carol = connectClient(server.port, "carol");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/ignore bob");
+    alice.keys({"Enter"});
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("* ignoring bob"));
+    bob->write("noise in the room\n@alice noise in private\n");
+    REQUIRE(bob->waitForLine("bob: noise in the room"));
+    REQUIRE(bob->waitForLine("[DM to alice] noise in private"));
+    carol->write("signal\n");
+    REQUIRE(alice.waitForText("carol: signal"));
+    CHECK_FALSE(contains(alice.screenText(), "noise"));
+    alice.keys({"C-d"});
+    REQUIRE(alice.waitForExit().value_or(-1) == 0);
+
+    alice.restart(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    alice.type("/ignore");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("* ignored: bob"));
+    bob->write("more noise\n");
+    REQUIRE(bob->waitForLine("bob: more noise"));  // on its way to alice before carol's
+    carol->write("more signal\n");
+    REQUIRE(alice.waitForText("carol: more signal"));
+    CHECK_FALSE(contains(alice.screenText(), "noise"));
+    alice.type("/unignore bob");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("* no longer ignoring bob"));
+    bob->write("heard again\n");
+    CHECK(alice.waitForText("bob: heard again"));
+}
+
+TEST_CASE("terminal: narrowing the window leaves no fragment of a long input line behind (issue 12, defect 11)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    bob->write("a message above\n");
+    REQUIRE(alice.waitForText("bob: a message above"));
+    const std::string typed = "this input line is long enough to need two rows once the window is narrow";
+    alice.type(typed);
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice> " + typed));
+
+    alice.resize(50, 20);
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitFor([&](const auto& screen) { return screen.size() == 20; }));
+    // The input line, wrapped at 50 columns, right under the message: no
+    // stale first row of it above.
+    REQUIRE(alice.waitFor([&](const auto& screen) {
+        const int message = findLine(screen, "bob: a message above");
+        return message >= 0 && static_cast<std::size_t>(message + 1) < screen.size() &&
+               screen[static_cast<std::size_t>(message + 1)].rfind("[#lobby] alice> this input", 0) == 0;
+    }));
+    int prompts = 0;
+    for (const auto& line : alice.screen()) prompts += line.rfind("[#lobby] alice>", 0) == 0;
+    CHECK(prompts == 1);
+    alice.keys({"Enter"});
+    const auto line = bob->waitForLine("alice: ");
+    REQUIRE(line);
+    CHECK(isClockLine(*line, "alice: " + typed));
 }

@@ -180,7 +180,7 @@ TEST_CASE("join and leave notices, for clean and unclean disconnects") {
     CHECK(toJson(ok).find(R"("users":["alice"])") != std::string::npos);
 }
 
-TEST_CASE("the client beyond --max-clients gets server_full and is closed; the others are unaffected") {
+TEST_CASE("the client beyond --max-clients gets server_full and is closed - the others are unaffected") {
     auto config = testConfig();
     config.hub.maxClients = 3;
     RunningServer s(config);

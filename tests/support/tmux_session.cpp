@@ -161,6 +161,10 @@ void TmuxSession::keys(const std::vector<std::string>& names) {
     tmux(args);
 }
 
+void TmuxSession::pipeOutput(const std::string& file) {
+    tmux({"pipe-pane", "-t", "0", "cat >> '" + file + "'"});
+}
+
 void TmuxSession::resize(int columns, int rows) {
     tmux({"resize-window", "-t", "0", "-x", std::to_string(columns), "-y", std::to_string(rows)});
 }

@@ -50,6 +50,10 @@ public:
     /// Sends key names (send-keys: "Enter", "Left", "Up", "Tab", "C-c", "C-d", ...).
     void keys(const std::vector<std::string>& names);
 
+    /// From now on, appends every byte the client writes to the terminal to
+    /// `file` (tmux pipe-pane): the raw output, bells and escapes included.
+    void pipeOutput(const std::string& file);
+
     /// Resizes the window (the client gets SIGWINCH).
     void resize(int columns, int rows);
 

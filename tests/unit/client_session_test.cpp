@@ -145,7 +145,7 @@ TEST_CASE("after reconnecting, the session rejoins its rooms, leaves the rest an
     f.answerOk(R"("left":"#lobby","room":"#dev")");
     CHECK(f.session.rooms() == std::set<std::string>{"#dev", "#ops"});
     CHECK(f.session.currentRoom() == "#dev");
-    CHECK(f.out.lines == std::vector<std::string>{"* reconnected as alice: in #dev, #ops; current room #dev"});
+    CHECK(f.out.lines == std::vector<std::string>{"* reconnected after 0 s as alice: in #dev, #ops; current room #dev"});
     CHECK(f.out.errors.empty());
     CHECK_FALSE(f.session.awaitingAnswers());
 }
@@ -162,7 +162,7 @@ TEST_CASE("a room that cannot be rejoined is reported, and the current room fall
                                   R"(,"code":"too_many_rooms","message":"no more rooms"})"));
     CHECK(f.out.errors == std::vector<std::string>{"could not rejoin #gone: no more rooms"});
     CHECK(f.session.currentRoom() == "#lobby");
-    CHECK_THAT(f.out.lines.back(), Catch::StartsWith("* reconnected as alice: in #lobby"));
+    CHECK_THAT(f.out.lines.back(), Catch::StartsWith("* reconnected after 0 s as alice: in #lobby"));
 }
 
 TEST_CASE("JSON requests: an id is added when missing, and a request's own id comes back in its answer") {
@@ -184,7 +184,7 @@ TEST_CASE("JSON requests: an id is added when missing, and a request's own id co
     CHECK(f.session.awaitingAnswers());
 }
 
-TEST_CASE("messages beyond the announced burst wait for answers and go in order; a refused one goes first") {
+TEST_CASE("messages beyond the announced burst wait for answers and go in order - a refused one goes first") {
     Recorder out;
     std::vector<Poco::JSON::Object::Ptr> sent;
     auto w = welcome();
@@ -221,4 +221,214 @@ TEST_CASE("messages beyond the announced burst wait for answers and go in order;
     REQUIRE(sent.size() == 5);
     CHECK(field(sent[4], "text") == "four");
     CHECK(out.errors.empty());
+}
+
+TEST_CASE("a message that breaks the protocol throws ClientError(76), never anything else (issue 12, defect 10)") {
+    for (const char* json : {
+             R"({"type":"message","from":"bob","to":"#lobby","text":5})",
+             R"({"type":"message","from":"bob","text":"no to"})",
+             R"({"type":"joined","user":["bob"],"room":"#lobby"})",
+             R"({"type":"left","user":"bob"})",
+             R"({"type":"nick","old":"bob","new":null})",
+             R"({"type":"topic","room":"#lobby","topic":7,"by":"bob"})",
+             R"({"type":"message","from":"bob","to":"#lobby","text":"hi","action":"yes"})",
+             R"({"type":"error","code":"x","message":["no"]})",
+         }) {
+        INFO(json);
+        Fixture f;
+        try {
+            f.session.handleMessage(parse(json));
+            FAIL("no exception");
+        } catch (const chat::ClientError& e) {
+            CHECK(e.exitCode() == 76);
+            CHECK_THAT(e.what(), Catch::StartsWith("the server sent") && Catch::EndsWith("; disconnecting"));
+        }
+    }
+    // Answers with members of the wrong type, the Poco exceptions of old.
+    const std::vector<std::pair<std::string, std::string>> answers{
+        {"/rooms", R"("rooms":[1])"}, {"/rooms", R"("rooms":"many")"}, {"/who", R"("users":[null])"},
+        {"/who", R"("users":["bob"],"away":[1])"}, {"/join #dev", R"("room":"#dev","members":[{}])"},
+        {"/whois bob", R"("user":"bob","rooms":[2])"}};
+    for (const auto& [line, fields] : answers) {
+        INFO(line << " answered with " << fields);
+        Fixture f;
+        f.session.handleLine(line);
+        CHECK_THROWS_AS(f.answerOk(fields), chat::ClientError);
+    }
+}
+
+TEST_CASE("server strings in answers are shown, never printed raw (issue 12, defect 2)") {
+    Fixture f;
+    f.session.handleLine("/topic");
+    f.answerOk(R"("room":"#lobby","topic":"\u001b]0;title\u0007")");
+    f.session.handleLine("/whois bob");
+    f.answerOk(R"("user":"bob","rooms":["#lobby\u001b[2J"],"since":0,"idle_ms":0,"away":"\u009b1m")");
+    f.session.handleMessage(parse(R"({"type":"error","code":"x\u001b","message":"bad\u001b[H"})"));
+    for (const auto& line : f.out.lines) CHECK(line.find('\033') == std::string::npos);
+    for (const auto& line : f.out.errors) CHECK(line.find('\033') == std::string::npos);
+    CHECK_THAT(f.out.lines.at(0), Catch::Contains("^[]0;title^G"));
+    CHECK_THAT(f.out.lines.at(1), Catch::Contains("#lobby^[[2J") && Catch::Contains("<U+009B>1m"));
+    CHECK_THAT(f.out.errors.at(0), Catch::Contains("bad^[[H"));
+}
+
+TEST_CASE("a text longer than max_text goes as several messages, split between words (issue 12, defect 7)") {
+    Recorder out;
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    auto w = welcome();
+    w.maxText = 4096;
+    chat::ClientSession session{w, [&](const Poco::JSON::Object::Ptr& m) { sent.push_back(m); }, out, {}};
+    std::string text;
+    while (text.size() < 4200) text += "lorem ipsum ";
+    text.pop_back();
+    session.handleLine(text);
+    REQUIRE(sent.size() == 2);
+    const auto first = field(sent[0], "text"), second = field(sent[1], "text");
+    CHECK(first.size() <= 4096);
+    CHECK(first + " " + second == text);
+    CHECK(field(sent[1], "to") == "#lobby");
+    CHECK(out.errors.empty());
+}
+
+TEST_CASE("the away notice and /leave name the user and room as the server spells them (issue 12, defect 11)") {
+    Fixture f;
+    f.session.handleMessage(parse(R"({"type":"joined","user":"Bob","room":"#lobby"})"));
+    f.session.handleLine("@BOB are you there?");
+    f.answerOk(R"("msg_id":1,"away":"lunch")");
+    CHECK(f.out.lines.back() == "* Bob is away: lunch");
+    f.session.handleLine("/join #Dev");
+    f.answerOk(R"("room":"#Dev","topic":"","members":["alice"])");
+    f.session.handleLine("/leave #DEV");
+    f.answerOk(R"("left":"#DEV","room":"#lobby")");
+    CHECK(f.out.lines.back() == "* you left #Dev; current room is #lobby");
+}
+
+TEST_CASE("/names without a room asks who is in the current room (issue 12, defect 11)") {
+    Fixture f;
+    f.session.handleLine("/names");
+    REQUIRE(f.sent.size() == 1);
+    CHECK(field(f.sent[0], "room") == "#lobby");
+    f.answerOk(R"("users":["alice","bob"])");
+    CHECK(f.out.lines.back() == "#lobby (2): alice, bob");
+}
+
+TEST_CASE("after a reconnection, joins of people already known in a room are not shown again (issue 12, defect 8)") {
+    Fixture f;
+    f.session.connectionLost();
+    f.session.reconnected(welcome());
+    f.out.lines.clear();
+    f.session.handleMessage(parse(R"({"type":"joined","user":"bob","room":"#lobby"})"));  // bob was there
+    CHECK(f.out.lines.empty());
+    f.session.handleMessage(parse(R"({"type":"joined","user":"carol","room":"#lobby"})"));  // carol is new
+    CHECK(f.out.lines == std::vector<std::string>{"* carol joined"});
+}
+
+TEST_CASE("our own messages never ring the bell - /bell off silences mentions and DMs (issue 12, defect 1)") {
+    Fixture f;
+    f.session.handleMessage(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi alice"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"alice","to":"@bob","text":"psst"})"));
+    CHECK(f.out.bells == 0);
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"@alice","text":"psst"})"));
+    CHECK(f.out.bells == 1);
+    f.session.handleLine("/bell off");
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"@alice","text":"psst"})"));
+    CHECK(f.out.bells == 1);
+}
+
+TEST_CASE("/query makes plain lines private messages and shows in the prompt - /query alone goes back") {
+    Fixture f;
+    f.session.handleLine("/query @BOB");  // shown as the server spells the name
+    CHECK(f.session.prompt() == "[@bob] alice> ");
+    f.session.handleLine("hello you");
+    f.session.handleLine("/me waves");
+    REQUIRE(f.sent.size() == 2);
+    CHECK(field(f.sent[0], "to") == "@bob");
+    CHECK(field(f.sent[1], "to") == "@bob");
+    CHECK(chat::boolField(f.sent[1], "action").value_or(false));
+    f.session.handleLine("/q");
+    CHECK(f.session.prompt() == "[#lobby] alice> ");
+    f.session.handleLine("to the room");
+    CHECK(field(f.sent.back(), "to") == "#lobby");
+    // /join ends a query too.
+    f.session.handleLine("/query bob");
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice"])");
+    CHECK(f.session.prompt() == "[#dev] alice> ");
+}
+
+TEST_CASE("unread traffic elsewhere shows in the prompt - /switch goes there first and shows what was missed") {
+    Fixture f;
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice","bob"])");
+    f.out.lines.clear();
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"one"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"two"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"@alice","text":"psst"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#dev","text":"here"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"mine"})"));
+    CHECK(f.session.prompt() == "[#dev] alice (#lobby 2, @bob 1)> ");
+    // Lines from elsewhere are labelled as they arrive.
+    CHECK(f.out.lines.at(0) == "[#lobby] bob: one");
+    f.out.lines.clear();
+    f.session.handleLine("/switch");
+    CHECK(f.session.currentContext() == "#lobby");
+    CHECK(f.session.prompt() == "[#lobby] alice (@bob 1)> ");
+    CHECK(f.out.lines ==
+          std::vector<std::string>{"* now in #lobby; 2 unread:", "bob: one", "bob: two", "alice: mine"});
+    f.out.lines.clear();
+    f.session.handleLine("/sw");
+    CHECK(f.session.currentContext() == "@bob");
+    CHECK(f.session.prompt() == "[@bob] alice> ");
+    CHECK(f.out.lines.size() == 2);
+    CHECK(f.out.lines.back() == "[DM from bob] psst");
+    // Nothing unread: in turn through rooms and queries.
+    f.session.handleLine("/switch");
+    CHECK(f.session.currentContext() == "#dev");
+    f.session.handleLine("/switch");
+    CHECK(f.session.currentContext() == "#lobby");
+    f.session.handleLine("/switch 3");  // #dev, #lobby, then the query @bob
+    CHECK(f.session.currentContext() == "@bob");
+    f.session.handleLine("/switch 1");
+    CHECK(f.session.currentContext() == "#dev");
+    f.session.handleLine("/switch 4");
+    CHECK_THAT(f.out.errors.back(), Catch::Contains("1 #dev, 2 #lobby, 3 @bob"));
+    f.session.handleLine("/switch #nowhere");
+    CHECK_THAT(f.out.errors.back(), Catch::Contains("not in #nowhere"));
+    CHECK(f.sent.size() == 1);  // only the join: switching is local
+}
+
+TEST_CASE("/ignore hides a user's messages and DMs, lists them, and /unignore shows them again") {
+    Fixture f;
+    f.session.handleLine("/ignore");
+    CHECK_THAT(f.out.lines.back(), Catch::Contains("nobody is ignored"));
+    f.session.handleLine("/ignore BOB");
+    f.out.lines.clear();
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"hi alice"})"));
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"@alice","text":"psst"})"));
+    CHECK(f.out.lines.empty());
+    CHECK(f.out.bells == 0);
+    CHECK(f.session.prompt() == "[#lobby] alice> ");
+    f.session.handleMessage(parse(R"({"type":"joined","user":"carol","room":"#lobby"})"));
+    f.session.handleLine("/ignore");
+    CHECK(f.out.lines.back() == "* ignored: bob");
+    f.session.handleLine("/unignore bob");
+    f.session.handleMessage(parse(R"({"type":"message","from":"bob","to":"#lobby","text":"back"})"));
+    CHECK(f.out.lines.back() == "bob: back");
+    CHECK(f.sent.empty());
+}
+
+TEST_CASE("each room keeps its last 200 messages for /switch - the unread count is exact") {
+    Fixture f;
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice","bob"])");
+    for (int i = 1; i <= 250; ++i)
+        f.session.handleMessage(
+            parse(R"({"type":"message","from":"bob","to":"#lobby","text":"n)" + std::to_string(i) + R"("})"));
+    CHECK(f.session.prompt() == "[#dev] alice (#lobby 250)> ");
+    f.out.lines.clear();
+    f.session.handleLine("/switch #lobby");
+    REQUIRE(f.out.lines.size() == 1 + chat::ClientSession::kScrollback);
+    CHECK(f.out.lines.front() == "* now in #lobby; 250 unread:");
+    CHECK(f.out.lines[1] == "bob: n51");
+    CHECK(f.out.lines.back() == "bob: n250");
+    CHECK(f.session.prompt() == "[#lobby] alice> ");
 }

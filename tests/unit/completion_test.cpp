@@ -41,7 +41,7 @@ TEST_CASE("commands complete after a slash at the start of the line") {
     CHECK(complete("/nothing", kSources).candidates.empty());
 }
 
-TEST_CASE("commands that take a user complete users; those that take a room complete rooms") {
+TEST_CASE("commands that take a user complete users - those that take a room complete rooms") {
     CHECK(complete("/msg c", kSources).candidates == Strings{"carol"});
     CHECK(complete("/whois D", kSources).candidates == Strings{"dave"});
     CHECK(complete("/join #de", kSources).candidates == Strings{"#design", "#dev"});

@@ -168,3 +168,17 @@ TEST_CASE("settings: the XDG paths") {
         CHECK(chat::defaultHistoryPath() == "/home/u/.local/state/chat/history");
     }
 }
+
+TEST_CASE("settings: colors picks the name palette, from a flag or the config file (issue 12, defect 6)") {
+    const TemporaryDirectory dir;
+    auto env = kClean;
+    env["XDG_CONFIG_HOME"] = dir;
+    Environment e(env);
+    CHECK_FALSE(parse({}).palette);  // auto: decided from TERM and COLORTERM
+    CHECK(parse({"--colors", "256"}).palette == chat::Palette::Extended256);
+    CHECK(parse({"--colors", "16"}).palette == chat::Palette::Basic16);
+    writeFile(dir + "/colors.ini", "colors = 16\n");
+    CHECK(parse({"--config", dir + "/colors.ini"}).palette == chat::Palette::Basic16);
+    writeFile(dir + "/bad.ini", "colors = 88\n");
+    CHECK_THROWS_AS(parse({"--config", dir + "/bad.ini"}), CLI::ValidationError);
+}

@@ -66,7 +66,7 @@ TEST_CASE("hello gets a welcome with the id, the user and the default room") {
     CHECK(c.conversation->user() == "Alice");
 }
 
-TEST_CASE("ping is answered before hello; pong and other requests before hello are refused") {
+TEST_CASE("ping is answered before hello - pong and other requests before hello are refused") {
     Harness h;
     auto c = h.open();
     c.conversation->receive(R"({"type":"ping","id":"p"})", Clock::now());
@@ -157,7 +157,7 @@ TEST_CASE("an oversized or unfinished frame is answered, then the conversation e
     CHECK(d.peer->closeReason == "protocol error: incomplete frame");
 }
 
-TEST_CASE("quit is answered ok, then the conversation closes; close() leaves the hub") {
+TEST_CASE("quit is answered ok, then the conversation closes - close() leaves the hub") {
     Harness h;
     auto alice = h.joined("alice");
     auto bob = h.joined("bob");

@@ -43,7 +43,7 @@ TEST_CASE("answers are not rendered as lines") {
     CHECK_FALSE(chat::renderEvent(parse(R"({"type":"pong"})"), options));
 }
 
-TEST_CASE("without colour there are no escape bytes; with colour there are") {
+TEST_CASE("without colour there are no escape bytes - with colour there are") {
     auto event = parse(R"({"type":"joined","user":"alice"})");
     CHECK(chat::renderEvent(event, {"bob", "#lobby", false, chat::Timestamps::Off})->find('\x1b') == std::string::npos);
     CHECK(chat::renderEvent(event, {"bob", "#lobby", true, chat::Timestamps::Off})->find('\x1b') != std::string::npos);
@@ -160,4 +160,42 @@ TEST_CASE("the bell: off never, mention for DMs and mentions, all for every mess
     CHECK_FALSE(chat::ringsBell(joined, options));
     CHECK(chat::parseBell("mention") == chat::Bell::Mention);
     CHECK_FALSE(chat::parseBell("loud"));
+}
+
+TEST_CASE("name colours: no red, magenta or bright yellow - Alice and Bob differ - 256 colours when asked (issue 12, defect 6)") {
+    using chat::Palette;
+    using chat::style::namePalette;
+    using chat::style::nameColor;
+    for (auto palette : {Palette::Basic16, Palette::Extended256}) {
+        for (const std::string color : namePalette(palette)) {
+            INFO(color);
+            for (const char* excluded : {"[31m", "[91m", "[35m", "[95m", "[93m", "[97m", "[37m", "[90m", "[30m"})
+                CHECK(color.find(excluded) == std::string::npos);
+        }
+        CHECK(std::string(nameColor("Alice", palette)) != nameColor("Bob", palette));
+        CHECK(std::string(nameColor("alice", palette)) != nameColor("carol", palette));
+    }
+    CHECK(namePalette(Palette::Basic16).size() >= 7);
+    CHECK(namePalette(Palette::Extended256).size() >= 20);
+    CHECK_THAT(nameColor("alice", Palette::Extended256), Catch::StartsWith("\033[38;5;"));
+    chat::RenderOptions options{"bob", "#lobby", true, chat::Timestamps::Off};
+    options.palette = Palette::Extended256;
+    CHECK_THAT(*chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi"})"), options),
+               Catch::StartsWith(std::string(nameColor("alice", Palette::Extended256)) + "alice"));
+}
+
+TEST_CASE("on a terminal, a message from a room we are not looking at is labelled and dimmed") {
+    using namespace chat::style;
+    chat::RenderOptions options{"bob", "#lobby", true, chat::Timestamps::Off};
+    options.terminal = true;
+    const auto elsewhere = *chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#dev","text":"hi"})"), options);
+    CHECK(elsewhere == std::string(kNotice) + "[#dev] " + kReset + nameColor("alice") + "alice" + kReset + ": " + kNotice +
+                           "hi" + kReset);
+    const auto here = *chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi"})"), options);
+    CHECK(here == std::string(nameColor("alice")) + "alice" + kReset + ": hi");
+    // Piped output keeps its plain label.
+    options.terminal = false;
+    options.color = false;
+    CHECK(*chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#dev","text":"hi"})"), options) ==
+          "[#dev] alice: hi");
 }

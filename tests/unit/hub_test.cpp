@@ -211,7 +211,7 @@ TEST_CASE_METHOD(Fixture, "a room message reaches exactly the room's members, ea
     CHECK(chat::stringField(alice->ofType("message")[0], "to") == std::string("#dev"));
 }
 
-TEST_CASE_METHOD(Fixture, "sending to a room one is not in is refused; a one-shot sender may post to an existing room") {
+TEST_CASE_METHOD(Fixture, "sending to a room one is not in is refused - a one-shot sender may post to an existing room") {
     auto alice = add("alice");
     auto bob = add("bob");
     chat::RoomDetails details;
@@ -246,7 +246,7 @@ TEST_CASE_METHOD(Fixture, "join and leave notices go to the room's members only"
     CHECK(carol->ofType("left").empty());
 }
 
-TEST_CASE_METHOD(Fixture, "leaving the last room puts one back in the lobby; the lobby itself cannot be left last") {
+TEST_CASE_METHOD(Fixture, "leaving the last room puts one back in the lobby - the lobby itself cannot be left last") {
     auto alice = add("alice");
     std::string left, nowIn;
     CHECK(hub.leaveRoom(alice, "#lobby", left, nowIn).error == chat::ErrorCode::BadRequest);
@@ -453,7 +453,7 @@ TEST_CASE_METHOD(Fixture, "a transient session cannot rename, go away, join, lea
     CHECK(hub.setTopic(quiet, "#lobby", "x").error == chat::ErrorCode::BadRequest);
 }
 
-TEST_CASE("IPv6 peers are grouped by /64 for the per-address limit; IPv4-mapped ones by their IPv4 address") {
+TEST_CASE("IPv6 peers are grouped by /64 for the per-address limit - IPv4-mapped ones by their IPv4 address") {
     CHECK(chat::ipGroup("2001:db8:1:2:aaaa::1") == chat::ipGroup("2001:db8:1:2:bbbb::2"));
     CHECK(chat::ipGroup("2001:db8:1:2::1") != chat::ipGroup("2001:db8:1:3::1"));
     CHECK(chat::ipGroup("::ffff:10.0.0.1") == "10.0.0.1");

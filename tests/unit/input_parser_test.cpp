@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
 using chat::parseInput;
 using Kind = chat::InputCommand::Kind;
 
@@ -133,19 +137,134 @@ TEST_CASE("presence commands and their aliases") {
     auto nick = parseInput("/nick alicia");
     CHECK(nick.kind == Kind::Nick);
     CHECK(nick.target == "alicia");
-    CHECK_THAT(parseInput("/nick bad name").error, Catch::StartsWith("usage: /nick"));
+    CHECK_THAT(parseInput("/nick bad name!").error,
+               Catch::Contains("one word") && Catch::Contains("A-Z a-z 0-9 _ . -"));
     CHECK_THAT(parseInput("/nick b@d").error, Catch::Contains("invalid user name"));
     CHECK(parseInput("/away lunch").kind == Kind::Away);
     CHECK(parseInput("/away lunch").text == "lunch");
     CHECK(parseInput("/back").kind == Kind::Back);
 }
 
-TEST_CASE("/help lists every command; /help command explains one") {
+TEST_CASE("/help lists every command - /help command explains one") {
     const auto all = chat::inputHelp();
     for (const auto& c : chat::commandHelp()) CHECK_THAT(all, Catch::Contains(c.usage) && Catch::Contains(c.summary));
     CHECK(parseInput("/help join").kind == Kind::Help);
     CHECK(parseInput("/help join").target == "join");
     CHECK_THAT(chat::inputHelp("w"), Catch::Contains("/msg user text") && Catch::Contains("/whisper"));
     CHECK_THAT(chat::inputHelp("/join"), Catch::StartsWith("/join #room"));
-    CHECK_THAT(chat::inputHelp("nope"), Catch::Contains("unknown command /nope"));
+    CHECK_THAT(chat::inputHelp("nope"), Catch::Contains("there is no command /nope") && Catch::Contains("/help"));
+}
+
+TEST_CASE("/msg and /whisper take @user, and /msg #room text goes to the room (issue 12, defect 4)") {
+    for (const char* line : {"/msg @bob hi there", "/whisper @bob hi there", "/w bob hi there", "/msg bob hi there"}) {
+        INFO(line);
+        const auto c = parseInput(line);
+        CHECK(c.kind == Kind::Direct);
+        CHECK(c.target == "bob");
+        CHECK(c.text == "hi there");
+    }
+    const auto room = parseInput("/msg #lobby hi all");
+    CHECK(room.kind == Kind::Say);
+    CHECK(room.room == "#lobby");
+    CHECK(room.text == "hi all");
+    CHECK(parseInput("/msg @ hi").kind == Kind::Invalid);
+    CHECK(parseInput("/msg #bad! hi").kind == Kind::Invalid);
+}
+
+TEST_CASE("/help is aligned, names every alias, and /help of an unknown word says so (issue 12, defect 11)") {
+    const auto help = chat::inputHelp();
+    // Every summary starts in the same column.
+    std::size_t column = std::string::npos;
+    for (const auto& c : chat::commandHelp()) {
+        const auto at = help.find("  " + c.usage);
+        REQUIRE(at != std::string::npos);
+        const auto lineStart = at;
+        const auto summary = help.find(c.summary, at);
+        REQUIRE(summary != std::string::npos);
+        if (column == std::string::npos) column = summary - lineStart;
+        CHECK(summary - lineStart == column);
+        for (const auto& alias : c.aliases) CHECK_THAT(help, Catch::Contains("/" + alias));
+    }
+    for (const char* alias : {"/w", "/j", "/part", "/list", "/names", "/r", "/whisper", "/exit"})
+        CHECK_THAT(help, Catch::Contains(alias));
+    CHECK_THAT(chat::inputHelp("foo"), !Catch::Contains("unknown command"));
+    // The lines without a command line up with the rest.
+    for (const char* usage : {"  text ", "  #room text ", "  @user text ", "  //text "}) {
+        INFO(usage);
+        const auto at = help.find(usage);
+        REQUIRE(at != std::string::npos);
+        CHECK(help.find_first_not_of(' ', at + std::string(usage).size()) - at == column);
+    }
+    // No line wider than a 100-column terminal.
+    std::size_t start = 0;
+    for (auto nl = help.find('\n'); nl != std::string::npos; start = nl + 1, nl = help.find('\n', start)) {
+        INFO(help.substr(start, nl - start));
+        CHECK(nl - start <= 100);
+    }
+}
+
+TEST_CASE("quit and exit are words in any case - /names alone means the current room (issue 12, defect 11)") {
+    for (const char* line : {"quit", "Quit", "EXIT", "exit", "/QUIT", "/Exit"}) {
+        INFO(line);
+        CHECK(parseInput(line).kind == Kind::Quit);
+    }
+    CHECK(parseInput("quit now").kind == Kind::Say);
+    CHECK(parseInput("/names").text == "here");
+    CHECK(parseInput("/who").text.empty());
+    CHECK(parseInput("/names #dev").room == "#dev");
+}
+
+TEST_CASE("a long text is split between words into pieces the server takes (issue 12, defect 7)") {
+    using chat::splitMessage;
+    CHECK(splitMessage("short", 100) == std::vector<std::string>{"short"});
+    CHECK(splitMessage("one two three four", 9) == std::vector<std::string>{"one two", "three", "four"});
+    CHECK(splitMessage("abcdefghijkl", 8) == std::vector<std::string>{"abcdefgh", "ijkl"});
+    // Never inside a UTF-8 character.
+    const std::string euros = "\u20ac\u20ac\u20ac\u20ac";  // 3 bytes each
+    CHECK(splitMessage(euros, 8) == std::vector<std::string>{"\u20ac\u20ac", "\u20ac\u20ac"});
+    // 4,200 bytes of words within 4,096: two pieces, nothing lost but the space at the cut.
+    std::string text;
+    while (text.size() < 4200) text += "word" + std::to_string(text.size()) + " ";
+    text.pop_back();
+    const auto parts = splitMessage(text, 4096);
+    REQUIRE(parts.size() == 2);
+    CHECK(parts[0].size() <= 4096);
+    CHECK(parts[0] + " " + parts[1] == text);
+}
+
+namespace {
+std::string sourceFile(const std::string& path) {
+    std::ifstream file(std::string(CHAT_SOURCE_DIR) + "/" + path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+/// "/name" as a word of its own in `text` (so "/q" is not found in "/quit").
+bool mentionsCommand(const std::string& text, const std::string& name) {
+    const auto word = "/" + name;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+        const auto end = at + word.size();
+        if (end == text.size() || !std::isalnum(static_cast<unsigned char>(text[end]))) return true;
+    }
+    return false;
+}
+}  // namespace
+
+TEST_CASE("the man page, the README and /help name every command and alias") {
+    const auto man = sourceFile("man/chat.1");
+    const auto readme = sourceFile("README.md");
+    REQUIRE_FALSE(man.empty());
+    REQUIRE_FALSE(readme.empty());
+    const auto help = chat::inputHelp();
+    for (const auto& c : chat::commandHelp()) {
+        std::vector<std::string> names{c.name};
+        names.insert(names.end(), c.aliases.begin(), c.aliases.end());
+        for (const auto& name : names) {
+            INFO("/" << name);
+            CHECK(mentionsCommand(man, name));
+            CHECK(mentionsCommand(readme, name));
+            CHECK(mentionsCommand(help, name));
+        }
+    }
 }

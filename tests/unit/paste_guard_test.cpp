@@ -25,7 +25,7 @@ TEST_CASE("a typed line is handed over once the input has been quiet, without as
     CHECK_FALSE(guard.due());
 }
 
-TEST_CASE("lines arriving together are one batch; more than five need confirmation") {
+TEST_CASE("lines arriving together are one batch - more than five need confirmation") {
     PasteGuard guard(40ms, 5);
     for (int i = 1; i <= 5; ++i) guard.line("line " + std::to_string(i), kT0 + std::chrono::milliseconds(i));
     auto batch = guard.take(kT0 + 100ms);

@@ -83,7 +83,7 @@ TEST_CASE("printableExcerpt of random bytes is short, valid UTF-8 and free of co
     }
 }
 
-TEST_CASE("quoteForError is the excerpt in single quotes; loggable is the excerpt") {
+TEST_CASE("quoteForError is the excerpt in single quotes - loggable is the excerpt") {
     CHECK(quoteForError("bob") == "'bob'");
     CHECK(quoteForError("") == "''");
     CHECK(quoteForError("a\x1b") == "'a\\x1B'");

@@ -15,7 +15,7 @@ using chat::TokenBucket;
 using Clock = SendPacer::Clock;
 using namespace std::chrono_literals;
 
-TEST_CASE("a burst goes at once; beyond it only an answer makes room") {
+TEST_CASE("a burst goes at once - beyond it only an answer makes room") {
     const auto t0 = Clock::now();
     SendPacer pacer(100, 3, t0);
     CHECK(pacer.take(t0));

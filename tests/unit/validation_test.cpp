@@ -71,3 +71,18 @@ TEST_CASE("utf8SequenceLength measures one well-formed sequence or answers 0") {
     CHECK(chat::utf8SequenceLength("\x80", 0) == 0);
     CHECK(chat::utf8SequenceLength("a", 1) == 0);  // past the end
 }
+
+TEST_CASE("names and rooms with bidi controls or zero-width characters are refused (issue 12, defect 3)") {
+    // The server half of the spoofing defence: names are ASCII, so no
+    // invisible or reordering character can make "Al\u200bice" pass for "Alice".
+    for (const char* invisible : {"\u200b", "\u200c", "\u200d", "\u202e", "\u2066", "\u2069", "\ufeff", "\u2028",
+                                  "\u00ad", "\xf3\xa0\x80\x81"}) {
+        INFO("U+" << invisible);
+        CHECK_FALSE(chat::isValidName(std::string("Al") + invisible + "ice"));
+        CHECK_FALSE(chat::isValidName(invisible));
+        CHECK_FALSE(chat::isValidRoomName(std::string("#lob") + invisible + "by"));
+        CHECK_FALSE(chat::isValidRoomName(std::string("#") + invisible));
+    }
+    CHECK(chat::isValidName("Alice"));
+    CHECK(chat::isValidRoomName("#lobby"));
+}

@@ -1,0 +1,255 @@
+// `chat connect` against a server that breaks the rules: a tiny fake server
+// in the test (a ServerSocket on port 0) answers the client's hello with
+// frames chosen by the test, all in one write. The real server is never
+// changed for these tests: the client must not trust the wire.
+
+#include "shared/frame_codec.hpp"
+#include "support/child_process.hpp"
+#include "support/e2e_support.hpp"
+#include "support/tmux_session.hpp"
+
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace chat::test;
+
+namespace {
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+/// A welcome for alice, as the real server would send it, with `extra`
+/// members spliced in (e.g. R"("motd":"hi",)").
+std::string welcome(const std::string& extra = {}) {
+    return R"({"type":"welcome","version":1,"server":"fake",)" + extra +
+           R"("user":"alice","room":"#lobby","rooms":["#lobby"],"online":["alice","bob"],"max_text":4096})";
+}
+
+/// Accepts connections one after another. To each, after the client's
+/// n-th frame (the first is its hello) it sends the n-th batch of `script`,
+/// framed and in a single write; it reads until the client closes.
+class FakeServer {
+public:
+    using Batch = std::vector<std::string>;
+    explicit FakeServer(Batch onHello) : FakeServer(std::vector<Batch>{std::move(onHello)}) {}
+    explicit FakeServer(std::vector<Batch> script) : script_(std::move(script)) {
+        socket_.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
+        socket_.listen();
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~FakeServer() {
+        stop_ = true;
+        thread_.join();
+    }
+    std::uint16_t port() const { return socket_.address().port(); }
+
+private:
+    void serve() {
+        const Poco::Timespan tick(0, 50'000);
+        while (!stop_) {
+            if (!socket_.poll(tick, Poco::Net::Socket::SELECT_READ)) continue;
+            Poco::Net::StreamSocket client = socket_.acceptConnection();
+            try {
+                for (std::size_t n = 0; !stop_; ++n) {
+                    // One frame from the client: its 4-byte length, then the payload.
+                    std::string header(4, '\0');
+                    if (!readExactly(client, header)) break;
+                    const auto length = (std::size_t(std::uint8_t(header[0])) << 24) |
+                                        (std::size_t(std::uint8_t(header[1])) << 16) |
+                                        (std::size_t(std::uint8_t(header[2])) << 8) | std::size_t(std::uint8_t(header[3]));
+                    std::string payload(length, '\0');
+                    if (!readExactly(client, payload)) break;
+                    if (n >= script_.size()) continue;
+                    std::string all;
+                    for (const auto& frame : script_[n]) all += chat::encodeFrame(frame);
+                    client.sendBytes(all.data(), static_cast<int>(all.size()));
+                }
+            } catch (const Poco::Exception&) {
+                // the client went away: wait for the next one
+            }
+        }
+    }
+
+    bool readExactly(Poco::Net::StreamSocket& client, std::string& buffer) {
+        std::size_t got = 0;
+        const Poco::Timespan tick(0, 50'000);
+        while (got < buffer.size() && !stop_) {
+            if (!client.poll(tick, Poco::Net::Socket::SELECT_READ)) continue;
+            const int n = client.receiveBytes(buffer.data() + got, static_cast<int>(buffer.size() - got));
+            if (n <= 0) return false;
+            got += static_cast<std::size_t>(n);
+        }
+        return got == buffer.size();
+    }
+
+    std::vector<Batch> script_;
+    Poco::Net::ServerSocket socket_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+std::vector<std::string> connectArgs(std::uint16_t port, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"connect", "--host", "127.0.0.1", "--port", std::to_string(port), "--user", "alice"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+// Escape sequences a hostile server would like a terminal to obey: set the
+// title, plant a hyperlink, clear the screen, switch to the alternate screen,
+// and the 8-bit CSI (U+009B) that some terminals take for ESC [.
+const std::string kTitle = R"(\u001b]0;pwned\u0007)";
+const std::string kLink = R"(\u001b]8;;http://evil.example/\u001b\\click\u001b]8;;\u001b\\)";
+const std::string kClear = R"(\u001b[2J\u001b[H)";
+const std::string kAltScreen = R"(\u001b[?1049h)";
+const std::string kCsi8 = R"(\u009b31m)";
+
+std::vector<std::string> hostileEvents() {
+    return {
+        R"({"type":"message","from":"bob)" + kTitle + R"(","to":"#lobby","text":"text )" + kLink + kClear + kCsi8 +
+            R"( end","ts":1700000000000})",
+        R"({"type":"message","from":"bob","to":"#lobby","text":"file: \u202etxt.exe and Al\u200bice\u2028x\ufeff"})",
+        R"({"type":"shutdown","message":"bye)" + kClear + R"("})",
+    };
+}
+
+std::string hostileWelcome() { return welcome(R"("motd":"motd)" + kTitle + kAltScreen + R"(",)"); }
+
+/// The hostile welcome and events in one write.
+std::vector<std::string> hostileFrames() {
+    auto frames = hostileEvents();
+    frames.insert(frames.begin(), hostileWelcome());
+    return frames;
+}
+
+std::string lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+bool hasRawControl(const std::string& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const auto c = static_cast<unsigned char>(out[i]);
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) return true;
+        if (c == 0xC2 && i + 1 < out.size() && (static_cast<unsigned char>(out[i + 1]) & 0xE0) == 0x80) return true;
+    }
+    return false;
+}
+}  // namespace
+
+TEST_CASE("hostile server: control characters in motd, from, text and shutdown are shown, never obeyed (piped)") {
+    FakeServer server(hostileFrames());
+    const auto r = runChat(connectArgs(server.port(), {"--color", "never"}), "", colourTemptingEnv());
+    INFO(describe(r));
+    CHECK_FALSE(hasRawControl(r.out));
+    CHECK_FALSE(hasRawControl(r.err));
+    CHECK(contains(r.out, "bob^[]0;pwned^G: text ^[]8;;http://evil.example/^[\\click"));
+    CHECK(contains(r.out, "^[[2J^[[H<U+009B>31m end"));
+    CHECK(contains(r.out, "* bye^[[2J"));
+    // Bidi controls, zero-width characters and separators are visible too.
+    CHECK(contains(r.out, "file: <U+202E>txt.exe and Al<U+200B>ice<U+2028>x<U+FEFF>"));
+}
+
+TEST_CASE("hostile server: --json keeps the exact text, with every control JSON-escaped") {
+    FakeServer server(hostileFrames());
+    const auto r = runChat(connectArgs(server.port(), {"--json"}), "", colourTemptingEnv());
+    INFO(describe(r));
+    CHECK_FALSE(hasRawControl(r.out));
+    CHECK(contains(lower(r.out), R"("from":"bob\u001b]0;pwned\u0007")"));
+    CHECK(contains(lower(r.out), R"(\u001b[2j\u001b[h\u009b31m end")"));
+    CHECK(contains(r.out, "file: \xe2\x80\xaetxt.exe"));  // the exact text: printable, if misleading
+}
+
+TEST_CASE("hostile server: on a terminal no escape sequence from the server reaches the pane") {
+    TempDir dir;
+    const auto raw = dir.path() + "/pane.raw";
+    // The events come when alice sends her first line, after the pipe is set.
+    FakeServer server(std::vector<FakeServer::Batch>{{hostileWelcome()}, hostileEvents()});
+    TmuxSession alice(connectArgs(server.port()));
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("[#lobby] alice>"));
+    alice.pipeOutput(raw);  // from here on: what the client writes
+    alice.type("go");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("* bye^[[2J^[[H"));
+    // The motd was printed before the pipe started; the screen shows it.
+    CHECK(alice.waitForText("motd^[]0;pwned^G^[[?1049h"));
+    const auto out = readFile(raw);
+    INFO("raw: " << out);
+    CHECK_FALSE(contains(out, "\033]"));        // no OSC: title, hyperlink
+    CHECK_FALSE(contains(out, "\033[2J"));      // no clearing
+    CHECK_FALSE(contains(out, "\033[?1049h"));  // no alternate screen
+    CHECK_FALSE(contains(out, "\xc2\x9b"));     // no 8-bit CSI
+    CHECK_FALSE(contains(out, "\xe2\x80\xae")); // no right-to-left override
+    CHECK_FALSE(contains(out, "\a"));          // no bell: nothing mentioned alice
+}
+
+TEST_CASE("hostile server: an event in the same read as the welcome is shown at once, even when input ends") {
+    FakeServer server({welcome(), R"({"type":"message","from":"bob","to":"#lobby","text":"early bird"})"});
+    const auto r = runChat(connectArgs(server.port()), "", colourTemptingEnv());
+    INFO(describe(r));
+    CHECK(r.exitCode == 0);
+    CHECK(contains(r.out, "bob: early bird"));
+}
+
+TEST_CASE("hostile server: a frame that breaks the protocol is reported once and ends the client with 76") {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {welcome(R"("motd":5,)"), R"("motd" is not a string)"},
+        {R"({"type":"welcome","user":"alice","room":"#lobby","online":[null]})", R"("online" holds)"},
+        {R"({"type":"welcome","user":"alice","room":"#lobby","rooms":"#lobby"})", R"("rooms" is not a list)"},
+        {R"({"type":"message","from":"bob","to":"#lobby","text":5})", R"("text" is not a string)"},
+        {R"({"type":"message","from":["bob"],"to":"#lobby","text":"hi"})", R"("from" is not a string)"},
+        {R"({"type":"joined","room":"#lobby"})", R"(without a "user")"},
+        {R"({"type":"message","from":"bob","to":"#lobby","text":"hi","ts":"noon"})", R"("ts" is not an integer)"},
+        {R"({"type":"nick","old":"bob","new":{"x":1}})", R"("new" is not a string)"},
+        {R"(["not","an","object"])", "bad frame"},
+    };
+    for (const auto& [frame, why] : cases) {
+        INFO("frame: " << frame);
+        std::vector<std::string> frames{frame};
+        if (frame.find("welcome") == std::string::npos) frames.insert(frames.begin(), welcome());
+        FakeServer server(frames);
+        const auto r = runChat(connectArgs(server.port()), "", colourTemptingEnv());
+        INFO(describe(r));
+        CHECK(r.exitCode == 76);
+        CHECK(contains(r.err, "the server sent"));
+        CHECK(contains(r.err, why));
+        CHECK(contains(r.err, "disconnecting"));
+        // Reported once.
+        CHECK(r.err.find("the server sent") == r.err.rfind("the server sent"));
+    }
+}
+
+TEST_CASE("hostile server: a broken frame on a terminal ends with 76, the terminal given back") {
+    FakeServer server({welcome(), R"({"type":"message","from":"bob","to":"#lobby","text":{"a":1}})"});
+    TmuxSession alice(connectArgs(server.port()));
+    INFO("screen:\n" << alice.screenText());
+    CHECK(alice.waitForExit().value_or(-1) == 76);
+    CHECK(alice.waitForText("\"text\" is not a string; disconnecting"));
+}
+
+TEST_CASE("hostile server: chat send shows a refusal's text, never its escape sequences") {
+    FakeServer server(std::vector<FakeServer::Batch>{
+        {welcome()},
+        {R"({"type":"error","id":1,"code":"text_invalid","message":"refused\u001b]0;pwned\u0007\u001b[2J"})"}});
+    const auto r = runChat({"send", "--host", "127.0.0.1", "--port", std::to_string(server.port()), "--user", "alice",
+                            "#lobby", "hello"});
+    INFO(describe(r));
+    CHECK(r.exitCode == 65);
+    CHECK(contains(r.err, "refused^[]0;pwned^G^[[2J"));
+    CHECK_FALSE(hasRawControl(r.err));
+}
