@@ -186,7 +186,9 @@ class Runner:
                         continue
                     row = json.loads(line)
                     if row.get("event") == "ready_for_burst":
-                        busy = overload.BusyLoops(p.w7_busy_loops, 0, measured, servers.pinned)
+                        # The loops are the overload: they end with the burst, so
+                        # "after" shows how fast the server works off its backlog.
+                        busy = overload.BusyLoops(p.w7_busy_loops, 0, p.w7_pre + p.w7_burst, servers.pinned)
                         log(f"workload 7: busy loops {busy.pids} on CPU 0; burst")
                         proc.stdin.write("go\n")
                         proc.stdin.flush()
