@@ -17,6 +17,7 @@
 #include "shared/protocol.hpp"
 #include "support/child_process.hpp"
 #include "support/test_client.hpp"
+#include "support/text.hpp"
 
 #include <Poco/JSON/Array.h>
 
@@ -79,16 +80,6 @@ int millisUntil(Clock::time_point deadline) {
 }
 
 void note(const std::string& line) { std::cerr << "[abuse] " << line << std::endl; }
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t countOf(const std::string& haystack, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
-    return n;
-}
 
 /// Checks `condition` every few milliseconds until it holds or `wait` has
 /// passed; returns whether it held. For conditions nobody can wait on
