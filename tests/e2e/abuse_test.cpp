@@ -16,6 +16,7 @@
 #include "shared/frame_codec.hpp"
 #include "shared/protocol.hpp"
 #include "support/child_process.hpp"
+#include "support/raw_connection.hpp"
 #include "support/test_client.hpp"
 #include "support/text.hpp"
 
@@ -23,16 +24,9 @@
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -46,7 +40,6 @@ using namespace chat;
 using namespace chat::test;
 
 namespace {
-using Clock = std::chrono::steady_clock;
 using Message = Poco::JSON::Object::Ptr;
 
 // A sanitizer build (scripts/dev test --sanitize ...) builds the server the
@@ -70,15 +63,6 @@ constexpr long long slack(long long millis) { return millis * kSanitizerFactor; 
 constexpr long kMaxRssGrowthKb = 64 * 1024 * kSanitizerFactor;  // VmRSS after the abuse, over the baseline
 constexpr long kMaxHwmKb = 200 * 1024 * kSanitizerFactor;       // VmHWM, the peak over the server's life
 
-long long millisSince(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-int millisUntil(Clock::time_point deadline) {
-    return static_cast<int>(std::max<long long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
-}
-
 void note(const std::string& line) { std::cerr << "[abuse] " << line << std::endl; }
 
 /// Checks `condition` every few milliseconds until it holds or `wait` has
@@ -96,14 +80,6 @@ bool pollUntil(const std::function<bool()>& condition, std::chrono::milliseconds
 std::int64_t nextRequestId() {
     static std::int64_t last = 100000;
     return ++last;
-}
-
-std::string header(std::uint32_t n) {
-    return {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
-}
-
-std::string helloFrame(const std::string& user) {
-    return encodeFrame(R"({"type":"hello","version":1,"user":")" + user + R"(","client":"abuse"})");
 }
 
 // ---------------------------------------------------------------------------
@@ -166,8 +142,12 @@ public:
         args.insert(args.begin(), {"--log-level", "warn"});
         running_ = startServer(args);
         currentServer = this;
+        setRawFailureContext(currentServerLog);
     }
-    ~Server() { currentServer = nullptr; }
+    ~Server() {
+        setRawFailureContext({});
+        currentServer = nullptr;
+    }
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
@@ -289,151 +269,6 @@ std::vector<std::string> onlineUsers(TestClient& client) {
     for (std::size_t i = 0; i < list->size(); ++i) users.push_back(list->getElement<std::string>(i));
     return users;
 }
-
-/// A plain TCP connection to the server that sends exactly the bytes it is
-/// given and reads frames without any client logic: for peers that break
-/// the protocol, stall, vanish mid-frame or reset the connection.
-class RawConnection {
-public:
-    explicit RawConnection(std::uint16_t port, int receiveBuffer = 0) {
-        fd_.value = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        REQUIRE(fd_.value >= 0);
-        if (receiveBuffer > 0)
-            REQUIRE(::setsockopt(fd_.value, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer) == 0);
-        const int one = 1;
-        ::setsockopt(fd_.value, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_.value, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-            INFO("connect: " << std::strerror(errno));
-            REQUIRE(errno == EINPROGRESS);
-            pollfd p{fd_.value, POLLOUT, 0};
-            REQUIRE(::poll(&p, 1, 5000) == 1);
-            int error = 0;
-            socklen_t length = sizeof error;
-            ::getsockopt(fd_.value, SOL_SOCKET, SO_ERROR, &error, &length);
-            INFO("connect: " << std::strerror(error));
-            REQUIRE(error == 0);
-        }
-    }
-
-    int fd() const { return fd_.value; }
-
-    /// Sends until everything is sent, the server stops taking bytes because
-    /// it closed or reset the connection, or `deadline` passes. Returns how
-    /// many bytes went out.
-    std::size_t sendSome(std::string_view bytes, Clock::time_point deadline) {
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            const ssize_t n = ::send(fd_.value, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n > 0) {
-                done += static_cast<std::size_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (Clock::now() >= deadline) break;
-                pollfd p{fd_.value, POLLOUT, 0};
-                ::poll(&p, 1, std::min(millisUntil(deadline), 100));
-                continue;
-            }
-            sendFailed_ = true;  // EPIPE or ECONNRESET: the server is gone
-            break;
-        }
-        return done;
-    }
-
-    void sendAll(std::string_view bytes) { REQUIRE(sendSome(bytes, Clock::now() + kWait) == bytes.size()); }
-
-    /// The next message; nullopt on time-out, or once the server has closed
-    /// the connection and every complete frame has been returned.
-    std::optional<Message> next(std::chrono::milliseconds wait = kWait) {
-        const auto deadline = Clock::now() + wait;
-        for (;;) {
-            auto result = decoder_.next();
-            if (result.status == FrameDecoder::Status::Frame) {
-                auto parsed = parseMessage(result.payload);
-                INFO("frame from the server: " << result.payload);
-                REQUIRE(parsed);
-                return parsed.message;
-            }
-            REQUIRE(result.status == FrameDecoder::Status::NeedMore);
-            if (closed_) return std::nullopt;
-            pollfd p{fd_.value, POLLIN, 0};
-            if (::poll(&p, 1, millisUntil(deadline)) == 0) return std::nullopt;
-            readAvailable();
-        }
-    }
-
-    Message waitFor(const std::function<bool(const Message&)>& match, std::chrono::milliseconds wait = kWait) {
-        const auto deadline = Clock::now() + wait;
-        for (;;) {
-            auto message = next(std::chrono::milliseconds(millisUntil(deadline)));
-            if (!message)
-                FAIL((closed_ ? "connection closed" : "time-out") << " waiting for a message\n" << currentServerLog());
-            if (match(*message)) return *message;
-        }
-    }
-    Message waitForType(const std::string& type) {
-        return waitFor([&](const Message& m) { return typeOf(m) == type; });
-    }
-
-    /// True once the server has closed the connection, within `wait`;
-    /// messages before the close are read and dropped.
-    bool closedWithin(std::chrono::milliseconds wait = kWait) {
-        const auto deadline = Clock::now() + wait;
-        while (!closed_) {
-            if (!next(std::chrono::milliseconds(millisUntil(deadline))) && !closed_) return false;
-        }
-        return true;
-    }
-
-    bool closed() const { return closed_; }
-    bool sendFailed() const { return sendFailed_; }
-    std::size_t bytesReceived() const { return received_; }
-
-    /// Closes with a RST instead of a FIN, as a crashed peer's kernel would.
-    void reset() {
-        const linger hard{1, 0};
-        ::setsockopt(fd_.value, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
-        close();
-    }
-    void close() {
-        if (fd_.value >= 0) ::close(fd_.value);
-        fd_.value = -1;
-        closed_ = true;
-    }
-
-private:
-    void readAvailable() {
-        char buffer[16 * 1024];
-        for (;;) {
-            const ssize_t n = ::recv(fd_.value, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (n > 0) {
-                received_ += static_cast<std::size_t>(n);
-                decoder_.feed(buffer, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-            closed_ = true;  // EOF, or ECONNRESET
-            return;
-        }
-    }
-
-    struct Fd {
-        int value = -1;
-        ~Fd() {
-            if (value >= 0) ::close(value);
-        }
-    } fd_;
-    FrameDecoder decoder_;
-    bool closed_ = false;
-    bool sendFailed_ = false;
-    std::size_t received_ = 0;
-};
 
 /// The closing proof of every test: the process runs, and `newcomer` joins
 /// and exchanges a room message and a DM with `witness`, who was connected
@@ -557,7 +392,7 @@ TEST_CASE("abuse: random bytes get frame_too_large or bad_request and the server
     //    cut off and the witness sees it leave for that reason.
     {
         RawConnection raw(server.port());
-        raw.sendAll(helloFrame("noise"));
+        raw.send(helloFrame("noise"));
         raw.waitForType("welcome");
         auto noise = randomBytes(rng, 64 * 1024);
         noise[0] = '\x7F';  // a length of about 2 GiB
@@ -584,7 +419,7 @@ TEST_CASE("abuse: a 4 GiB length prefix gets frame_too_large and the connection 
     // Before hello, alone.
     {
         RawConnection raw(server.port());
-        raw.sendAll(header(0xFFFFFFFF));
+        raw.send(frameHeader(0xFFFFFFFF));
         const auto error = raw.waitForType("error");
         CHECK(stringField(error, "code") == std::string("frame_too_large"));
         CHECK_THAT(stringField(error, "message").value_or(""), Catch::Contains("4294967295"));
@@ -594,21 +429,21 @@ TEST_CASE("abuse: a 4 GiB length prefix gets frame_too_large and the connection 
     // One byte per send.
     {
         RawConnection raw(server.port());
-        for (char c : header(0xFFFFFFFF)) raw.sendAll(std::string(1, c));
+        for (char c : frameHeader(0xFFFFFFFF)) raw.send(std::string(1, c));
         CHECK(stringField(raw.waitForType("error"), "code") == std::string("frame_too_large"));
         CHECK(raw.closedWithin());
     }
     // Followed by 1 MiB that the server must neither buffer nor wait for.
     {
         RawConnection raw(server.port());
-        raw.sendSome(header(0xFFFFFFFF) + std::string(1024 * 1024, 'x'), Clock::now() + kWait);
+        raw.sendSome(frameHeader(0xFFFFFFFF) + std::string(1024 * 1024, 'x'), Clock::now() + kWait);
         CHECK(stringField(raw.waitForType("error"), "code") == std::string("frame_too_large"));
         CHECK(raw.closedWithin());
     }
     // From a joined user: the room is told why the user left.
     {
         auto big = TestClient::joined(server.port(), "big");
-        big->sendRaw(header(0xFFFFFFFF));
+        big->sendRaw(frameHeader(0xFFFFFFFF));
         CHECK(stringField(big->waitForType("error"), "code") == std::string("frame_too_large"));
         CHECK(big->closedWithin());
         CHECK(stringField(awaitLeft(witness, "big"), "reason") == std::string("protocol error: frame too large"));
@@ -616,7 +451,7 @@ TEST_CASE("abuse: a 4 GiB length prefix gets frame_too_large and the connection 
     // The boundary: one byte over the limit is refused, exactly the limit is served.
     {
         RawConnection raw(server.port());
-        raw.sendAll(header(kMaxFramePayload + 1));
+        raw.send(frameHeader(kMaxFramePayload + 1));
         CHECK(stringField(raw.waitForType("error"), "code") == std::string("frame_too_large"));
         CHECK(raw.closedWithin());
 
@@ -648,7 +483,7 @@ TEST_CASE("abuse: a frame cut off mid-way and the socket closed leaves nothing b
     for (int i = 0; i < 200; ++i) {
         RawConnection raw(server.port());
         const std::string hello = helloFrame("cutter" + std::to_string(i));
-        raw.sendAll(i % 2 == 0 ? hello.substr(0, 2) : hello.substr(0, hello.size() / 2));
+        raw.send(i % 2 == 0 ? hello.substr(0, 2) : hello.substr(0, hello.size() / 2));
         if (i % 4 < 2) raw.close();
         else raw.reset();
     }
@@ -656,17 +491,17 @@ TEST_CASE("abuse: a frame cut off mid-way and the socket closed leaves nothing b
     // never sees the half-sent message.
     {
         RawConnection raw(server.port());
-        raw.sendAll(helloFrame("cut"));
+        raw.send(helloFrame("cut"));
         raw.waitForType("welcome");
-        raw.sendAll(send.substr(0, send.size() - 10));
+        raw.send(send.substr(0, send.size() - 10));
         raw.close();
         CHECK(stringField(awaitLeft(witness, "cut"), "reason") == std::string("client closed the connection"));
     }
     {
         RawConnection raw(server.port());
-        raw.sendAll(helloFrame("cutrst"));
+        raw.send(helloFrame("cutrst"));
         raw.waitForType("welcome");
-        raw.sendAll(send.substr(0, 7));
+        raw.send(send.substr(0, 7));
         raw.reset();
         CHECK(stringField(awaitLeft(witness, "cutrst"), "reason") == std::string("connection reset by peer"));
     }
@@ -944,20 +779,20 @@ TEST_CASE("abuse: 1000 connects and disconnects in a loop leave only the expecte
             case 0:  // connect and hang up at once
                 break;
             case 1:  // say hello and hang up without waiting for the answer
-                c.sendAll(helloFrame(name));
+                c.send(helloFrame(name));
                 break;
             case 2:  // join, then hang up
-                c.sendAll(helloFrame(name));
+                c.send(helloFrame(name));
                 c.waitForType("welcome");
                 break;
             case 3:  // join and quit politely
-                c.sendAll(helloFrame(name) + encodeFrame(R"({"type":"quit","id":1})"));
+                c.send(helloFrame(name) + encodeFrame(R"({"type":"quit","id":1})"));
                 c.waitForType("welcome");
                 c.waitFor([](const Message& m) { return typeOf(m) == "ok" && intField(m, "id") == 1; });
                 REQUIRE(c.closedWithin());
                 break;
             case 4:  // half a frame, then a reset
-                c.sendAll(header(100) + R"({"type":"hel)");
+                c.send(frameHeader(100) + R"({"type":"hel)");
                 c.reset();
                 break;
         }
@@ -997,10 +832,10 @@ TEST_CASE("abuse: half-open connections that never say hello are closed after --
     std::vector<std::unique_ptr<RawConnection>> silent;
     for (int i = 0; i < 20; ++i) silent.push_back(std::make_unique<RawConnection>(server.port()));
     RawConnection halfHeader(server.port());
-    halfHeader.sendAll(header(40).substr(0, 2));
+    halfHeader.send(frameHeader(40).substr(0, 2));
     RawConnection halfFrame(server.port());
     const auto hello = helloFrame("slowpoke");
-    halfFrame.sendAll(hello.substr(0, hello.size() - 1));
+    halfFrame.send(hello.substr(0, hello.size() - 1));
 
     // A slowloris: one byte of a long hello every 20 ms, which would take
     // seconds to complete. The hello deadline is counted from the accept,
