@@ -12,6 +12,7 @@
 // main a full stderr pipe blocks the server, and ChildProcess only drains
 // stderr while the test reads stdout.
 
+#include "e2e/abuse_support.hpp"
 #include "shared/frame_codec.hpp"
 #include "shared/protocol.hpp"
 #include "shared/validation.hpp"
@@ -57,14 +58,8 @@ bool printableUtf8(const std::string& text) {
 }
 
 /// `chat serve` on a free port, logging errors only.
-struct Server {
-    explicit Server(std::vector<std::string> args = {}) {
-        args.insert(args.begin(), {"--log-level", "error"});
-        running = startServer(args);
-    }
-    std::uint16_t port() const { return running.port; }
-    std::string log() { return running.process->stderrText(); }
-    RunningServer running;
+struct Server : abuse::Server {
+    explicit Server(std::vector<std::string> args = {}) : abuse::Server(std::move(args), "error") {}
 };
 
 /// Sends a request and returns its answer; a rate_limited answer is retried
@@ -411,9 +406,8 @@ TEST_CASE("hardening: a server whose stderr nobody reads still answers pings and
         flooder->send(frames);
         for (int i = 0; i < 40 && server.unread() < server.capacity() - 512; ++i) RawConnection churn(server.port());
     }
-    const auto deadline = Clock::now() + 5s;
-    while (server.unread() < server.capacity() - 512 && Clock::now() < deadline)
-        std::this_thread::sleep_for(10ms);  // another process's pipe: nothing to wait on but the clock
+    // Another process's pipe: nothing to wait on but the clock.
+    abuse::pollUntil([&] { return server.unread() >= server.capacity() - 512; }, 5s);
     INFO("stderr holds " << server.unread() << " unread bytes of " << server.capacity());
     REQUIRE(server.unread() >= server.capacity() - 512);  // the pipe is full: a write to it would block
 
