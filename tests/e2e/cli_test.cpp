@@ -3,6 +3,7 @@
 
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
+#include "support/text.hpp"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -16,10 +17,6 @@ using namespace chat::test;
 namespace {
 constexpr int kUsage = 64;
 constexpr int kOsError = 71;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 /// Environment with no user name at all, and nothing that would point a
 /// client at a server.

@@ -4,83 +4,16 @@
 #include "shared/frame_codec.hpp"
 #include "shared/protocol.hpp"
 #include "support/child_process.hpp"
+#include "support/raw_connection.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <cerrno>
-#include <cstring>
 #include <csignal>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using namespace chat;
 using namespace chat::test;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-/// A bare TCP connection: bytes out, every byte in until the end of stream.
-class Raw {
-public:
-    explicit Raw(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-        REQUIRE(fd_ >= 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    }
-    ~Raw() { ::close(fd_); }
-    void send(const std::string& bytes) {
-        for (std::size_t sent = 0; sent < bytes.size();) {
-            const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-            REQUIRE(n > 0);
-            sent += static_cast<std::size_t>(n);
-        }
-    }
-    /// Reads exactly one frame (with a deadline) and returns its type.
-    std::string readFrameType(std::chrono::milliseconds wait) {
-        std::string in;
-        const auto deadline = Clock::now() + wait;
-        while (Clock::now() < deadline) {
-            if (in.size() >= kFrameHeaderBytes) {
-                const auto* b = reinterpret_cast<const unsigned char*>(in.data());
-                const std::size_t length = (std::size_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
-                if (in.size() == kFrameHeaderBytes + length)
-                    return stringField(parseMessage(in.substr(kFrameHeaderBytes)).message, "type").value_or("?");
-            }
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
-            char c;  // byte by byte: nothing after this frame is consumed
-            if (::recv(fd_, &c, 1, 0) != 1) return "closed";
-            in.push_back(c);
-        }
-        return "time-out";
-    }
-    /// Reads until end of stream, a reset or `wait`. Returns what came and how it ended.
-    std::pair<std::string, std::string> readToEnd(std::chrono::milliseconds wait) {
-        std::string in;
-        const auto deadline = Clock::now() + wait;
-        char buffer[65536];
-        while (Clock::now() < deadline) {
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 50) <= 0) continue;
-            const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-            if (n > 0) {
-                in.append(buffer, static_cast<std::size_t>(n));
-                continue;
-            }
-            return {in, n == 0 ? "eof" : std::string("error: ") + std::strerror(errno)};
-        }
-        return {in, "time-out"};
-    }
-
-private:
-    int fd_;
-};
-
 std::vector<std::string> types(const std::string& stream) {
     FrameDecoder decoder(1 << 20);
     decoder.feed(stream);
@@ -94,13 +27,13 @@ std::vector<std::string> types(const std::string& stream) {
 TEST_CASE("closing: on SIGTERM, clients that keep sending while they lag in reading still get shutdown, then EOF") {
     auto server = startServer({"--max-per-ip", "100"});
     constexpr int kClients = 10;
-    std::vector<std::unique_ptr<Raw>> clients;
+    std::vector<std::unique_ptr<RawConnection>> clients;
     std::string pings;
     for (int i = 0; i < 2000; ++i) pings += encodeFrame(R"({"type":"ping"})");
     for (int i = 0; i < kClients; ++i) {
-        clients.push_back(std::make_unique<Raw>(server.port));
-        clients.back()->send(encodeFrame(R"({"type":"hello","version":1,"user":"c)" + std::to_string(i) + R"("})"));
-        REQUIRE(clients.back()->readFrameType(std::chrono::seconds(5)) == "welcome");
+        clients.push_back(std::make_unique<RawConnection>(server.port));
+        clients.back()->send(helloFrame("c" + std::to_string(i)));
+        REQUIRE(clients.back()->nextType(std::chrono::seconds(5)) == "welcome");
     }
     for (auto& client : clients) client->send(pings);  // and read nothing more yet
     server.process->signal(SIGTERM);

@@ -12,28 +12,24 @@
 // main a full stderr pipe blocks the server, and ChildProcess only drains
 // stderr while the test reads stdout.
 
+#include "e2e/abuse_support.hpp"
 #include "shared/frame_codec.hpp"
 #include "shared/protocol.hpp"
 #include "shared/validation.hpp"
 #include "support/child_process.hpp"
+#include "support/raw_connection.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
@@ -46,19 +42,8 @@ using namespace chat::test;
 using namespace std::chrono_literals;
 
 namespace {
-using Clock = std::chrono::steady_clock;
 using Message = Poco::JSON::Object::Ptr;
 
-int millisUntil(Clock::time_point deadline) {
-    return static_cast<int>(std::max<long long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
-}
-
-std::string header(std::uint32_t n) {
-    return {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
-}
-
-std::string typeOf(const Message& m) { return stringField(m, "type").value_or(""); }
 std::string codeOf(const Message& m) { return stringField(m, "code").value_or(""); }
 
 /// Valid UTF-8 without C0, DEL or C1 control characters.
@@ -72,176 +57,14 @@ bool printableUtf8(const std::string& text) {
     return true;
 }
 
-/// A plain TCP connection that sends exactly the bytes it is given and reads
-/// frames without client logic. Every frame the server sends is checked to
-/// fit the frame limit (the decoder refuses a larger one).
-class Peer {
-public:
-    explicit Peer(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(fd_ >= 0);
-        const int one = 1;
-        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        INFO("connect: " << std::strerror(errno));
-        REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
-        ::fcntl(fd_, F_SETFL, O_NONBLOCK);
-    }
-    ~Peer() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Peer(const Peer&) = delete;
-    Peer& operator=(const Peer&) = delete;
-
-    /// Sends all of `bytes`, reading whatever arrives meanwhile so that
-    /// neither side can block the other. Fails the test after `wait`.
-    void send(std::string_view bytes, std::chrono::milliseconds wait = 5s) {
-        const auto deadline = Clock::now() + wait;
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n > 0) {
-                done += static_cast<std::size_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            INFO("send: " << std::strerror(errno));
-            REQUIRE((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)));
-            REQUIRE(Clock::now() < deadline);
-            pollfd p{fd_, POLLIN | POLLOUT, 0};
-            ::poll(&p, 1, std::min(millisUntil(deadline), 100));
-            if (p.revents & POLLIN) readAvailable();
-        }
-    }
-    void sendJson(const std::string& json) { send(encodeFrame(json)); }
-
-    /// Sends a few bytes without waiting; false if the server has closed or
-    /// reset the connection (or its buffers are full).
-    bool trySend(std::string_view bytes) {
-        const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        return n == static_cast<ssize_t>(bytes.size());
-    }
-
-    /// The next frame's payload, raw; nullopt on time-out or once the server
-    /// has closed the connection and every complete frame has been returned.
-    std::optional<std::string> nextPayload(std::chrono::milliseconds wait = 5s) {
-        const auto deadline = Clock::now() + wait;
-        for (;;) {
-            if (!queued_.empty()) {
-                auto payload = std::move(queued_.front());
-                queued_.erase(queued_.begin());
-                return payload;
-            }
-            if (closed_) return std::nullopt;
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, millisUntil(deadline)) == 0) return std::nullopt;
-            readAvailable();
-        }
-    }
-
-    /// The next message (a frame that must parse); nullopt as nextPayload.
-    std::optional<Message> next(std::chrono::milliseconds wait = 5s) {
-        auto payload = nextPayload(wait);
-        if (!payload) return std::nullopt;
-        auto parsed = parseMessage(*payload);
-        INFO("frame from the server: " << *payload << "\nparse error: " << parsed.error);
-        REQUIRE(parsed);
-        return parsed.message;
-    }
-
-    /// The answer (ok, error, pong, welcome) carrying `id`; fails the test when the
-    /// connection closes or nothing comes within `wait`. Pings are answered.
-    Message answer(std::int64_t id, std::chrono::milliseconds wait = 5s) {
-        const auto deadline = Clock::now() + wait;
-        for (;;) {
-            auto m = next(std::chrono::milliseconds(millisUntil(deadline)));
-            if (!m) FAIL((closed_ ? "the server closed the connection" : "time-out") << " waiting for the answer to id "
-                                                                                   << id);
-            if (typeOf(*m) == "ping") sendJson(R"({"type":"pong"})");
-            if (typeOf(*m) != "ping" && intField(*m, "id") == id) return *m;  // ok, error, pong, welcome
-        }
-    }
-
-    /// Sends a ping and requires its pong: the connection is open and served.
-    void requireServed(std::int64_t id) {
-        sendJson(R"({"type":"ping","id":)" + std::to_string(id) + "}");
-        CHECK(typeOf(answer(id)) == "pong");
-    }
-
-    /// True once the server has closed the connection, within `wait`.
-    bool closedWithin(std::chrono::milliseconds wait) {
-        const auto deadline = Clock::now() + wait;
-        while (!closed_) {
-            if (!nextPayload(std::chrono::milliseconds(millisUntil(deadline))) && !closed_) return false;
-        }
-        return true;
-    }
-
-    /// Reads what has arrived without waiting; true if the server closed.
-    bool pollClosed() {
-        readAvailable();
-        return closed_;
-    }
-
-private:
-    void readAvailable() {
-        char buffer[16 * 1024];
-        for (;;) {
-            const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (n > 0) {
-                decoder_.feed(buffer, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) closed_ = true;
-            break;
-        }
-        for (;;) {
-            auto result = decoder_.next();
-            if (result.status == FrameDecoder::Status::NeedMore) break;
-            INFO("the server sent a frame of " << result.declaredLength << " bytes, above " << kMaxFramePayload);
-            REQUIRE(result.status == FrameDecoder::Status::Frame);
-            queued_.push_back(std::move(result.payload));
-        }
-    }
-
-    int fd_ = -1;
-    FrameDecoder decoder_;
-    std::vector<std::string> queued_;
-    bool closed_ = false;
-};
-
 /// `chat serve` on a free port, logging errors only.
-struct Server {
-    explicit Server(std::vector<std::string> args = {}) {
-        args.insert(args.begin(), {"--log-level", "error"});
-        running = startServer(args);
-    }
-    std::uint16_t port() const { return running.port; }
-    std::string log() { return running.process->stderrText(); }
-    RunningServer running;
+struct Server : abuse::Server {
+    explicit Server(std::vector<std::string> args = {}) : abuse::Server(std::move(args), "error") {}
 };
-
-/// A peer that has said hello as `user` and read its welcome.
-std::unique_ptr<Peer> joinAs(std::uint16_t port, const std::string& user) {
-    auto peer = std::make_unique<Peer>(port);
-    peer->sendJson(R"({"type":"hello","id":1,"version":1,"user":")" + user + R"(","client":"hardening"})");
-    for (;;) {
-        auto m = peer->next();
-        INFO("waiting for the welcome of " << user);
-        REQUIRE(m);
-        if (typeOf(*m) == "welcome") return peer;
-        INFO(toJson(*m));
-        REQUIRE(typeOf(*m) != "error");
-    }
-}
 
 /// Sends a request and returns its answer; a rate_limited answer is retried
 /// after the retry_after_ms it names (setup must not depend on --rate).
-Message requestRetrying(Peer& peer, const std::string& jsonWithoutId, std::int64_t id) {
+Message requestRetrying(RawConnection& peer, const std::string& jsonWithoutId, std::int64_t id) {
     for (int attempt = 0; attempt < 50; ++attempt) {
         peer.sendJson(jsonWithoutId.substr(0, jsonWithoutId.size() - 1) + R"(,"id":)" + std::to_string(id) + "}");
         auto answer = peer.answer(id);
@@ -263,7 +86,7 @@ Message requestRetrying(Peer& peer, const std::string& jsonWithoutId, std::int64
 TEST_CASE("hardening: a hello with a 65,450-character name gets a short name_invalid and the connection stays open",
           "[hardening]") {
     Server server;
-    Peer peer(server.port());
+    RawConnection peer(server.port());
     const std::string name(65450, 'n');
     const std::string hello = R"({"type":"hello","id":7,"version":1,"user":")" + name + R"("})";
     REQUIRE(hello.size() <= kMaxFramePayload);
@@ -274,7 +97,7 @@ TEST_CASE("hardening: a hello with a 65,450-character name gets a short name_inv
     CHECK(codeOf(error) == "name_invalid");
     CHECK(stringField(error, "message").value_or("").size() <= 200);
     peer.requireServed(8);
-    joinAs(server.port(), "after");  // and the server still seats newcomers
+    RawConnection::joined(server.port(), "after");  // and the server still seats newcomers
 }
 
 // Defect on main: parseMessage puts Poco's complaint into the error as is,
@@ -285,7 +108,7 @@ TEST_CASE("hardening: a hello with a 65,450-character name gets a short name_inv
 TEST_CASE("hardening: invalid JSON with ESC, 0xFF or a lone lead byte gets a bad_request that is printable UTF-8",
           "[hardening]") {
     Server server;
-    auto peer = joinAs(server.port(), "hostile");
+    auto peer = RawConnection::joined(server.port(), "hostile");
     const std::vector<std::string> payloads = {
         "{\"type\":\x1b[31m\xff}",              // not UTF-8: refused before the JSON parser
         "{\"type\":\x1b[31m}",                  // Poco: unexpected byte '<ESC>'
@@ -320,7 +143,7 @@ TEST_CASE("hardening: invalid JSON with ESC, 0xFF or a lone lead byte gets a bad
 // ParsedMessage::outOfRange.
 TEST_CASE("hardening: hello with version 18446744073709551617 gets bad_request", "[hardening]") {
     Server server;
-    Peer peer(server.port());
+    RawConnection peer(server.port());
     peer.sendJson(R"({"type":"hello","id":3,"version":18446744073709551617,"user":"wrapper"})");
     const auto answer = peer.answer(3);
     INFO(toJson(answer));
@@ -335,7 +158,7 @@ TEST_CASE("hardening: hello with version 18446744073709551617 gets bad_request",
 // Needs: nothing beyond this branch (parseMessage refuses the frame, no id).
 TEST_CASE("hardening: a ping with id 18446744073709551616 is not answered with id 0", "[hardening]") {
     Server server;
-    Peer peer(server.port());
+    RawConnection peer(server.port());
     peer.sendJson(R"({"type":"ping","id":18446744073709551616})");
     const auto answer = peer.next();
     REQUIRE(answer);
@@ -355,17 +178,17 @@ TEST_CASE("hardening: a ping with id 18446744073709551616 is not answered with i
 TEST_CASE("hardening: who over twelve away messages of 4,000 quotes fits a frame and keeps the asker",
           "[hardening]") {
     Server server;
-    std::vector<std::unique_ptr<Peer>> users;
+    std::vector<std::unique_ptr<RawConnection>> users;
     const std::string quotes(4000, '"');
     std::string escaped;
     for (char c : quotes) escaped += std::string("\\") + c;
     for (int i = 0; i < 12; ++i) {
-        users.push_back(joinAs(server.port(), "quoter" + std::to_string(i)));
+        users.push_back(RawConnection::joined(server.port(), "quoter" + std::to_string(i)));
         const auto ok = requestRetrying(*users.back(), R"({"type":"away","message":")" + escaped + R"("})", 2);
         INFO(toJson(ok).substr(0, 200));
         REQUIRE(typeOf(ok) == "ok");
     }
-    auto asker = joinAs(server.port(), "asker");
+    auto asker = RawConnection::joined(server.port(), "asker");
     asker->sendJson(R"({"type":"who","id":3})");
     const auto answer = asker->answer(3);  // every frame is checked against the limit on the way
     INFO(toJson(answer).substr(0, 300) << "\nserver log:\n" << server.log());
@@ -383,7 +206,7 @@ TEST_CASE("hardening: who over twelve away messages of 4,000 quotes fits a frame
 // Needs: the same escaped-size budget in the rooms answer.
 TEST_CASE("hardening: rooms over 147 topics of 290 backslashes fits a frame and keeps the asker", "[hardening]") {
     Server server({"--max-rooms", "200", "--rate", "100000", "--burst", "100000"});
-    auto owner = joinAs(server.port(), "owner");
+    auto owner = RawConnection::joined(server.port(), "owner");
     const std::string backslashes(580, '\\');  // 290 backslashes, JSON-escaped
     std::int64_t id = 10;
     for (int i = 0; i < 147; ++i) {
@@ -396,7 +219,7 @@ TEST_CASE("hardening: rooms over 147 topics of 290 backslashes fits a frame and 
         INFO(toJson(topic));
         REQUIRE(typeOf(topic) == "ok");
     }
-    auto asker = joinAs(server.port(), "asker");
+    auto asker = RawConnection::joined(server.port(), "asker");
     asker->sendJson(R"({"type":"rooms","id":3})");
     const auto answer = asker->answer(3);
     INFO(toJson(answer).substr(0, 300) << "\nserver log:\n" << server.log());
@@ -413,13 +236,13 @@ TEST_CASE("hardening: rooms over 147 topics of 290 backslashes fits a frame and 
 TEST_CASE("hardening: a frame that stops after 10 of 100 bytes is closed within a deadline", "[hardening]") {
     Server server({"--ping-interval", "0.2", "--hello-timeout", "0.3"});
     SECTION("before hello") {
-        Peer peer(server.port());
-        peer.send(header(100) + std::string(10, '{'));
+        RawConnection peer(server.port());
+        peer.send(frameHeader(100) + std::string(10, '{'));
         CHECK(peer.closedWithin(3s));
     }
     SECTION("after hello") {
-        auto peer = joinAs(server.port(), "stopper");
-        peer->send(header(100) + std::string(10, '{'));
+        auto peer = RawConnection::joined(server.port(), "stopper");
+        peer->send(frameHeader(100) + std::string(10, '{'));
         CHECK(peer->closedWithin(3s));
     }
 }
@@ -432,8 +255,8 @@ TEST_CASE("hardening: a frame that stops after 10 of 100 bytes is closed within 
 // of refreshing lastHeard_ on partial frames.
 TEST_CASE("hardening: a frame trickled one byte at a time is closed within a deadline", "[hardening]") {
     Server server({"--ping-interval", "0.3", "--hello-timeout", "0.3"});
-    auto peer = joinAs(server.port(), "trickler");
-    peer->send(header(60000));
+    auto peer = RawConnection::joined(server.port(), "trickler");
+    peer->send(frameHeader(60000));
     const auto deadline = Clock::now() + 4s;
     bool closed = false;
     while (!closed && Clock::now() < deadline) {
@@ -451,7 +274,7 @@ TEST_CASE("hardening: a frame trickled one byte at a time is closed within a dea
 // rate_limited with retry_after_ms.
 TEST_CASE("hardening: 1,000 join/leave pairs in a burst get rate_limited answers for part of them", "[hardening]") {
     Server server;
-    auto peer = joinAs(server.port(), "churner");
+    auto peer = RawConnection::joined(server.port(), "churner");
     std::string burst;
     for (int i = 0; i < 1000; ++i) {
         burst += encodeFrame(R"({"type":"join","id":)" + std::to_string(2 * i + 10) + R"(,"room":"#churn"})");
@@ -577,20 +400,19 @@ TEST_CASE("hardening: a server whose stderr nobody reads still answers pings and
     UnreadServer server(4096);
     {
         // Bad frames log a warning each; connections log at info.
-        auto flooder = joinAs(server.port(), "flooder");
+        auto flooder = RawConnection::joined(server.port(), "flooder");
         std::string frames;
         for (int i = 0; i < 2000; ++i) frames += encodeFrame("{\"type\":\x1b}");
         flooder->send(frames);
-        for (int i = 0; i < 40 && server.unread() < server.capacity() - 512; ++i) Peer churn(server.port());
+        for (int i = 0; i < 40 && server.unread() < server.capacity() - 512; ++i) RawConnection churn(server.port());
     }
-    const auto deadline = Clock::now() + 5s;
-    while (server.unread() < server.capacity() - 512 && Clock::now() < deadline)
-        std::this_thread::sleep_for(10ms);  // another process's pipe: nothing to wait on but the clock
+    // Another process's pipe: nothing to wait on but the clock.
+    abuse::pollUntil([&] { return server.unread() >= server.capacity() - 512; }, 5s);
     INFO("stderr holds " << server.unread() << " unread bytes of " << server.capacity());
     REQUIRE(server.unread() >= server.capacity() - 512);  // the pipe is full: a write to it would block
 
     const auto started = Clock::now();
-    auto newcomer = joinAs(server.port(), "newcomer");
+    auto newcomer = RawConnection::joined(server.port(), "newcomer");
     newcomer->requireServed(42);
     CHECK(Clock::now() - started < 3s);
 

@@ -11,6 +11,7 @@
 
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -20,16 +21,6 @@ using namespace chat::test;
 
 namespace {
 constexpr int kNoUser = 67;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t count(const std::string& haystack, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + needle.size())) ++n;
-    return n;
-}
 
 /// The next stdout line of `client` containing `needle`; fails the test
 /// (showing what the client printed) if none arrives within 5 s.
@@ -104,7 +95,7 @@ TEST_CASE("rooms: /join #dev confirms with the members, and only #dev's members 
     lineWith(*carol, "alice: marker for carol");
     INFO("carol's stdout: " << carol->stdoutText());
     CHECK_FALSE(contains(carol->stdoutText(), "#dev"));
-    CHECK(count(carol->stdoutText(), "alice joined") == 1);
+    CHECK(countOf(carol->stdoutText(), "alice joined") == 1);
 }
 
 TEST_CASE("rooms: room names are case-insensitive and keep the spelling they were created with") {
@@ -199,7 +190,7 @@ TEST_CASE("rooms: /leave returns to #lobby - the room's members see it - #lobby 
     INFO("alice's stdout: " << alice->stdoutText() << "\nalice's stderr: " << err);
     CHECK(contains(err, "#lobby"));
     CHECK(contains(err, "last room"));
-    CHECK(count(alice->stdoutText(), "* you left") == 1);
+    CHECK(countOf(alice->stdoutText(), "* you left") == 1);
     bob->write("/who #lobby\n");
     CHECK(lineWith(*bob, "#lobby (") == "#lobby (2): alice, bob");
 }
@@ -371,7 +362,7 @@ TEST_CASE("rooms: presence: /nick to an online user's name is refused with name_
     alice->write("/nick bob\n/nick BOB\n");
     const auto err = errorsSoFar(*alice);
     INFO("alice's stderr: " << err);
-    CHECK(count(err, "name_in_use") == 2);
+    CHECK(countOf(err, "name_in_use") == 2);
     CHECK(contains(err, "bob"));
 
     alice->write("still alice\n");
@@ -404,7 +395,7 @@ TEST_CASE("rooms: presence: /away marks you in /who and answers DMs with the mes
     lineWith(*alice, "[DM to bob] welcome back");
     askWho(*alice);  // the DM's answer has been handled
     INFO("alice's stdout: " << alice->stdoutText());
-    CHECK(count(alice->stdoutText(), "is away") == 1);
+    CHECK(countOf(alice->stdoutText(), "is away") == 1);
 }
 
 TEST_CASE("rooms: presence: /away without a message still marks you away") {
@@ -597,7 +588,7 @@ TEST_CASE("rooms: serve --max-rooms 2: joining a third room is refused with too_
     const auto err = errorsSoFar(*alice);
     INFO("alice's stdout: " << alice->stdoutText() << "\nalice's stderr: " << err);
     CHECK(contains(err, "too_many_rooms"));
-    CHECK(count(alice->stdoutText(), "* you are now in") == 1);
+    CHECK(countOf(alice->stdoutText(), "* you are now in") == 1);
     bob->write("/who #b\n");
     CHECK(lineWith(*bob, "#b (") == "#b (1): bob");
 

@@ -3,6 +3,7 @@
 
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
+#include "support/text.hpp"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -17,10 +18,6 @@ constexpr int kDataError = 65;
 constexpr int kNoUser = 67;
 constexpr int kUnavailable = 69;
 constexpr int kTempFail = 75;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 /// `chat send --host 127.0.0.1 --port PORT ARGS...`
 RunResult send(std::uint16_t port, std::vector<std::string> args, const std::string& input = {},

@@ -3,6 +3,7 @@
 
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,10 +16,6 @@ using namespace chat::test;
 
 namespace {
 constexpr int kUnavailable = 69;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 std::vector<std::string> args(std::initializer_list<std::string> list) { return list; }
 

@@ -3,6 +3,7 @@
 #include "server/chat_server.hpp"
 #include "shared/frame_codec.hpp"
 #include "support/in_process_server.hpp"
+#include "support/raw_connection.hpp"
 #include "support/test_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -28,8 +29,6 @@ struct RunningServer : InProcessServer {
 Poco::JSON::Object::Ptr messageTo(TestClient& client, const std::string& text) {
     return client.waitFor([&](const auto& m) { return typeOf(m) == "message" && stringField(m, "text") == text; });
 }
-
-std::string header(std::uint32_t n) { return frameHeader(n); }
 }  // namespace
 
 TEST_CASE("hello is answered with welcome: server, motd, user and who is online") {
@@ -109,7 +108,7 @@ TEST_CASE("malformed frames get bad_request and the connection stays up") {
 TEST_CASE("an oversize length gets frame_too_large and the connection is closed") {
     RunningServer s;
     auto alice = TestClient::joined(s.port(), "alice");
-    alice->sendRaw(header(0xFFFFFFFF));
+    alice->sendRaw(frameHeader(0xFFFFFFFF));
     auto e = alice->waitForType("error");
     CHECK(stringField(e, "code") == std::string("frame_too_large"));
     CHECK(alice->closedWithin());

@@ -27,8 +27,4 @@ void waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
     }
 }
 
-std::string frameHeader(std::uint32_t n) {
-    return {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
-}
-
 }  // namespace chat::test

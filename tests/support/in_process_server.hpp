@@ -25,7 +25,4 @@ struct InProcessServer {
 /// Polls a condition until it holds; fails the test after `wait`.
 void waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds wait = std::chrono::seconds(5));
 
-/// The 4-byte big-endian frame header announcing `length` bytes.
-std::string frameHeader(std::uint32_t length);
-
 }  // namespace chat::test

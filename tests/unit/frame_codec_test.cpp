@@ -1,10 +1,12 @@
 #include "shared/frame_codec.hpp"
 #include "shared/protocol.hpp"
+#include "support/raw_connection.hpp"
 
 #include <catch2/catch.hpp>
 
 using chat::FrameDecoder;
 using Status = FrameDecoder::Status;
+using chat::test::frameHeader;
 
 namespace {
 std::vector<std::string> drain(FrameDecoder& decoder) {
@@ -15,10 +17,6 @@ std::vector<std::string> drain(FrameDecoder& decoder) {
         REQUIRE(r.status == Status::Frame);
         frames.push_back(r.payload);
     }
-}
-
-std::string header(std::uint32_t n) {
-    return {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
 }
 }  // namespace
 
@@ -78,7 +76,7 @@ TEST_CASE("several frames in one chunk all come out, in order") {
 
 TEST_CASE("a zero-length frame is a frame with an empty payload, which parseMessage refuses") {
     FrameDecoder decoder;
-    decoder.feed(header(0));
+    decoder.feed(frameHeader(0));
     auto r = decoder.next();
     REQUIRE(r.status == Status::Frame);
     CHECK(r.payload.empty());
@@ -88,7 +86,7 @@ TEST_CASE("a zero-length frame is a frame with an empty payload, which parseMess
 
 TEST_CASE("an oversize length is invalid at once, before its body arrives, and stays invalid") {
     FrameDecoder decoder;
-    decoder.feed(header(static_cast<std::uint32_t>(chat::kMaxFramePayload + 1)));
+    decoder.feed(frameHeader(static_cast<std::uint32_t>(chat::kMaxFramePayload + 1)));
     auto r = decoder.next();
     REQUIRE(r.status == Status::Invalid);
     CHECK(r.declaredLength == chat::kMaxFramePayload + 1);
