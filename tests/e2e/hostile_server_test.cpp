@@ -5,6 +5,7 @@
 
 #include "shared/frame_codec.hpp"
 #include "support/child_process.hpp"
+#include "support/text.hpp"
 #include "support/e2e_support.hpp"
 #include "support/tmux_session.hpp"
 
@@ -22,9 +23,6 @@
 using namespace chat::test;
 
 namespace {
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 /// A welcome for alice, as the real server would send it, with `extra`
 /// members spliced in (e.g. R"("motd":"hi",)").

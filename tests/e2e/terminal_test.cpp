@@ -5,6 +5,7 @@
 #include "shared/protocol.hpp"
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
+#include "support/text.hpp"
 #include "support/tmux_session.hpp"
 
 #include <catch2/catch.hpp>
@@ -28,9 +29,6 @@ std::vector<std::string> connectArgs(std::uint16_t port, const std::string& user
     return args;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 /// The last non-empty line of the screen: where the prompt is.
 int promptLine(const std::vector<std::string>& screen) {
