@@ -72,6 +72,7 @@ void Dispatcher::post(const std::vector<ParticipantPtr>& to, const EventPtr& eve
 }
 
 bool Dispatcher::waitWhileBacklogged(std::chrono::steady_clock::time_point deadline) {
+    if (!backlogged_.load(std::memory_order_relaxed)) return true;
     MutexLock lock(mutex_);
     if (backlogBytes_ <= backlogBudget_) return true;
     ++backlogWaiters_;
@@ -88,6 +89,8 @@ std::size_t Dispatcher::backlogBytes() const {
 
 void Dispatcher::addBacklogLocked(std::ptrdiff_t bytes) {
     backlogBytes_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(backlogBytes_) + bytes);
+    const bool over = backlogBytes_ > backlogBudget_;
+    if (backlogged_.load(std::memory_order_relaxed) != over) backlogged_.store(over, std::memory_order_relaxed);
     if (bytes < 0 && backlogWaiters_ > 0 && backlogBytes_ <= backlogBudget_ / 2) backlogDrained_.notifyAll();
 }
 

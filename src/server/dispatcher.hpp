@@ -7,6 +7,7 @@
 #include "shared/mutex.hpp"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -114,6 +115,9 @@ private:
     CondVar backlogDrained_;  // notified (mutex_ held) when the backlog falls below half the budget
     std::vector<std::shared_ptr<Outbox>> ready_ GUARDED_BY(mutex_);
     std::size_t backlogBytes_ GUARDED_BY(mutex_) = 0;
+    /// backlogBytes_ > backlogBudget_, written under mutex_ when it changes and
+    /// read without it: the common case (not backlogged) costs readers no lock.
+    std::atomic<bool> backlogged_{false};
     std::size_t backlogWaiters_ GUARDED_BY(mutex_) = 0;
     bool sleeping_ GUARDED_BY(mutex_) = false;  // the thread waits in epoll
     bool stopping_ GUARDED_BY(mutex_) = false;

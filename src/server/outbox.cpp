@@ -111,6 +111,11 @@ void Outbox::wakeSessionLocked() {
     flushed_.notifyAll();
 }
 
+Outbox::Status Outbox::status() const {
+    MutexLock lock(dispatcher_.mutex_);
+    return {overflowed_, peerGone_, closeReason_};
+}
+
 bool Outbox::overflowed() const {
     MutexLock lock(dispatcher_.mutex_);
     return overflowed_;
@@ -162,6 +167,20 @@ void Outbox::writable() {
 
 Outbox::FlushResult Outbox::flush(int epollFd) {
     MutexLock writeLock(writeMutex_);
+    {
+        // detachLink() needs writeMutex_, so what this sees holds for the
+        // whole call: once detached, the link may already be destroyed, and
+        // a frame left half-written must not be continued.
+        MutexLock lock(dispatcher_.mutex_);
+        if (!attached_ || peerGone_) {
+            scheduled_ = false;
+            for (auto& entry : pending_) release(entry);
+            pending_.clear();
+            queuedBytes_ = refusedBytes_ = 0;
+            flushed_.notifyAll();
+            return FlushResult::Done;
+        }
+    }
     for (int turn = 0;; ++turn) {
         if (next_ == writing_.size()) {
             writing_.clear();

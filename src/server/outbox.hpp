@@ -50,6 +50,14 @@ public:
     /// Later deliveries are dropped; the session sends what is queued and ends.
     void closeAfterFlush(const std::string& reason) override EXCLUDES(dispatcher_.mutex_);
 
+    /// What the session checks on every turn of its loop, read under one lock.
+    struct Status {
+        bool overflowed = false;
+        bool peerGone = false;
+        std::string closeReason;  ///< empty unless closeAfterFlush() was called
+    };
+    Status status() const EXCLUDES(dispatcher_.mutex_);
+
     bool overflowed() const EXCLUDES(dispatcher_.mutex_);
     /// True once a write failed (reset, broken pipe).
     bool peerGone() const EXCLUDES(dispatcher_.mutex_);

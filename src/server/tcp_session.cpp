@@ -152,20 +152,21 @@ void TcpSession::run() {
         Reader reader(link, conversation, limits_.conversation.pingInterval);
         try {
             while (conversation.endReason().empty()) {
-                if (outbox->overflowed()) {
+                const auto status = outbox->status();
+                if (status.overflowed) {
                     spdlog::warn("disconnecting {} ({}): slow consumer, it left more than {} bytes unread", peer,
                                  conversation.user().empty() ? "-" : conversation.user(), limits_.maxQueuedBytes);
                     conversation.end("slow consumer");
                     flushAtEnd = false;
                     break;
                 }
-                if (outbox->peerGone()) {
+                if (status.peerGone) {
                     conversation.end("connection reset by peer");
                     flushAtEnd = false;
                     break;
                 }
-                if (const auto reason = outbox->closeReason(); !reason.empty()) {
-                    conversation.end(reason);
+                if (!status.closeReason.empty()) {
+                    conversation.end(status.closeReason);
                     break;
                 }
                 auto now = Clock::now();

@@ -205,3 +205,15 @@ TEST_CASE("an event its framing cannot carry is dropped, never sent in part") {
     CHECK(c.read(4) == "fits");
     CHECK(c.nothingMore());
 }
+
+TEST_CASE("a frame left half-written when the link is detached is never continued: the link may be gone") {
+    chat::Dispatcher dispatcher;
+    RawFraming framing;
+    auto c = std::make_unique<Connection>(dispatcher, framing, 1 << 24, 4096);
+    // More than the socket takes, so a frame stays half-written, waiting for EPOLLOUT.
+    for (int i = 0; i < 64; ++i) c->outbox->deliver(event(std::string(64 * 1024, 'x')));
+    REQUIRE_FALSE(c->outbox->waitUntilFlushed(Clock::now() + std::chrono::milliseconds(200)));
+    c.reset();  // detaches, then destroys the link and closes both sockets
+    // The dispatcher still holds the outbox; its next round must not touch the link.
+    CHECK(dispatcher.backlogBytes() == 0);
+}
