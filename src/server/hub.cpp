@@ -382,8 +382,9 @@ void Hub::shutdown(const std::string& notice) {
     auto event = makeMessage("shutdown");
     event->set("ts", nowMillis());
     event->set("message", notice);
-    fanOut_.post(everyone, makeEvent(event));
-    for (const auto& p : everyone) p->closeAfterFlush("server shutting down");
+    const auto last = makeEvent(event);
+    // Per connection in one step: no answer queued meanwhile can follow the notice.
+    for (const auto& p : everyone) p->sendLastAndClose(last, "server shutting down");
 }
 
 bool Hub::waitUntilEmpty(std::chrono::steady_clock::time_point deadline) const {

@@ -101,6 +101,28 @@ bool Outbox::scheduleLocked() {
 
 void Outbox::closeAfterFlush(const std::string& reason) {
     MutexLock lock(dispatcher_.mutex_);
+    closeLocked(reason);
+}
+
+void Outbox::sendLastAndClose(const EventPtr& last, const std::string& reason) {
+    std::string bytes;
+    try {
+        bytes = framing_.encode(last->payload);
+    } catch (const std::length_error&) {
+        return closeAfterFlush(reason);
+    }
+    bool mustWake;
+    {
+        MutexLock lock(dispatcher_.mutex_);
+        auto* share = new FrameShare{std::move(bytes)};
+        mustWake = queueLocked(*share);
+        if (share->queued == 0) delete share;
+        closeLocked(reason);
+    }
+    if (mustWake) dispatcher_.wake();
+}
+
+void Outbox::closeLocked(const std::string& reason) {
     if (!closeReason_.empty()) return;
     closeReason_ = reason.empty() ? "closed" : reason;
     wakeSessionLocked();

@@ -49,6 +49,7 @@ public:
     bool queueInBatch(FanOutBatch& batch) override;
     /// Later deliveries are dropped; the session sends what is queued and ends.
     void closeAfterFlush(const std::string& reason) override EXCLUDES(dispatcher_.mutex_);
+    void sendLastAndClose(const EventPtr& last, const std::string& reason) override EXCLUDES(dispatcher_.mutex_);
 
     /// What the session checks on every turn of its loop, read under one lock.
     struct Status {
@@ -89,6 +90,7 @@ private:
     /// Queues `share`; returns true when the dispatcher must be woken.
     bool queueLocked(FrameShare& share) REQUIRES(dispatcher_.mutex_);
     bool scheduleLocked() REQUIRES(dispatcher_.mutex_);
+    void closeLocked(const std::string& reason) REQUIRES(dispatcher_.mutex_);
     /// Bytes this outbox adds to the dispatcher's backlog.
     std::size_t backlogShareLocked() const REQUIRES(dispatcher_.mutex_);
     void wakeSessionLocked() REQUIRES(dispatcher_.mutex_);

@@ -25,6 +25,14 @@ public:
     /// Asks the connection to send what is queued and then close.
     virtual void closeAfterFlush(const std::string& reason) = 0;
 
+    /// Queues `last` and closes after it in one step, so that nothing queued
+    /// by another thread in between can follow it. The default is deliver()
+    /// then closeAfterFlush(), for participants with no such race.
+    virtual void sendLastAndClose(const EventPtr& last, const std::string& reason) {
+        deliver(last);
+        closeAfterFlush(reason);
+    }
+
     /// Batched delivery, the capability a transport may offer: `batch` is a
     /// fan-out in progress (its dispatcher's lock is held). A participant
     /// that belongs to that dispatcher queues the batch's event without
