@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <optional>
 #include <stdexcept>
 
 namespace chat {
@@ -46,19 +47,24 @@ Outbox::~Outbox() {
     for (auto& entry : pending_) release(entry);
 }
 
-void Outbox::deliver(const EventPtr& event) {
-    std::string bytes;
+void Outbox::deliver(const EventPtr& event) { queueOwn(event, nullptr); }
+
+void Outbox::queueOwn(const EventPtr& event, const std::string* thenClose) {
+    std::optional<std::string> bytes;
     try {
         bytes = framing_.encode(event->payload);
     } catch (const std::length_error&) {
-        return;  // the conversation never sends such answers (it measures them first)
+        // never sent in part; the conversation measures its answers first
     }
-    bool mustWake;
+    bool mustWake = false;
     {
         MutexLock lock(dispatcher_.mutex_);
-        auto* share = new FrameShare{std::move(bytes)};
-        mustWake = queueLocked(*share);
-        if (share->queued == 0) delete share;
+        if (bytes) {
+            auto* share = new FrameShare{std::move(*bytes)};
+            mustWake = queueLocked(*share);
+            if (share->queued == 0) delete share;
+        }
+        if (thenClose) closeLocked(*thenClose);
     }
     if (mustWake) dispatcher_.wake();
 }
@@ -104,23 +110,7 @@ void Outbox::closeAfterFlush(const std::string& reason) {
     closeLocked(reason);
 }
 
-void Outbox::sendLastAndClose(const EventPtr& last, const std::string& reason) {
-    std::string bytes;
-    try {
-        bytes = framing_.encode(last->payload);
-    } catch (const std::length_error&) {
-        return closeAfterFlush(reason);
-    }
-    bool mustWake;
-    {
-        MutexLock lock(dispatcher_.mutex_);
-        auto* share = new FrameShare{std::move(bytes)};
-        mustWake = queueLocked(*share);
-        if (share->queued == 0) delete share;
-        closeLocked(reason);
-    }
-    if (mustWake) dispatcher_.wake();
-}
+void Outbox::sendLastAndClose(const EventPtr& last, const std::string& reason) { queueOwn(last, &reason); }
 
 void Outbox::closeLocked(const std::string& reason) {
     if (!closeReason_.empty()) return;

@@ -87,6 +87,9 @@ public:
     void writable() EXCLUDES(dispatcher_.mutex_);
 
 private:
+    /// Encodes `event` for this outbox alone and queues it; then, when
+    /// `thenClose` is given, closes under the same lock.
+    void queueOwn(const EventPtr& event, const std::string* thenClose) EXCLUDES(dispatcher_.mutex_);
     /// Queues `share`; returns true when the dispatcher must be woken.
     bool queueLocked(FrameShare& share) REQUIRES(dispatcher_.mutex_);
     bool scheduleLocked() REQUIRES(dispatcher_.mutex_);
