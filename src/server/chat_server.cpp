@@ -16,6 +16,9 @@ namespace {
 /// "server_full" at once instead of waiting for a free thread.
 constexpr int kSpareThreads = 8;
 constexpr int kThreadStackBytes = 256 * 1024;
+/// How long an idle connection-dispatching thread waits before it looks at
+/// the stop flag again (see start()).
+const Poco::Timespan kDispatcherIdle(0, 200 * 1000);
 
 class SessionFactory final : public Poco::Net::TCPServerConnectionFactory {
 public:
@@ -56,7 +59,11 @@ void ChatServer::start() {
     auto params = new Poco::Net::TCPServerParams;
     params->setMaxThreads(threadCount(config_));
     params->setMaxQueued(1024);
-    params->setThreadIdleTime(Poco::Timespan(60, 0));
+    // Poco 1.11's TCPServerDispatcher::stop() wakes only the dispatcher
+    // threads already waiting for a connection; one that is on its way back
+    // to wait misses the wake-up and sleeps for the whole idle time, which
+    // stop()'s joinAll() then waits out. A short idle time bounds that wait.
+    params->setThreadIdleTime(kDispatcherIdle);
     server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, dispatcher_, logs_, config_.session), pool_,
                                                      socket_, params);
     server_->start();
