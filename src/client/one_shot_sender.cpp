@@ -17,6 +17,7 @@ int exitCodeForError(const std::string& code) {
     if (code == "text_too_long" || code == "text_invalid") return exit_code::kDataError;
     if (code == "name_invalid" || code == "room_invalid") return exit_code::kUsage;
     if (code == "bad_request" || code == "version_unsupported") return exit_code::kProtocol;
+    if (code == "storage_unavailable") return exit_code::kStorage;  // delivered, but not kept
     return exit_code::kUnavailable;
 }
 }  // namespace

@@ -1,6 +1,7 @@
 #include "commands/commands.hpp"
 
 #include "server/chat_server.hpp"
+#include "server/sqlite_history.hpp"
 #include "shared/exit_codes.hpp"
 #include "shared/validation.hpp"
 
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -35,7 +37,18 @@ struct ServeOptions {
     double burst = 20;
     double pingInterval = 30;
     double helloTimeout = 10;
+    std::string db;  // empty: defaultDatabase()
+    std::size_t backlog = 50;
+    int historyDays = 0;
+    std::size_t historyMaxPerRoom = 100000;
 };
+
+/// $XDG_DATA_HOME/chat/chat.db, or ~/.local/share/chat/chat.db.
+std::string defaultDatabase() {
+    if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data == '/') return std::string(data) + "/chat/chat.db";
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : ".") + "/.local/share/chat/chat.db";
+}
 
 std::chrono::milliseconds millis(double seconds) {
     return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
@@ -138,6 +151,17 @@ int runServe(const ServeOptions& options) {
     config.session.conversation.pingInterval = millis(options.pingInterval);
     config.session.conversation.helloTimeout = millis(options.helloTimeout);
     config.backlogBudget = options.maxBacklogMiB * 1024 * 1024;
+    config.hub.backlog = options.backlog;
+    const auto db = options.db.empty() ? defaultDatabase() : options.db;
+    std::unique_ptr<SqliteHistory> history;  // outlives the server: declared first, destroyed last
+    try {
+        history = std::make_unique<SqliteHistory>(HistoryOptions{db, options.historyDays, options.historyMaxPerRoom});
+    } catch (const std::exception& e) {
+        std::cerr << "chat serve: cannot open the history database " << db << ": " << e.what() << "\n";
+        return finish(exit_code::kOsError);
+    }
+    config.history = history.get();
+    spdlog::info("history in {}", db == ":memory:" ? std::string("memory only (--db :memory:)") : db);
     std::unique_ptr<ChatServer> server;
     try {
         server = std::make_unique<ChatServer>(config);
@@ -163,6 +187,7 @@ int runServe(const ServeOptions& options) {
     server->stop();
     spdlog::info("stopped");
     server.reset();
+    history.reset();  // commits what is still queued
     return finish(exit_code::kOk);
 }
 }  // namespace
@@ -215,6 +240,22 @@ void setupServe(CLI::App& app) {
         ->capture_default_str();
     serve->add_option("--hello-timeout", options->helloTimeout, "Seconds a new connection has to say hello")
         ->check(CLI::Range(0.05, 3600.0))
+        ->capture_default_str();
+    serve->add_option("--db", options->db,
+                      "The history database (SQLite); \":memory:\" keeps nothing after the server stops "
+                      "[default: $XDG_DATA_HOME/chat/chat.db or ~/.local/share/chat/chat.db]");
+    serve->add_option("--backlog", options->backlog,
+                      "Latest events of a room shown to whoever comes into it (0: none)")
+        ->check(CLI::Range(0, 200))
+        ->capture_default_str();
+    serve->add_option("--history-days", options->historyDays,
+                      "Delete stored events older than this many days (0: keep them forever)")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
+    serve->add_option("--history-max-per-room", options->historyMaxPerRoom,
+                      "Keep at most this many events per room or private conversation, deleting the oldest "
+                      "(0: no limit)")
+        ->check(CLI::Range(0, 1000000000))
         ->capture_default_str();
     serve->add_option("--log-level", options->logLevel, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

@@ -48,7 +48,7 @@ int threadCount(const ServerConfig& config) { return static_cast<int>(config.hub
 ChatServer::ChatServer(ServerConfig config)
     : config_(std::move(config)),
       dispatcher_(config_.backlogBudget),
-      hub_(config_.hub, &dispatcher_),
+      hub_(config_.hub, &dispatcher_, config_.history),
       socket_(bindSocket(config_)),
       address_(socket_.address()),
       pool_("session", 2, threadCount(config_), 60, kThreadStackBytes) {}

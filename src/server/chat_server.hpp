@@ -25,6 +25,10 @@ struct ServerConfig {
     /// Bytes queued server-wide, waiting only because the server is behind,
     /// above which sessions stop reading requests (see Dispatcher).
     std::size_t backlogBudget = 64 * 1024 * 1024;
+    /// Where messages, topics and read marks are kept (owned by the caller,
+    /// outliving the server); null keeps nothing beyond the rooms' recent
+    /// events in memory.
+    History* history = nullptr;
 };
 
 /// Owns the listening socket, the thread pool (one reading thread per

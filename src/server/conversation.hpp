@@ -83,6 +83,7 @@ private:
     void handleSend(const Poco::JSON::Object::Ptr& request);
     void handleRoomRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     void handleUserRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    void handleHistoryRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     /// Takes one request from the request budget; answers rate_limited and
     /// returns false when there is none.
     bool spendRequest(const Poco::Dynamic::Var& id);

@@ -41,6 +41,10 @@ void Conversation::dispatch(const std::string& type, const Poco::JSON::Object::P
         if (spendRequest(id)) handleRoomRequest(type, request);
         return;
     }
+    if (type == "history" || type == "search") {
+        if (spendRequest(id)) handleHistoryRequest(type, request);
+        return;
+    }
     if (type == "who" || type == "whois" || type == "nick" || type == "away" || type == "back") {
         if (spendRequest(id)) handleUserRequest(type, request);
         return;
@@ -122,6 +126,16 @@ void Conversation::handleSend(const Poco::JSON::Object::Ptr& request) {
         return reply(error);
     }
     if (!result) return refuse(*result.error, result.errorText, id);
+    // The ok promises the message is stored: wait for its commit (the
+    // writer commits many senders' messages at once).
+    if (const auto unstored = hub_.waitStored(result.ticket)) {
+        warn("storage", fmt::format("message {} from {} ({}) was delivered but not stored: {}", result.messageId, peer_,
+                                    who(), *unstored));
+        auto error = makeError(ErrorCode::StorageUnavailable,
+                               "your message was delivered but could not be stored: " + *unstored, id);
+        error->set("msg_id", result.messageId);
+        return reply(error);
+    }
     auto ok = makeOk(id);
     ok->set("msg_id", result.messageId);
     if (!result.away.empty()) ok->set("away", result.away);

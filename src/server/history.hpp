@@ -103,6 +103,9 @@ public:
     /// `more` when there were more. Throws StorageError.
     virtual HistoryPage search(const std::vector<std::string>& conversations, const std::string& words,
                                std::size_t limit) = 0;
+    /// The private conversations (directKey) with `userKey` in them that
+    /// have stored messages. Throws StorageError.
+    virtual std::vector<std::string> directConversationsOf(const std::string& userKey) = 0;
 };
 
 }  // namespace chat

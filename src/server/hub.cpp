@@ -1,5 +1,7 @@
 #include "server/hub.hpp"
 
+#include "server/answer_lists.hpp"
+#include "server/event_list.hpp"
 #include "server/ip_group.hpp"
 #include "shared/quoting.hpp"
 #include "shared/validation.hpp"
@@ -10,6 +12,8 @@ namespace chat {
 
 namespace {
 constexpr std::size_t kMaxTopicBytes = 300;
+/// The bytes of events all the backlogs after one welcome may take together.
+constexpr std::size_t kWelcomeBacklogBytes = 256 * 1024;
 
 Poco::JSON::Object::Ptr makeEventMessage(std::string_view type) {
     auto event = makeMessage(type);
@@ -43,13 +47,33 @@ HubResult notGreeted() { return refuse(ErrorCode::BadRequest, "send hello first"
 const std::vector<ParticipantPtr> kNoSessions;
 }  // namespace
 
-Hub::Hub(HubConfig config, FanOut* fanOut) : config_(std::move(config)), fanOut_(fanOut ? *fanOut : directFanOut_) {
+Hub::Hub(HubConfig config, FanOut* fanOut, History* history)
+    : config_(std::move(config)), fanOut_(fanOut ? *fanOut : directFanOut_), history_(history) {
     MutexLock lock(mutex_);
     auto add = [this](const std::string& name) REQUIRES(mutex_) {
         rooms_.try_emplace(nameKey(name), name, true);
     };
     add(config_.defaultRoom);
     for (const auto& name : config_.permanentRooms) add(name);
+    if (history_) restoreLocked();
+}
+
+void Hub::restoreLocked() {
+    auto snapshot = history_->load(config_.backlog);
+    lastMessageId_ = snapshot.lastId;
+    for (auto& stored : snapshot.rooms) {
+        if (!isValidRoomName(stored.name)) continue;  // written by no version of this server
+        auto& room = rooms_.try_emplace(nameKey(stored.name), stored.name, false).first->second;
+        room.setTopic(stored.topic);
+        for (auto& event : stored.recent)
+            room.remember({event.id, event.kind == "message", std::make_shared<const Event>(std::move(event.payload))},
+                          config_.backlog);
+        room.setMessages(stored.messages);
+        room.setRemembered();
+        if (!stored.recent.empty()) room.recordEvent(stored.recent.back().id);
+    }
+    readMarks_.clear();
+    for (auto& [user, marks] : snapshot.readMarks) readMarks_[user] = std::move(marks);
 }
 
 std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection, const std::string& ip) {
@@ -115,10 +139,22 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
     (announce ? user.sessions : user.quietSessions).push_back(connection);
     if (announce) sessionsChangedLocked(user);
     displayName = user.displayName;
-    if (announce && user.sessions.size() == 1)  // the joined event goes to the others only
+    const bool firstSession = announce && user.sessions.size() == 1;
+    if (firstSession)  // the joined event goes to the others only
         addMemberLocked(key, nameKey(config_.defaultRoom), config_.defaultRoom, connection);
     // Queued under the lock that also queues every event: nothing can come before it.
     if (welcome) connection->deliver(welcome(JoinedState{user.displayName, roomNamesLocked(user), onlineLocked()}));
+    if (announce && !user.rooms.empty()) {
+        // Each room's backlog, then its live events: the same lock queues both.
+        const auto budget = std::min(kListBudgetBytes, kWelcomeBacklogBytes / user.rooms.size());
+        const auto marks = readMarks_.find(key);
+        for (const auto& roomKey : user.rooms) {
+            const ReadMark* mark = nullptr;
+            if (firstSession && marks != readMarks_.end())
+                if (auto m = marks->second.find(roomKey); m != marks->second.end()) mark = &m->second;
+            connection->deliver(backlogLocked(rooms_.at(roomKey), mark, budget));
+        }
+    }
     return {};
 }
 
@@ -136,6 +172,11 @@ HubResult Hub::joinRoom(const ParticipantPtr& connection, const std::string& roo
             return refuse(ErrorCode::TooManyRooms, "you are in " + std::to_string(user.rooms.size()) +
                                                        " rooms, the most allowed; /leave one first");
         addMemberLocked(entry->userKey, roomKey, room, connection);
+        // Every session of the user is now a member: each gets the backlog.
+        const ReadMark* mark = nullptr;
+        if (auto marks = readMarks_.find(entry->userKey); marks != readMarks_.end())
+            if (auto m = marks->second.find(roomKey); m != marks->second.end()) mark = &m->second;
+        fanOut_.post(user.sessions, backlogLocked(rooms_.at(roomKey), mark, kListBudgetBytes));
     }
     details = detailsLocked(rooms_.at(roomKey));
     return {};
@@ -158,7 +199,10 @@ HubResult Hub::leaveRoom(const ParticipantPtr& connection, const std::string& ro
         return refuse(ErrorCode::BadRequest, config_.defaultRoom + " is your last room; join another room first");
     left = rooms_.at(roomKey).name();
     removeMemberLocked(userKey, roomKey, "left");
-    if (user.rooms.empty()) addMemberLocked(userKey, defaultKey, config_.defaultRoom, nullptr);
+    if (user.rooms.empty()) {
+        addMemberLocked(userKey, defaultKey, config_.defaultRoom, nullptr);
+        fanOut_.post(user.sessions, backlogLocked(rooms_.at(defaultKey), nullptr, kListBudgetBytes));
+    }
     nowIn = rooms_.at(*user.rooms.begin()).name();
     return {};
 }
@@ -182,7 +226,9 @@ HubResult Hub::setTopic(const ParticipantPtr& connection, const std::string& roo
     event->set("room", it->second.name());
     event->set("topic", topic);
     event->set("by", user.displayName);
-    it->second.recordEvent(publishLocked(event, *roomRecipientsLocked(it->second)));
+    const auto published = publishLocked(event, *roomRecipientsLocked(it->second));
+    it->second.recordEvent(published.id);
+    storeRoomEventLocked(it->second, published, "topic", user.displayName, topic, false);
     return {};
 }
 
@@ -236,9 +282,11 @@ HubResult Hub::sendToRoom(const ParticipantPtr& from, const std::string& room, c
     event->set("to", it->second.name());
     event->set("text", text);
     if (action) event->set("action", true);
-    const auto id = publishLocked(event, *roomRecipientsLocked(it->second));
-    it->second.recordEvent(id);
-    return {std::nullopt, {}, id, {}, 0};
+    const auto published = publishLocked(event, *roomRecipientsLocked(it->second));
+    it->second.recordEvent(published.id);
+    HubResult result{std::nullopt, {}, published.id, {}, 0};
+    result.ticket = storeRoomEventLocked(it->second, published, "message", user->displayName, text, action);
+    return result;
 }
 
 HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text, bool action) {
@@ -263,8 +311,16 @@ HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, con
         append(recipients, sender->sessions);
         append(recipients, sender->quietSessions);
     }
-    const auto id = publishLocked(event, recipients);
-    return {std::nullopt, {}, id, dest->second.away, 0};
+    const auto published = publishLocked(event, recipients);
+    HubResult result{std::nullopt, {}, published.id, dest->second.away, 0};
+    if (history_) {
+        const auto& senderKey = connections_.at(from.get()).userKey;
+        result.ticket = history_->record(StoredEvent{published.id, published.ts, "message",
+                                                     directKey(senderKey, dest->first), "", sender->displayName,
+                                                     dest->second.displayName, text, action,
+                                                     published.event->payload});
+    }
+    return result;
 }
 
 HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName) {
@@ -377,6 +433,9 @@ std::uint64_t Hub::lastMessageId() const {
 void Hub::shutdown(const std::string& notice) {
     MutexLock lock(mutex_);
     shuttingDown_ = true;
+    for (const auto& [userKey, user] : users_)  // no left events now: mark where everyone stopped
+        if (!user.sessions.empty())
+            for (const auto& roomKey : user.rooms) markReadLocked(userKey, roomKey, rooms_.at(roomKey));
     std::vector<ParticipantPtr> everyone;
     for (const auto& [ptr, entry] : connections_) everyone.push_back(entry.participant);
     auto event = makeMessage("shutdown");
@@ -394,11 +453,146 @@ bool Hub::waitUntilEmpty(std::chrono::steady_clock::time_point deadline) const {
     return connections_.empty();
 }
 
-std::uint64_t Hub::publishLocked(Poco::JSON::Object::Ptr event, const std::vector<ParticipantPtr>& to) {
-    const auto id = ++lastMessageId_;
-    event->set("msg_id", id);
-    if (!to.empty()) fanOut_.post(to, makeEvent(event));
-    return id;
+Hub::Published Hub::publishLocked(Poco::JSON::Object::Ptr event, const std::vector<ParticipantPtr>& to) {
+    Published published;
+    published.id = ++lastMessageId_;
+    event->set("msg_id", published.id);
+    published.ts = event->getValue<std::int64_t>("ts");
+    published.event = makeEvent(event);
+    if (!to.empty()) fanOut_.post(to, published.event);
+    return published;
+}
+
+History::Ticket Hub::storeRoomEventLocked(Room& room, const Published& published, const std::string& kind,
+                                          const std::string& from, const std::string& text, bool action) {
+    room.remember({published.id, kind == "message", published.event}, config_.backlog);
+    if (!history_) return 0;
+    return history_->record(StoredEvent{published.id, published.ts, kind, nameKey(room.name()), room.name(), from,
+                                        "", text, action, published.event->payload});
+}
+
+EventPtr Hub::backlogLocked(const Room& room, const ReadMark* mark, std::size_t budget) const {
+    const auto& recent = room.recent();
+    std::vector<EventPtr> newestFirst;
+    newestFirst.reserve(recent.size());
+    for (auto it = recent.rbegin(); it != recent.rend(); ++it) newestFirst.push_back(it->event);
+    const auto count = std::min(countFitting(newestFirst, budget), config_.backlog);
+    std::vector<EventPtr> events(newestFirst.rend() - static_cast<std::ptrdiff_t>(count), newestFirst.rend());
+    auto backlog = makeMessage("backlog");
+    backlog->set("room", room.name());
+    backlog->set("topic", room.topic());
+    // Older events exist when some recent ones were left out, or when the
+    // recent ones are as many as are kept (the store may hold more).
+    backlog->set("more", count < recent.size() || (room.remembered() && recent.size() >= config_.backlog));
+    if (mark) {
+        const auto unread = room.messages() >= mark->messages ? room.messages() - mark->messages : 0;
+        backlog->set("unread", unread);
+        backlog->set("unread_since", mark->ts);
+        if (unread > 0) {
+            for (std::size_t i = recent.size() - count; i < recent.size(); ++i)
+                if (recent[i].isMessage && recent[i].id > mark->lastId) {
+                    backlog->set("first_unread", recent[i].id);
+                    break;
+                }
+        }
+    }
+    return withEventList(backlog, "events", events);
+}
+
+void Hub::markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) {
+    ReadMark mark{room.lastEventId(), room.messages(), nowMillis()};
+    readMarks_[userKey][roomKey] = mark;
+    if (history_) history_->markRead(userKey, roomKey, mark);
+}
+
+std::optional<std::string> Hub::waitStored(History::Ticket ticket) {
+    if (!history_ || ticket == 0) return std::nullopt;
+    return history_->waitStored(ticket);
+}
+
+namespace {
+std::vector<EventPtr> asEvents(std::vector<StoredEvent>& stored) {
+    std::vector<EventPtr> events;
+    events.reserve(stored.size());
+    for (auto& e : stored) events.push_back(std::make_shared<const Event>(std::move(e.payload)));
+    return events;
+}
+
+HubResult unreadable(const std::string& why) {
+    return refuse(ErrorCode::StorageUnavailable, "history cannot be read: " + why);
+}
+}  // namespace
+
+HubResult Hub::history(const ParticipantPtr& connection, const std::optional<std::string>& room,
+                       const std::optional<std::string>& user, std::uint64_t before, std::size_t limit,
+                       HistoryAnswer& answer) {
+    if (room && !isValidRoomName(*room)) return invalidRoom(*room);
+    if (user && !isValidName(*user)) return invalidName(*user);
+    std::string conversation;
+    {
+        MutexLock lock(mutex_);
+        const auto* entry = connectionLocked(connection);
+        if (!entry || entry->userKey.empty()) return notGreeted();
+        if (!entry->announce)
+            return refuse(ErrorCode::BadRequest, "a transient session (hello with announce: false) has no history");
+        if (room) {
+            auto it = rooms_.find(nameKey(*room));
+            if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + *room);
+            if (!it->second.has(entry->userKey))
+                return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name() + "; /join it to read its history");
+            conversation = it->first;
+            answer.target = it->second.name();
+        } else {
+            conversation = directKey(entry->userKey, nameKey(*user));
+            answer.target = *user;
+        }
+    }
+    if (!history_) return {};
+    try {
+        auto page = history_->page(conversation, before, limit);  // never under the hub's lock
+        answer.events = asEvents(page.events);
+        answer.more = page.more;
+    } catch (const StorageError& e) {
+        return unreadable(e.what());
+    }
+    return {};
+}
+
+HubResult Hub::search(const ParticipantPtr& connection, const std::optional<std::string>& room,
+                      const std::string& words, std::size_t limit, HistoryAnswer& answer) {
+    if (room && !isValidRoomName(*room)) return invalidRoom(*room);
+    std::vector<std::string> conversations;
+    std::string userKey;
+    {
+        MutexLock lock(mutex_);
+        const auto* entry = connectionLocked(connection);
+        if (!entry || entry->userKey.empty()) return notGreeted();
+        if (!entry->announce)
+            return refuse(ErrorCode::BadRequest, "a transient session (hello with announce: false) cannot search");
+        userKey = entry->userKey;
+        if (room) {
+            auto it = rooms_.find(nameKey(*room));
+            if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + *room);
+            if (!it->second.has(userKey)) return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name());
+            conversations.push_back(it->first);
+            answer.target = it->second.name();
+        } else {
+            for (const auto& key : users_.at(userKey).rooms) conversations.push_back(key);
+        }
+    }
+    if (!history_) return {};
+    try {
+        if (!room) {
+            auto direct = history_->directConversationsOf(userKey);
+            conversations.insert(conversations.end(), direct.begin(), direct.end());
+        }
+        auto page = history_->search(conversations, words, limit);
+        answer.events = asEvents(page.events);
+        answer.more = page.more;
+    } catch (const StorageError& e) {
+        return unreadable(e.what());
+    }
+    return {};
 }
 
 const Hub::Connection* Hub::connectionLocked(const ParticipantPtr& connection) const {
@@ -430,9 +624,9 @@ void Hub::addMemberLocked(const std::string& userKey, const std::string& roomKey
     if (except) {
         auto without = *to;
         removeOne(without, except);
-        room.recordEvent(publishLocked(event, without));
+        room.recordEvent(publishLocked(event, without).id);
     } else {
-        room.recordEvent(publishLocked(event, *to));
+        room.recordEvent(publishLocked(event, *to).id);
     }
 }
 
@@ -444,10 +638,11 @@ void Hub::removeMemberLocked(const std::string& userKey, const std::string& room
     event->set("user", user.displayName);
     event->set("room", it->second.name());
     event->set("reason", reason);
-    it->second.recordEvent(publishLocked(event, *roomRecipientsLocked(it->second)));  // the leaver sees it too
+    it->second.recordEvent(publishLocked(event, *roomRecipientsLocked(it->second)).id);  // the leaver sees it too
+    markReadLocked(userKey, roomKey, it->second);
     it->second.remove(userKey);
     user.rooms.erase(roomKey);
-    if (it->second.members().empty() && !it->second.permanent()) rooms_.erase(it);
+    if (it->second.members().empty() && !it->second.permanent() && !it->second.remembered()) rooms_.erase(it);
 }
 
 Recipients Hub::roomRecipientsLocked(const Room& room) const {

@@ -4,6 +4,7 @@
 // (shared JSON payloads) and hands them to Participants through a FanOut.
 
 #include "server/event.hpp"
+#include "server/history.hpp"
 #include "server/participant.hpp"
 #include "server/room.hpp"
 #include "shared/mutex.hpp"
@@ -37,6 +38,7 @@ struct HubConfig {
     std::size_t maxPendingHello = 0;
     double ratePerSecond = 5;             ///< messages per user, sustained
     double rateBurst = 20;                ///< messages per user, at once
+    std::size_t backlog = 50;             ///< events in a room's backlog (docs/protocol.md)
 };
 
 /// The answer to an operation that may be refused with a protocol error.
@@ -46,6 +48,7 @@ struct HubResult {
     std::uint64_t messageId = 0;  ///< the event's id when one was sent
     std::string away;             ///< for a DM: the target's away message, if any
     std::int64_t retryAfterMs = 0;  ///< for RateLimited: when the next message will pass
+    History::Ticket ticket = 0;     ///< a stored event's, for waitStored(); 0 when nothing is stored
     explicit operator bool() const { return !error; }
 };
 
@@ -74,6 +77,13 @@ struct WhoisDetails {
     std::string away;
 };
 
+/// A page of history or search results, and whose it is.
+struct HistoryAnswer {
+    std::string target;  ///< the room as it spells itself, or the user as asked
+    std::vector<EventPtr> events;  ///< history: oldest first; search: newest first
+    bool more = false;
+};
+
 /// What a session learns when its hello is accepted (see Hub::join).
 struct JoinedState {
     std::string displayName;
@@ -95,7 +105,10 @@ public:
 
     /// `fanOut` (which must outlive the hub) queues each event on its
     /// recipients; without one, each recipient's deliver() is called.
-    explicit Hub(HubConfig config, FanOut* fanOut = nullptr);
+    /// `history` (which must outlive the hub), when given, is loaded at
+    /// once (rooms, topics, ids and backlogs continue where it left off;
+    /// throws StorageError) and records every message and topic change.
+    explicit Hub(HubConfig config, FanOut* fanOut = nullptr, History* history = nullptr);
 
     const HubConfig& config() const { return config_; }
 
@@ -146,6 +159,20 @@ public:
     HubResult sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text,
                          bool action = false) EXCLUDES(mutex_);
 
+    /// Blocks until the event of a send's result.ticket is stored; returns
+    /// why not when it could not be (nullopt without history or ticket).
+    std::optional<std::string> waitStored(History::Ticket ticket) EXCLUDES(mutex_);
+
+    /// Stored events of `room` (members only) or of the private messages
+    /// with `user`, below id `before` (0: the newest), at most `limit`.
+    HubResult history(const ParticipantPtr& connection, const std::optional<std::string>& room,
+                      const std::optional<std::string>& user, std::uint64_t before, std::size_t limit,
+                      HistoryAnswer& answer) EXCLUDES(mutex_);
+    /// Messages matching every word of `words` in the user's rooms (or only
+    /// `room`, members only) and private messages, newest first.
+    HubResult search(const ParticipantPtr& connection, const std::optional<std::string>& room,
+                     const std::string& words, std::size_t limit, HistoryAnswer& answer) EXCLUDES(mutex_);
+
     /// Renames the connection's user everywhere; refused if another user
     /// has the name. Everyone sharing a room with the user is told.
     HubResult rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName)
@@ -192,11 +219,29 @@ private:
         std::optional<TokenBucket> bucket;  // the user's message rate limit
     };
 
+    struct Published {
+        std::uint64_t id = 0;
+        std::int64_t ts = 0;
+        EventPtr event;
+    };
+
     HubResult checkText(const std::string& text) const;
     static std::optional<HubResult> rateLimitedLocked(User& user);
     /// Numbers `event` with the next id, encodes it and queues it on `to`.
-    std::uint64_t publishLocked(Poco::JSON::Object::Ptr event, const std::vector<ParticipantPtr>& to)
+    Published publishLocked(Poco::JSON::Object::Ptr event, const std::vector<ParticipantPtr>& to)
         REQUIRES(mutex_);
+    /// Keeps a published room event among the room's recent ones and queues
+    /// it for storing (kind "message" or "topic"); returns its ticket.
+    History::Ticket storeRoomEventLocked(Room& room, const Published& published, const std::string& kind,
+                                         const std::string& from, const std::string& text, bool action)
+        REQUIRES(mutex_);
+    /// The `backlog` event of `room` for a user coming into it, within
+    /// `budget` bytes of events; with `mark`, the user's unread state.
+    EventPtr backlogLocked(const Room& room, const ReadMark* mark, std::size_t budget) const REQUIRES(mutex_);
+    /// Remembers where `userKey` stopped reading `room` (its latest event now).
+    void markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) REQUIRES(mutex_);
+    /// Loads rooms, ids and read marks from history_.
+    void restoreLocked() REQUIRES(mutex_);
     const Connection* connectionLocked(const ParticipantPtr& connection) const REQUIRES(mutex_);
     const User* senderLocked(const ParticipantPtr& connection) const REQUIRES(mutex_);
     User* senderLocked(const ParticipantPtr& connection) REQUIRES(mutex_);
@@ -223,6 +268,9 @@ private:
     std::map<std::string, Room> rooms_ GUARDED_BY(mutex_);             // by nameKey
     std::unordered_map<std::string, std::size_t> perIpGroup_ GUARDED_BY(mutex_);
     std::size_t pendingHello_ GUARDED_BY(mutex_) = 0;  // attached, not yet joined
+    History* const history_;  // thread-safe itself; may be null
+    // Where each user (by name key) stopped reading each room (by key).
+    std::unordered_map<std::string, std::map<std::string, ReadMark>> readMarks_ GUARDED_BY(mutex_);
     bool shuttingDown_ GUARDED_BY(mutex_) = false;
 };
 

@@ -16,6 +16,14 @@ void Room::rename(const std::string& oldKey, const std::string& newKey) {
     if (members_.erase(oldKey)) members_.insert(newKey);
 }
 
+void Room::remember(RecentEvent event, std::size_t keep) {
+    if (event.isMessage) ++messages_;
+    remembered_ = true;
+    if (keep == 0) return;
+    recent_.push_back(std::move(event));
+    while (recent_.size() > keep) recent_.pop_front();
+}
+
 Recipients Room::recipients(const SessionsOf& sessionsOf) const {
     if (!recipients_) {
         std::vector<ParticipantPtr> sessions;

@@ -1,9 +1,11 @@
 #pragma once
 // One room: its name, topic, members, and who its events go to.
 
+#include "server/event.hpp"
 #include "server/participant.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <set>
@@ -15,6 +17,13 @@ namespace chat {
 /// Shared, immutable recipient lists: a room's is built once per change of
 /// membership and reused by every event until the next change.
 using Recipients = std::shared_ptr<const std::vector<ParticipantPtr>>;
+
+/// One of a room's latest stored events, as sent live.
+struct RecentEvent {
+    std::uint64_t id = 0;
+    bool isMessage = false;  ///< a message (counts as unread), not a topic change
+    EventPtr event;
+};
 
 /// Not thread-safe: the Hub keeps every Room under its own mutex. A room's
 /// events are numbered and queued in the same step that takes the room's
@@ -50,6 +59,20 @@ public:
     std::uint64_t lastEventId() const { return lastEventId_; }
     void recordEvent(std::uint64_t id) { lastEventId_ = id; }
 
+    /// Keeps a stored event among the room's latest `keep` (for backlogs)
+    /// and counts it when it is a message.
+    void remember(RecentEvent event, std::size_t keep);
+    /// The latest stored events, oldest first.
+    const std::deque<RecentEvent>& recent() const { return recent_; }
+    /// Messages stored in this room so far, a running count that survives
+    /// restarts (read marks compare against it).
+    std::uint64_t messages() const { return messages_; }
+    void setMessages(std::uint64_t count) { messages_ = count; }
+    /// A room with stored events outlives its last member (its history can
+    /// still be joined and read); only a room without any is dropped when empty.
+    bool remembered() const { return remembered_; }
+    void setRemembered() { remembered_ = true; }
+
 private:
     std::string name_;
     std::string topic_;
@@ -57,6 +80,9 @@ private:
     std::set<std::string> members_;
     mutable Recipients recipients_;  // null when stale
     std::uint64_t lastEventId_ = 0;
+    std::deque<RecentEvent> recent_;
+    std::uint64_t messages_ = 0;
+    bool remembered_ = false;
 };
 
 }  // namespace chat

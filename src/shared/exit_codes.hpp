@@ -11,6 +11,7 @@ inline constexpr int kNoUser = EX_NOUSER;           // 67: no such user online
 inline constexpr int kUnavailable = EX_UNAVAILABLE; // 69: server unreachable or connection lost
 inline constexpr int kSoftware = EX_SOFTWARE;       // 70: internal error
 inline constexpr int kOsError = EX_OSERR;           // 71: could not listen, out of resources
+inline constexpr int kStorage = EX_IOERR;           // 74: delivered, but the server could not store it
 inline constexpr int kTempFail = EX_TEMPFAIL;       // 75: timed out
 inline constexpr int kProtocol = EX_PROTOCOL;       // 76: the peer broke the protocol
 }  // namespace chat::exit_code

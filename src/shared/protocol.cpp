@@ -17,7 +17,7 @@
 namespace chat {
 
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 16> kErrorNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kErrorNames{{
     {ErrorCode::BadRequest, "bad_request"},
     {ErrorCode::FrameTooLarge, "frame_too_large"},
     {ErrorCode::VersionUnsupported, "version_unsupported"},
@@ -32,6 +32,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 16> kErrorNames{{
     {ErrorCode::NoSuchRoom, "no_such_room"},
     {ErrorCode::NotInRoom, "not_in_room"},
     {ErrorCode::TooManyRooms, "too_many_rooms"},
+    {ErrorCode::StorageUnavailable, "storage_unavailable"},
     {ErrorCode::TooManyConnections, "too_many_connections"},
     {ErrorCode::RateLimited, "rate_limited"},
 }};

@@ -34,6 +34,7 @@ enum class ErrorCode {
     TooManyRooms,        ///< join would exceed the per-user room limit
     TooManyConnections,  ///< --max-per-ip connections from this address; connection closes
     RateLimited,         ///< over the message rate limit; carries retry_after_ms
+    StorageUnavailable,  ///< delivered but not stored, or history cannot be read
 };
 
 std::string_view errorCodeName(ErrorCode code);

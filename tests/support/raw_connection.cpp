@@ -69,7 +69,16 @@ std::unique_ptr<RawConnection> RawConnection::joined(std::uint16_t port, const s
         auto m = peer->next();
         INFO("waiting for the welcome of " << user << failureContextText());
         REQUIRE(m);
-        if (typeOf(*m) == "welcome") return peer;
+        if (typeOf(*m) == "welcome") {
+            // A backlog per room of the welcome follows at once (docs/protocol.md).
+            const auto rooms = (*m)->getArray("rooms");
+            for (std::size_t i = 0; rooms && i < rooms->size(); ++i) {
+                auto backlog = peer->next();
+                REQUIRE(backlog);
+                REQUIRE(typeOf(*backlog) == "backlog");
+            }
+            return peer;
+        }
         INFO(toJson(*m));
         REQUIRE(typeOf(*m) != "error");
     }

@@ -11,7 +11,12 @@ TestClient::TestClient(std::uint16_t port) : connection_("127.0.0.1", port, std:
 
 std::unique_ptr<TestClient> TestClient::joined(std::uint16_t port, const std::string& user, bool announce) {
     auto client = std::make_unique<TestClient>(port);
-    client->connection_.hello(user, "test", announce, ServerConnection::Clock::now() + kWait);
+    const auto welcome = client->connection_.hello(user, "test", announce, ServerConnection::Clock::now() + kWait);
+    // A backlog per room of the welcome follows at once (docs/protocol.md).
+    for (std::size_t i = 0; i < welcome.rooms.size(); ++i) {
+        auto backlog = client->next();
+        REQUIRE(stringField(backlog, "type") == std::string("backlog"));
+    }
     return client;
 }
 

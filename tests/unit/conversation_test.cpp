@@ -5,6 +5,8 @@
 #include "shared/frame_codec.hpp"
 #include "shared/validation.hpp"
 
+#include "support/memory_history.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace chat;
@@ -28,7 +30,8 @@ std::string hello(const std::string& user) {
 }
 
 struct Harness {
-    explicit Harness(ConversationLimits limits = {}, HubConfig config = {}) : hub(std::move(config)), limits(limits) {}
+    explicit Harness(ConversationLimits limits = {}, HubConfig config = {}, History* history = nullptr)
+        : hub(std::move(config), nullptr, history), limits(limits) {}
 
     struct Client {
         std::shared_ptr<Peer> peer = std::make_shared<Peer>();
@@ -43,7 +46,9 @@ struct Harness {
     Client joined(const std::string& name) {
         auto c = open();
         c.conversation->receive(hello(name), Clock::now());
-        REQUIRE(stringField(c.peer->last(), "type") == std::string("welcome"));
+        REQUIRE(c.peer->sent.size() == 2);  // the welcome, then the default room's backlog
+        REQUIRE(stringField(c.peer->sent[0], "type") == std::string("welcome"));
+        REQUIRE(stringField(c.peer->sent[1], "type") == std::string("backlog"));
         return c;
     }
 
@@ -59,7 +64,8 @@ TEST_CASE("hello gets a welcome with the id, the user and the default room") {
     Harness h;
     auto c = h.open();
     c.conversation->receive(hello("Alice"), Clock::now());
-    auto welcome = c.peer->last();
+    REQUIRE_FALSE(c.peer->sent.empty());
+    auto welcome = c.peer->sent.front();
     REQUIRE(typeOf(welcome) == "welcome");
     CHECK(intField(welcome, "id") == 1);
     CHECK(stringField(welcome, "user") == std::string("Alice"));
@@ -177,4 +183,55 @@ TEST_CASE("a very long name is refused with name_invalid, echoing at most 64 byt
     CHECK(codeOf(error) == "name_invalid");
     CHECK(stringField(error, "message")->size() < 200);
     CHECK(c.conversation->endReason().empty());
+}
+
+TEST_CASE("a message that cannot be stored is answered storage_unavailable, not ok, and not retried") {
+    test::MemoryHistory store;
+    Harness h({}, {}, &store);
+    auto alice = h.joined("alice");
+    alice.conversation->receive(R"({"type":"send","id":7,"text":"kept"})", Clock::now());
+    CHECK(typeOf(alice.peer->last()) == "ok");
+    store.failWith("disk full");
+    alice.conversation->receive(R"({"type":"send","id":8,"text":"lost?"})", Clock::now());
+    auto answer = alice.peer->last();
+    CHECK(codeOf(answer) == "storage_unavailable");
+    CHECK(intField(answer, "id") == 8);
+    CHECK(stringField(answer, "message").value_or("").find("disk full") != std::string::npos);
+    // It was delivered live all the same: the echo came before the answer.
+    const auto& echo = alice.peer->sent[alice.peer->sent.size() - 2];
+    CHECK(typeOf(echo) == "message");
+    CHECK(stringField(echo, "text") == std::string("lost?"));
+}
+
+TEST_CASE("history and search requests: checked members, answers carrying stored events as they were sent") {
+    test::MemoryHistory store;
+    Harness h({}, {}, &store);
+    auto alice = h.joined("alice");
+    alice.conversation->receive(R"({"type":"send","id":1,"text":"deploy at 5pm"})", Clock::now());
+    const auto echo = alice.peer->sent[alice.peer->sent.size() - 2];
+    alice.conversation->receive(R"({"type":"history","id":2,"room":"#lobby"})", Clock::now());
+    auto page = alice.peer->last();
+    REQUIRE(typeOf(page) == "ok");
+    CHECK(stringField(page, "room") == std::string("#lobby"));
+    REQUIRE(page->getArray("events")->size() == 1);
+    CHECK(json(page->getArray("events")->getObject(0)) == json(echo));
+    CHECK(boolField(page, "more") == false);
+
+    alice.conversation->receive(R"({"type":"search","id":3,"text":"DEPLOY"})", Clock::now());
+    CHECK(alice.peer->last()->getArray("results")->size() == 1);
+
+    for (const char* bad : {R"({"type":"history","id":4})", R"({"type":"history","id":4,"room":"#lobby","user":"bob"})",
+                            R"({"type":"history","id":4,"room":"#lobby","limit":0})",
+                            R"({"type":"history","id":4,"room":"#lobby","limit":201})",
+                            R"({"type":"history","id":4,"room":"#lobby","before":-1})",
+                            R"({"type":"history","id":4,"room":"#lobby","before":"x"})",
+                            R"({"type":"search","id":4})", R"({"type":"search","id":4,"text":"x","limit":101})"}) {
+        INFO(bad);
+        alice.conversation->receive(bad, Clock::now());
+        CHECK(codeOf(alice.peer->last()) == "bad_request");
+    }
+    alice.conversation->receive(R"({"type":"search","id":5,"text":""})", Clock::now());
+    CHECK(codeOf(alice.peer->last()) == "text_invalid");
+    alice.conversation->receive(R"({"type":"history","id":6,"room":"#elsewhere"})", Clock::now());
+    CHECK(codeOf(alice.peer->last()) == "no_such_room");
 }

@@ -1,6 +1,7 @@
 #include "server/hub.hpp"
 #include "server/ip_group.hpp"
 #include "shared/protocol.hpp"
+#include "support/fake_participant.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,35 +9,7 @@
 #include <set>
 
 namespace {
-/// Records every event the hub hands it, decoded back to JSON.
-class FakeParticipant final : public chat::Participant {
-public:
-    void deliver(const chat::EventPtr& event) override {
-        std::lock_guard lock(mutex_);
-        frames.push_back(event);
-    }
-    void closeAfterFlush(const std::string& reason) override {
-        std::lock_guard lock(mutex_);
-        closeReason = reason;
-    }
-    std::vector<Poco::JSON::Object::Ptr> messages() {
-        std::lock_guard lock(mutex_);
-        std::vector<Poco::JSON::Object::Ptr> out;
-        for (const auto& f : frames) out.push_back(chat::parseMessage(f->payload).message);
-        return out;
-    }
-    std::vector<Poco::JSON::Object::Ptr> ofType(const std::string& type) {
-        std::vector<Poco::JSON::Object::Ptr> out;
-        for (auto& m : messages())
-            if (chat::stringField(m, "type") == type) out.push_back(m);
-        return out;
-    }
-    std::vector<chat::EventPtr> frames;
-    std::string closeReason;
-
-private:
-    std::mutex mutex_;
-};
+using chat::test::FakeParticipant;
 
 struct Fixture {
     static chat::HubConfig config() {

@@ -1,0 +1,36 @@
+#include "server/event_list.hpp"
+
+#include "shared/protocol.hpp"
+
+namespace chat {
+
+EventPtr withEventList(const Poco::JSON::Object::Ptr& message, const std::string& key,
+                       const std::vector<EventPtr>& events) {
+    std::string json = toJson(message);  // ends with '}'
+    json.pop_back();
+    if (message->size() != 0) json += ',';
+    Poco::JSON::Object::Ptr name = new Poco::JSON::Object;
+    name->set(key, 0);
+    std::string quotedKey = toJson(name);  // {"key":0}
+    json += quotedKey.substr(1, quotedKey.size() - 3);  // "key":
+    json += '[';
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (i) json += ',';
+        json += events[i]->payload;
+    }
+    json += "]}";
+    return std::make_shared<const Event>(std::move(json));
+}
+
+std::size_t countFitting(const std::vector<EventPtr>& events, std::size_t budget) {
+    std::size_t used = 0, count = 0;
+    for (const auto& event : events) {
+        const std::size_t cost = event->payload.size() + (count ? 1 : 0);
+        if (used + cost > budget) break;
+        used += cost;
+        ++count;
+    }
+    return count;
+}
+
+}  // namespace chat
