@@ -70,17 +70,20 @@ def pinned(cpu, argv):
 # a backlog of 10 (hard-coded), so more than that overflows its accept queue
 # and costs SYN retransmits of a second or more; InspIRCd completes
 # registrations on a once-a-second timer, so it needs many in flight.
-LOGIN_WINDOW = {"chat": 64, "relay": 64, "ngircd": 8, "inspircd": 256}
+LOGIN_WINDOW = {"chat": 64, "chat-mem": 64, "relay": 64, "ngircd": 8, "inspircd": 256}
 
 
 class Server:
-    """One running server: kind ('chat', 'ngircd', 'inspircd', 'relay'), pid, port, log."""
+    """One running server: kind ('chat', 'chat-mem', 'ngircd', 'inspircd', 'relay'), pid, port, log.
+    'chat' keeps its history in a database file in the work directory (the
+    default: every message committed before its ok); 'chat-mem' is the same
+    server with --db :memory:."""
 
     def __init__(self, kind, proc, port, log):
         self.kind, self.proc, self.pid, self.port, self.log = kind, proc, proc.pid, port, log
 
     def adapter(self):
-        return {"chat": "chat", "relay": "line"}.get(self.kind, "irc")
+        return {"chat": "chat", "chat-mem": "chat", "relay": "line"}.get(self.kind, "irc")
 
     def bench_args(self):
         """chat-bench options that address this server."""
@@ -110,11 +113,14 @@ def stop_all():
         server.stop()
 
 
-def chat_serve_flags(chat, max_clients, max_queue=0):
-    """Flags that lift chat's own throttles, passed only if this build has them."""
+def chat_serve_flags(chat, max_clients, max_queue=0, db=None):
+    """Flags that lift chat's own throttles, passed only if this build has them;
+    `db` is the history database (a fresh file per server)."""
     help_text = subprocess.run([chat, "serve", "--help"], capture_output=True, text=True, timeout=10).stdout
     wanted = [("--max-clients", str(max_clients)), ("--max-per-ip", "100000"),
               ("--rate", "1000000"), ("--burst", "1000000"), ("--log-level", "warn")]
+    if db:
+        wanted.append(("--db", db))
     if max_queue:
         wanted.append(("--max-queue", str(max_queue)))
     return [x for flag, value in wanted if flag in help_text for x in (flag, value)]
@@ -153,8 +159,10 @@ def start(kind, work, bins, max_clients=100000, max_queue=0):
     log = os.path.join(work, f"{n:03d}-{kind}.log")
     out = open(log, "w")
     port = None
-    if kind == "chat":
-        argv = [bins["chat"], "serve", "--host", "127.0.0.1", "--port", "0"] + chat_serve_flags(bins["chat"], max_clients, max_queue)
+    if kind in ("chat", "chat-mem"):
+        db = os.path.join(work, f"{n:03d}-chat.db") if kind == "chat" else ":memory:"
+        argv = [bins["chat"], "serve", "--host", "127.0.0.1", "--port", "0"] + chat_serve_flags(
+            bins["chat"], max_clients, max_queue, db)
     elif kind == "relay":
         argv = [bins["relay"], "--host", "127.0.0.1", "--port", "0"]
     elif kind in ("ngircd", "inspircd"):

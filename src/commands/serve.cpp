@@ -1,7 +1,7 @@
 #include "commands/commands.hpp"
 
 #include "server/chat_server.hpp"
-#include "server/sqlite_history.hpp"
+#include "server/history_writer.hpp"
 #include "shared/exit_codes.hpp"
 #include "shared/validation.hpp"
 

@@ -392,7 +392,7 @@ TEST_CASE_METHOD(Fixture, "event ids increase by one per event, in the order eve
     CHECK(last == static_cast<std::int64_t>(before + 3));
 }
 
-TEST_CASE_METHOD(Fixture, "the welcome comes before any event, and leave reports the room as it is spelled") {
+TEST_CASE_METHOD(Fixture, "the welcome comes first, then the room's backlog, then events; leave reports the room as it is spelled") {
     auto alice = add("alice");
     auto bob = std::make_shared<FakeParticipant>();
     REQUIRE_FALSE(hub.attach(bob));
@@ -404,9 +404,11 @@ TEST_CASE_METHOD(Fixture, "the welcome comes before any event, and leave reports
     }));
     REQUIRE(hub.sendToRoom(alice, "#lobby", "hi"));
     auto got = bob->messages();
-    REQUIRE(got.size() == 2);
+    REQUIRE(got.size() == 3);
     CHECK(chat::stringField(got[0], "type") == std::string("welcome"));
     CHECK(chat::intField(got[0], "rooms") == 1);
+    CHECK(chat::stringField(got[1], "type") == std::string("backlog"));
+    CHECK(chat::stringField(got[2], "type") == std::string("message"));
     chat::RoomDetails details;
     REQUIRE(hub.joinRoom(alice, "#DevOps", details));
     std::string left, nowIn;
