@@ -189,7 +189,7 @@ TEST_CASE("rooms: leave answers ok with left and room - members get 'left' - the
     CHECK(str(back, "room") == "#lobby");
 }
 
-TEST_CASE("rooms: rooms lists every room, sorted, with member counts and topics - permanent rooms stay") {
+TEST_CASE("rooms: rooms lists every room, sorted, with member counts and topics - permanent rooms and rooms with history stay") {
     auto config = roomsConfig();
     config.hub.permanentRooms = {"#builds"};
     InProcessServer s(config);
@@ -217,13 +217,16 @@ TEST_CASE("rooms: rooms lists every room, sorted, with member counts and topics 
     };
     CHECK(rooms(3) == std::vector<std::string>{"#builds 0 ", "#dev 2 ship it", "#lobby 2 "});
 
+    requireOk(joinRoom(*alice, "#tmp", 8));
     requireOk(ask(*alice, roomRequest("leave", "#dev"), 4));
     requireOk(ask(*bob, roomRequest("leave", "#dev"), 5));
-    CHECK(rooms(6) == std::vector<std::string>{"#builds 0 ", "#lobby 2 "});
-    // A room that emptied is gone: its topic does not come back.
-    auto fresh = joinRoom(*alice, "#dev", 7);
-    requireOk(fresh);
-    CHECK(str(fresh, "topic") == "");
+    requireOk(ask(*alice, roomRequest("leave", "#tmp"), 9));
+    // #dev has stored history (its topic change) and stays, with its topic;
+    // #tmp had none and is gone once empty.
+    CHECK(rooms(6) == std::vector<std::string>{"#builds 0 ", "#dev 0 ship it", "#lobby 2 "});
+    auto again = joinRoom(*alice, "#dev", 7);
+    requireOk(again);
+    CHECK(str(again, "topic") == "ship it");
 }
 
 TEST_CASE("rooms: topic is set by members, announced to the room, and read by anyone") {
