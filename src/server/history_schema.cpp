@@ -1,0 +1,112 @@
+#include "server/history_schema.hpp"
+
+#include "server/history.hpp"
+#include "server/sqlite_support.hpp"
+
+#include <Poco/Data/SQLite/Utility.h>
+#include <Poco/Data/Session.h>
+
+#include <string>
+#include <vector>
+
+namespace chat::history_schema {
+namespace {
+
+using namespace Poco::Data::Keywords;
+
+/// migrations[v - 1] takes a file from version v - 1 to version v. Only ever
+/// append: a released step is never edited, since files out there ran it.
+const std::vector<std::vector<std::string>>& migrations() {
+    static const std::vector<std::vector<std::string>> steps = {
+        // 1: the tables.
+        {
+            "CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL)",
+            "INSERT INTO meta(id, last_id) VALUES (1, 0)",
+            "CREATE TABLE events(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL,"
+            " conversation TEXT NOT NULL, room TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,"
+            " text TEXT NOT NULL, action INTEGER NOT NULL, payload TEXT NOT NULL)",
+            "CREATE INDEX events_by_conversation ON events(conversation, id)",
+            "CREATE TABLE rooms(key TEXT PRIMARY KEY, name TEXT NOT NULL, topic TEXT NOT NULL,"
+            " messages INTEGER NOT NULL) WITHOUT ROWID",
+            "CREATE TABLE read_marks(user_key TEXT NOT NULL, room_key TEXT NOT NULL, last_id INTEGER NOT NULL,"
+            " messages INTEGER NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (user_key, room_key)) WITHOUT ROWID",
+        },
+        // 2: full-text search over message texts (not topics), kept in step
+        // by triggers, and filled from the messages already stored.
+        {
+            "CREATE VIRTUAL TABLE events_fts USING fts5(text, content = 'events', content_rowid = 'id',"
+            " tokenize = 'unicode61 remove_diacritics 2')",
+            "CREATE TRIGGER events_fts_insert AFTER INSERT ON events WHEN new.kind = 'message' BEGIN"
+            " INSERT INTO events_fts(rowid, text) VALUES (new.id, new.text); END",
+            "CREATE TRIGGER events_fts_delete AFTER DELETE ON events WHEN old.kind = 'message' BEGIN"
+            " INSERT INTO events_fts(events_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+            "INSERT INTO events_fts(rowid, text) SELECT id, text FROM events WHERE kind = 'message'",
+        },
+    };
+    return steps;
+}
+
+bool hasTable(Poco::Data::Session& session, const std::string& name) {
+    int count = 0;
+    std::string table = name;
+    session << "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", use(table), into(count), now;
+    return count > 0;
+}
+
+int countTables(Poco::Data::Session& session) {
+    int count = 0;
+    session << "SELECT count(*) FROM sqlite_master WHERE type = 'table'", into(count), now;
+    return count;
+}
+
+}  // namespace
+
+int version(Poco::Data::Session& session) {
+    if (!hasTable(session, "schema_version")) {
+        return 0;
+    }
+    int found = 0;
+    session << "SELECT max(version) FROM schema_version", into(found), now;
+    return found;
+}
+
+void migrate(Poco::Data::Session& session, const std::string& path, int target) {
+    const auto refuseNewer = [&](int found) {
+        if (found > kCurrentVersion) {
+            throw StorageError(path + " has schema version " + std::to_string(found) + "; this chat understands up to " +
+                               std::to_string(kCurrentVersion) + ": upgrade chat");
+        }
+    };
+    // Looked at outside a transaction first, so that an up-to-date file
+    // opened read-only (which cannot BEGIN IMMEDIATE) needs no write.
+    int found = 0;
+    try {
+        found = version(session);
+    } catch (...) {
+        throwStorageError(Poco::Data::SQLite::Utility::dbHandle(session), path);
+    }
+    refuseNewer(found);
+    if (found >= target) {
+        return;
+    }
+    inTransaction(session, path, [&] {
+        const int from = version(session);  // again: another process may have migrated meanwhile
+        refuseNewer(from);
+        if (from == 0 && countTables(session) > 0) {
+            throw StorageError(path + " is not a chat history database (it has tables but no schema_version)");
+        }
+        if (from == 0) {
+            session << "CREATE TABLE schema_version(version INTEGER NOT NULL)", now;
+            session << "INSERT INTO schema_version(version) VALUES (0)", now;
+        }
+        for (int next = from + 1; next <= target; ++next) {
+            for (const std::string& statement : migrations().at(static_cast<std::size_t>(next - 1))) {
+                session << statement, now;
+            }
+            int reached = next;
+            session << "UPDATE schema_version SET version = ?", use(reached), now;
+        }
+    });
+}
+
+}  // namespace chat::history_schema

@@ -1,0 +1,424 @@
+#include "server/history_store.hpp"
+
+#include "server/sqlite_support.hpp"
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+namespace chat {
+namespace {
+
+using namespace Poco::Data::Keywords;
+using Poco::Int64;
+
+constexpr Int64 kNoBound = std::numeric_limits<Int64>::max();
+constexpr Int64 kDayMs = 24LL * 60 * 60 * 1000;
+
+Int64 asInt(std::uint64_t value) { return static_cast<Int64>(std::min<std::uint64_t>(value, kNoBound)); }
+
+/// The columns of `events` in the order EventColumns binds them.
+const char* const kEventColumns =
+    "e.id, e.ts, e.kind, e.conversation, e.room, e.sender, e.recipient, e.text, e.action, e.payload";
+
+/// Rows of `events` as Poco extracts them: one vector per column.
+struct EventColumns {
+    std::vector<Int64> id, ts, action;
+    std::vector<std::string> kind, conversation, room, sender, recipient, text, payload;
+
+    void extractInto(Poco::Data::Statement& statement) {
+        statement, into(id), into(ts), into(kind), into(conversation), into(room), into(sender), into(recipient),
+            into(text), into(action), into(payload);
+    }
+
+    std::vector<StoredEvent> events() const {
+        std::vector<StoredEvent> out(id.size());
+        for (std::size_t i = 0; i < id.size(); ++i) {
+            StoredEvent& e = out[i];
+            e.id = static_cast<std::uint64_t>(id[i]);
+            e.ts = ts[i];
+            e.kind = kind[i];
+            e.conversation = conversation[i];
+            e.room = room[i];
+            e.from = sender[i];
+            e.to = recipient[i];
+            e.text = text[i];
+            e.action = action[i] != 0;
+            e.payload = payload[i];
+        }
+        return out;
+    }
+};
+
+/// The SQLite connect string: the path itself, or for a read-only test
+/// open, a URI ("file:…?mode=ro"; Poco 1.11 opens with SQLITE_OPEN_URI).
+std::string connectString(const std::string& path, bool readOnly) {
+    if (!readOnly) {
+        return path;
+    }
+    std::string uri = "file:";
+    for (const char c : path) {
+        if (c == '%' || c == '?' || c == '#') {
+            char escaped[4];
+            std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+            uri += escaped;
+        } else {
+            uri += c;
+        }
+    }
+    return uri + "?mode=ro";
+}
+
+void createParentDirectories(const std::string& path) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty()) {
+        return;
+    }
+    std::error_code error;
+    std::filesystem::create_directories(parent, error);
+    if (error) {
+        throw StorageError(path + ": cannot create the directory " + parent.string() + " (" + error.message() + ")");
+    }
+}
+
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+}  // namespace
+
+std::string ftsQuery(const std::string& words) {
+    std::string query;
+    std::size_t i = 0;
+    while (i < words.size()) {
+        while (i < words.size() && isSpace(words[i])) {
+            ++i;
+        }
+        if (i == words.size()) {
+            break;
+        }
+        if (!query.empty()) {
+            query += ' ';
+        }
+        query += '"';
+        for (; i < words.size() && !isSpace(words[i]); ++i) {
+            if (words[i] == '"') {
+                query += '"';
+            }
+            query += words[i];
+        }
+        query += '"';
+    }
+    return query;
+}
+
+SqliteHistoryStore::SqliteHistoryStore(HistoryOptions options, StoreTestOptions test) : options_(std::move(options)) {
+    Poco::Data::SQLite::Connector::registerConnector();
+    const std::string& path = options_.path;
+    if (path != ":memory:" && !test.readOnly) {
+        createParentDirectories(path);
+    }
+    try {
+        session_ = std::make_unique<Poco::Data::Session>(Poco::Data::SQLite::Connector::KEY,
+                                                         connectString(path, test.readOnly));
+    } catch (...) {
+        throwStorageError(nullptr, path);
+    }
+    try {
+        std::string mode;
+        *session_ << "PRAGMA busy_timeout = 5000", now;
+        *session_ << "PRAGMA journal_mode = WAL", into(mode), now;
+        // NORMAL in WAL mode: a commit survives a crash of the process; a
+        // power cut may lose the last commits (docs/protocol.md, `send`).
+        *session_ << "PRAGMA synchronous = NORMAL", now;
+    } catch (...) {
+        throwStorageError(handle(), path);
+    }
+    history_schema::migrate(*session_, path, test.schemaVersion);
+    if (options_.maxPerConversation > 0) {
+        try {
+            std::vector<std::string> all;
+            *session_ << "SELECT DISTINCT conversation FROM events", into(all), now;
+            uncapped_.insert(all.begin(), all.end());
+        } catch (...) {
+            throwStorageError(handle(), path);
+        }
+    }
+}
+
+SqliteHistoryStore::~SqliteHistoryStore() = default;
+
+sqlite3* SqliteHistoryStore::handle() const { return Poco::Data::SQLite::Utility::dbHandle(*session_); }
+
+HistorySnapshot SqliteHistoryStore::load(std::size_t recentPerRoom) {
+    HistorySnapshot snapshot;
+    try {
+        Int64 lastId = 0;
+        *session_ << "SELECT max(last_id, coalesce((SELECT max(id) FROM events), 0)) FROM meta", into(lastId), now;
+        snapshot.lastId = static_cast<std::uint64_t>(lastId);
+
+        std::vector<std::string> keys, names, topics;
+        std::vector<Int64> counts;
+        *session_ << "SELECT key, name, topic, messages FROM rooms r"
+                     " WHERE EXISTS (SELECT 1 FROM events WHERE conversation = r.key) ORDER BY key",
+            into(keys), into(names), into(topics), into(counts), now;
+        snapshot.rooms.resize(keys.size());
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            StoredRoom& room = snapshot.rooms[i];
+            room.name = names[i];
+            room.topic = topics[i];
+            room.messages = static_cast<std::uint64_t>(counts[i]);
+            if (recentPerRoom > 0) {
+                room.recent = page(keys[i], 0, recentPerRoom).events;
+            }
+        }
+
+        std::vector<std::string> users, rooms;
+        std::vector<Int64> lastIds, messages, times;
+        *session_ << "SELECT user_key, room_key, last_id, messages, ts FROM read_marks", into(users), into(rooms),
+            into(lastIds), into(messages), into(times), now;
+        for (std::size_t i = 0; i < users.size(); ++i) {
+            ReadMark& mark = snapshot.readMarks[users[i]][rooms[i]];
+            mark.lastId = static_cast<std::uint64_t>(lastIds[i]);
+            mark.messages = static_cast<std::uint64_t>(messages[i]);
+            mark.ts = times[i];
+        }
+    } catch (...) {
+        throwStorageError(handle(), options_.path);
+    }
+    return snapshot;
+}
+
+void SqliteHistoryStore::append(const std::vector<StoredEvent>& events, const std::vector<MarkUpdate>& marks) {
+    if (events.empty() && marks.empty()) {
+        return;
+    }
+    inTransaction(*session_, options_.path, [&] {
+        Poco::Data::Session& session = *session_;
+        // Statements prepared once per batch, bound by reference to these.
+        Int64 id = 0, ts = 0, action = 0, added = 0, isTopic = 0, maxId = 0;
+        std::string kind, conversation, room, sender, recipient, text, payload, topic;
+        Poco::Data::Statement insert(session);
+        insert << "INSERT INTO events(id, ts, kind, conversation, room, sender, recipient, text, action, payload)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            use(id), use(ts), use(kind), use(conversation), use(room), use(sender), use(recipient), use(text),
+            use(action), use(payload);
+        Poco::Data::Statement upsertRoom(session);
+        upsertRoom << "INSERT INTO rooms(key, name, topic, messages) VALUES (?, ?, ?, ?)"
+                      " ON CONFLICT(key) DO UPDATE SET name = excluded.name,"
+                      " topic = CASE WHEN ? THEN excluded.topic ELSE rooms.topic END,"
+                      " messages = rooms.messages + excluded.messages",
+            use(conversation), use(room), use(topic), use(added), use(isTopic);
+        for (const StoredEvent& e : events) {
+            id = asInt(e.id);
+            ts = e.ts;
+            kind = e.kind;
+            conversation = e.conversation;
+            room = e.room;
+            sender = e.from;
+            recipient = e.to;
+            text = e.text;
+            action = e.action ? 1 : 0;
+            payload = e.payload;
+            insert.execute();
+            maxId = std::max(maxId, id);
+            if (!e.room.empty()) {
+                isTopic = e.kind == "topic" ? 1 : 0;
+                topic = isTopic != 0 ? e.text : std::string();
+                added = e.kind == "message" ? 1 : 0;
+                upsertRoom.execute();
+            }
+        }
+        if (!events.empty()) {
+            session << "UPDATE meta SET last_id = max(last_id, ?)", use(maxId), now;
+        }
+
+        std::string userKey, roomKey;
+        Int64 lastId = 0, messages = 0, markTs = 0;
+        Poco::Data::Statement upsertMark(session);
+        upsertMark << "INSERT INTO read_marks(user_key, room_key, last_id, messages, ts) VALUES (?, ?, ?, ?, ?)"
+                      " ON CONFLICT(user_key, room_key) DO UPDATE SET last_id = excluded.last_id,"
+                      " messages = excluded.messages, ts = excluded.ts",
+            use(userKey), use(roomKey), use(lastId), use(messages), use(markTs);
+        for (const MarkUpdate& update : marks) {
+            userKey = update.userKey;
+            roomKey = update.roomKey;
+            lastId = asInt(update.mark.lastId);
+            messages = asInt(update.mark.messages);
+            markTs = update.mark.ts;
+            upsertMark.execute();
+        }
+    });
+    ++commits_;
+    if (options_.maxPerConversation > 0) {
+        for (const StoredEvent& e : events) {
+            uncapped_.insert(e.conversation);
+        }
+    }
+}
+
+HistoryPage SqliteHistoryStore::page(const std::string& conversation, std::uint64_t before, std::size_t limit) {
+    HistoryPage result;
+    if (limit == 0) {
+        return result;
+    }
+    try {
+        std::string key = conversation;
+        Int64 bound = before == 0 ? kNoBound : asInt(before);
+        Int64 rows = asInt(limit) + 1;  // one more, to learn whether older ones exist
+        EventColumns columns;
+        Poco::Data::Statement select(*session_);
+        select << "SELECT " << kEventColumns
+               << " FROM events e WHERE e.conversation = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?",
+            use(key), use(bound), use(rows);
+        columns.extractInto(select);
+        select.execute();
+        result.events = columns.events();
+    } catch (...) {
+        throwStorageError(handle(), options_.path);
+    }
+    if (result.events.size() > limit) {
+        result.more = true;
+        result.events.resize(limit);
+    }
+    std::reverse(result.events.begin(), result.events.end());
+    return result;
+}
+
+HistoryPage SqliteHistoryStore::search(const std::vector<std::string>& conversations, const std::string& words,
+                                       std::size_t limit) {
+    HistoryPage result;
+    std::string query = ftsQuery(words);
+    std::vector<std::string> keys = conversations;
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (query.empty() || keys.empty() || limit == 0) {
+        return result;
+    }
+    try {
+        std::string sql = std::string("SELECT ") + kEventColumns +
+                          " FROM events_fts JOIN events e ON e.id = events_fts.rowid"
+                          " WHERE events_fts MATCH ? AND e.kind = 'message' AND e.conversation IN (";
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            sql += i == 0 ? "?" : ", ?";
+        }
+        sql += ") ORDER BY events_fts.rowid DESC LIMIT ?";
+        Int64 rows = asInt(limit) + 1;
+        EventColumns columns;
+        Poco::Data::Statement select(*session_);
+        select << sql, use(query);
+        for (std::string& key : keys) {
+            select, use(key);
+        }
+        select, use(rows);
+        columns.extractInto(select);
+        select.execute();
+        result.events = columns.events();
+    } catch (...) {
+        throwStorageError(handle(), options_.path);
+    }
+    if (result.events.size() > limit) {
+        result.more = true;
+        result.events.resize(limit);
+    }
+    return result;
+}
+
+std::size_t SqliteHistoryStore::prune(std::size_t maxRows, std::int64_t nowMs) {
+    if (maxRows == 0 || (options_.retentionDays <= 0 && options_.maxPerConversation == 0)) {
+        return 0;
+    }
+    std::size_t deleted = 0;
+    std::set<std::string> touched;
+    // Worked on a copy, kept only when the transaction commits.
+    std::set<std::string> uncapped = uncapped_;
+    inTransaction(*session_, options_.path, [&] {
+        deleted = pruneExpired(maxRows, nowMs, touched);
+        if (deleted < maxRows) {
+            deleted += pruneOverCap(maxRows - deleted, uncapped, touched);
+        }
+        forgetEmptyRooms(touched);
+    });
+    uncapped_ = std::move(uncapped);
+    return deleted;
+}
+
+std::size_t SqliteHistoryStore::pruneExpired(std::size_t maxRows, std::int64_t nowMs,
+                                             std::set<std::string>& touched) {
+    if (options_.retentionDays <= 0) {
+        return 0;
+    }
+    // Ids are given out in time order, so the expired events are the oldest
+    // ids: a prefix of the table, found without an index on ts (an event
+    // whose clock ran backwards waits for the ones before it).
+    const Int64 cutoff = nowMs - static_cast<Int64>(options_.retentionDays) * kDayMs;
+    Int64 rows = asInt(maxRows);
+    std::vector<Int64> ids, times;
+    std::vector<std::string> conversations;
+    *session_ << "SELECT id, ts, conversation FROM events ORDER BY id LIMIT ?", use(rows), into(ids), into(times),
+        into(conversations), now;
+    std::size_t expired = 0;
+    while (expired < ids.size() && times[expired] < cutoff) {
+        touched.insert(conversations[expired]);
+        ++expired;
+    }
+    if (expired == 0) {
+        return 0;
+    }
+    Int64 through = ids[expired - 1];
+    *session_ << "DELETE FROM events WHERE id <= ?", use(through), now;
+    return expired;
+}
+
+std::size_t SqliteHistoryStore::pruneOverCap(std::size_t maxRows, std::set<std::string>& uncapped,
+                                             std::set<std::string>& touched) {
+    if (options_.maxPerConversation == 0) {
+        return 0;
+    }
+    std::size_t deleted = 0;
+    Int64 cap = asInt(options_.maxPerConversation);
+    auto it = uncapped.begin();
+    while (it != uncapped.end() && deleted < maxRows) {
+        std::string key = *it;
+        // The newest event beyond the cap: it and everything older go.
+        std::vector<Int64> boundary;
+        *session_ << "SELECT id FROM events WHERE conversation = ? ORDER BY id DESC LIMIT 1 OFFSET ?", use(key),
+            use(cap), into(boundary), now;
+        if (boundary.empty()) {
+            it = uncapped.erase(it);
+            continue;
+        }
+        Int64 rows = asInt(maxRows - deleted);
+        std::vector<Int64> oldest;
+        *session_ << "SELECT id FROM events WHERE conversation = ? AND id <= ? ORDER BY id LIMIT ?", use(key),
+            use(boundary.front()), use(rows), into(oldest), now;
+        Int64 through = oldest.back();
+        *session_ << "DELETE FROM events WHERE conversation = ? AND id <= ?", use(key), use(through), now;
+        deleted += oldest.size();
+        touched.insert(key);
+        if (through == boundary.front()) {
+            it = uncapped.erase(it);
+        }  // else: the budget ran out; this conversation stays to be continued
+    }
+    return deleted;
+}
+
+void SqliteHistoryStore::forgetEmptyRooms(const std::set<std::string>& touched) {
+    for (std::string key : touched) {
+        std::vector<Int64> any;
+        *session_ << "SELECT 1 FROM events WHERE conversation = ? LIMIT 1", use(key), into(any), now;
+        if (!any.empty()) {
+            continue;
+        }
+        *session_ << "DELETE FROM rooms WHERE key = ?", use(key), now;
+        *session_ << "DELETE FROM read_marks WHERE room_key = ?", use(key), now;
+    }
+}
+
+}  // namespace chat

@@ -1,0 +1,225 @@
+#include "server/history_writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <iterator>
+
+namespace chat {
+namespace {
+
+/// Failed ranges remembered for waitStored(); a long outage with one reason
+/// is one range, so this is only reached by reasons that keep changing.
+constexpr std::size_t kMaxFailures = 10000;
+
+std::int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+SqliteHistory::SqliteHistory(HistoryOptions options, HistoryTestHooks hooks)
+    : options_(options),
+      afterCommit_(std::move(hooks.afterCommit)),
+      store_(std::move(options), hooks.store),
+      nextPrune_(std::chrono::steady_clock::now() + kPruneInterval),
+      writer_([this] { run(); }) {}
+
+SqliteHistory::~SqliteHistory() {
+    {
+        MutexLock lock(mutex_);
+        stopping_ = true;
+    }
+    workQueued_.notifyAll();
+    writer_.join();
+}
+
+HistorySnapshot SqliteHistory::load(std::size_t recentPerRoom) {
+    waitQueuedWork();
+    MutexLock db(dbMutex_);
+    return store_.load(recentPerRoom);
+}
+
+History::Ticket SqliteHistory::record(StoredEvent event) {
+    Item item;
+    item.event = std::move(event);
+    return enqueue(std::move(item));
+}
+
+void SqliteHistory::markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) {
+    Item item;
+    item.isMark = true;
+    item.mark = MarkUpdate{userKey, roomKey, mark};
+    enqueue(std::move(item));
+}
+
+History::Ticket SqliteHistory::enqueue(Item item) {
+    Ticket ticket = 0;
+    {
+        MutexLock lock(mutex_);
+        ticket = ++lastTicket_;
+        item.ticket = ticket;
+        queue_.push_back(std::move(item));
+    }
+    workQueued_.notifyOne();
+    return ticket;
+}
+
+std::optional<std::string> SqliteHistory::waitStored(Ticket ticket) {
+    MutexLock lock(mutex_);
+    if (ticket == 0 || ticket > lastTicket_) {
+        return "no such history ticket: " + std::to_string(ticket);
+    }
+    waitResolved(ticket);
+    auto failure = failures_.upper_bound(ticket);
+    if (failure != failures_.begin()) {
+        --failure;
+        if (ticket <= failure->second.last) {
+            return failure->second.reason;
+        }
+    }
+    return std::nullopt;
+}
+
+void SqliteHistory::waitResolved(Ticket ticket) {
+    while (resolvedThrough_ < ticket) {
+        workResolved_.wait(mutex_);
+    }
+}
+
+void SqliteHistory::waitQueuedWork() {
+    MutexLock lock(mutex_);
+    waitResolved(lastTicket_);
+}
+
+HistoryPage SqliteHistory::page(const std::string& conversation, std::uint64_t before, std::size_t limit) {
+    waitQueuedWork();
+    MutexLock db(dbMutex_);
+    return store_.page(conversation, before, limit);
+}
+
+HistoryPage SqliteHistory::search(const std::vector<std::string>& conversations, const std::string& words,
+                                  std::size_t limit) {
+    waitQueuedWork();
+    MutexLock db(dbMutex_);
+    return store_.search(conversations, words, limit);
+}
+
+std::uint64_t SqliteHistory::commits() {
+    MutexLock db(dbMutex_);
+    return store_.commits();
+}
+
+void SqliteHistory::run() {
+    for (;;) {
+        std::vector<Item> batch;
+        {
+            MutexLock lock(mutex_);
+            while (queue_.empty() && !stopping_) {
+                if (!workQueued_.waitUntil(mutex_, nextPrune_)) {
+                    break;  // time for retention
+                }
+            }
+            if (queue_.empty() && stopping_) {
+                return;
+            }
+            const auto take = static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
+            batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + take));
+            queue_.erase(queue_.begin(), queue_.begin() + take);
+        }
+        if (!batch.empty()) {
+            const std::optional<std::string> failure = commit(batch);
+            publish(batch.back().ticket, failure);
+            if (!failure && afterCommit_) {
+                afterCommit_(batch.size());
+            }
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= nextPrune_) {
+            nextPrune_ = pruneStep() ? now : now + kPruneInterval;
+        }
+    }
+}
+
+std::optional<std::string> SqliteHistory::commit(std::vector<Item>& batch) {
+    std::vector<StoredEvent> events;
+    std::vector<MarkUpdate> marks;
+    for (Item& item : batch) {
+        if (item.isMark) {
+            marks.push_back(std::move(item.mark));
+        } else {
+            events.push_back(std::move(item.event));
+        }
+    }
+    std::optional<std::string> failure;
+    try {
+        MutexLock db(dbMutex_);
+        store_.append(events, marks);
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    if (failure) {
+        logFailure(lastCommitFailure_, "could not store " + std::to_string(events.size()) + " events and " +
+                                           std::to_string(marks.size()) + " read marks",
+                   *failure);
+    } else if (!lastCommitFailure_.empty()) {
+        spdlog::info("history: storing works again ({})", options_.path);
+        lastCommitFailure_.clear();
+    }
+    return failure;
+}
+
+void SqliteHistory::publish(Ticket through, const std::optional<std::string>& failure) {
+    {
+        MutexLock lock(mutex_);
+        if (failure) {
+            const Ticket first = resolvedThrough_ + 1;
+            Failure* previous = failures_.empty() ? nullptr : &std::prev(failures_.end())->second;
+            if (previous != nullptr && previous->last + 1 == first && previous->reason == *failure) {
+                previous->last = through;
+            } else {
+                failures_[first] = Failure{through, *failure};
+                if (failures_.size() > kMaxFailures) {
+                    failures_.erase(failures_.begin());
+                }
+            }
+        }
+        resolvedThrough_ = through;
+    }
+    workResolved_.notifyAll();
+}
+
+bool SqliteHistory::pruneStep() {
+    if (options_.retentionDays <= 0 && options_.maxPerConversation == 0) {
+        return false;
+    }
+    {
+        MutexLock lock(mutex_);
+        if (stopping_) {
+            return false;  // retention can wait for the next start
+        }
+    }
+    try {
+        std::size_t deleted = 0;
+        {
+            MutexLock db(dbMutex_);
+            deleted = store_.prune(kPruneBatch, nowMs());
+        }
+        lastPruneFailure_.clear();
+        return deleted == kPruneBatch;
+    } catch (const std::exception& e) {
+        logFailure(lastPruneFailure_, "could not delete old history", e.what());
+        return false;
+    }
+}
+
+void SqliteHistory::logFailure(std::string& lastLogged, const std::string& what, const std::string& reason) {
+    if (reason == lastLogged) {
+        return;
+    }
+    lastLogged = reason;
+    spdlog::warn("history: {}: {} (logged once until it changes)", what, reason);
+}
+
+}  // namespace chat

@@ -1,0 +1,128 @@
+#pragma once
+// SqliteHistory: the History the server runs with. It owns a
+// SqliteHistoryStore and one writer thread that commits what record() and
+// markRead() queue, many items per transaction (group commit).
+
+#include "server/history.hpp"
+#include "server/history_store.hpp"
+#include "shared/mutex.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace chat {
+
+/// Test-only hooks of a SqliteHistory.
+struct HistoryTestHooks {
+    StoreTestOptions store;
+    /// Called by the writer thread after each successful commit, with the
+    /// number of queued items (events and marks) it held; outside every lock.
+    std::function<void(std::size_t items)> afterCommit;
+};
+
+/// History on SQLite (history.hpp has the contract).
+///
+/// Threads: record() and markRead() take `mutex_` for a push onto a queue
+/// and never touch the disk. The writer thread takes everything queued (at
+/// most kMaxBatch items), commits it in one transaction, then publishes the
+/// outcome for waitStored(). Between batches, and every kPruneInterval when
+/// idle, it applies retention in steps of kPruneBatch events.
+///
+/// Connections: one. The writer and the readers (load, page, search) share
+/// it under `dbMutex_`: commits are short, reads are rare and small, and
+/// ":memory:" could not be shared by two connections anyway. A read waits
+/// first for what was queued before it, so it sees every event the caller
+/// knew of. Lock order: `dbMutex_` is never taken while holding `mutex_`.
+class SqliteHistory final : public History {
+public:
+    static constexpr std::size_t kMaxBatch = 1000;
+    static constexpr std::size_t kPruneBatch = 500;
+    static constexpr std::chrono::seconds kPruneInterval{5};
+
+    /// Opens the store (throws StorageError like SqliteHistoryStore) and
+    /// starts the writer.
+    explicit SqliteHistory(HistoryOptions options, HistoryTestHooks hooks = {});
+    /// Stops accepting work, commits what is queued, joins the writer.
+    /// Nothing may call record() or markRead() once destruction has begun.
+    ~SqliteHistory() override;
+    SqliteHistory(const SqliteHistory&) = delete;
+    SqliteHistory& operator=(const SqliteHistory&) = delete;
+
+    HistorySnapshot load(std::size_t recentPerRoom) override EXCLUDES(mutex_, dbMutex_);
+    Ticket record(StoredEvent event) override EXCLUDES(mutex_);
+    std::optional<std::string> waitStored(Ticket ticket) override EXCLUDES(mutex_);
+    void markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) override
+        EXCLUDES(mutex_);
+    HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit) override
+        EXCLUDES(mutex_, dbMutex_);
+    HistoryPage search(const std::vector<std::string>& conversations, const std::string& words,
+                       std::size_t limit) override EXCLUDES(mutex_, dbMutex_);
+
+    /// Transactions the writer has committed (for tests of group commit).
+    std::uint64_t commits() EXCLUDES(dbMutex_);
+
+private:
+    /// One queued piece of work: an event or a read mark.
+    struct Item {
+        Ticket ticket = 0;
+        bool isMark = false;
+        StoredEvent event;
+        MarkUpdate mark;
+    };
+    /// Tickets first..last (inclusive) whose batch failed, and why.
+    struct Failure {
+        Ticket last = 0;
+        std::string reason;
+    };
+
+    Ticket enqueue(Item item) EXCLUDES(mutex_);
+    /// Blocks until every ticket up to `ticket` is resolved.
+    void waitResolved(Ticket ticket) REQUIRES(mutex_);
+    void waitQueuedWork() EXCLUDES(mutex_);
+    void run() EXCLUDES(mutex_, dbMutex_);
+    /// Commits `batch` (moving its contents out); returns the failure
+    /// reason, or nullopt.
+    std::optional<std::string> commit(std::vector<Item>& batch) EXCLUDES(mutex_, dbMutex_);
+    /// Resolves every ticket up to `through` and wakes the waiters.
+    void publish(Ticket through, const std::optional<std::string>& failure) EXCLUDES(mutex_);
+    /// One retention step; returns whether more may be waiting.
+    bool pruneStep() EXCLUDES(mutex_, dbMutex_);
+    /// Logs `reason` unless it equals `lastLogged` (then remembers it): once
+    /// per distinct reason, not once per event.
+    static void logFailure(std::string& lastLogged, const std::string& what, const std::string& reason);
+
+    const HistoryOptions options_;
+    const std::function<void(std::size_t)> afterCommit_;
+
+    Mutex dbMutex_;
+    SqliteHistoryStore store_ GUARDED_BY(dbMutex_);
+
+    Mutex mutex_;
+    CondVar workQueued_;    ///< the writer waits here for items or stopping_
+    CondVar workResolved_;  ///< waitStored() and reads wait here for resolvedThrough_
+    std::deque<Item> queue_ GUARDED_BY(mutex_);
+    Ticket lastTicket_ GUARDED_BY(mutex_) = 0;       ///< the newest ticket given out
+    Ticket resolvedThrough_ GUARDED_BY(mutex_) = 0;  ///< every ticket up to this one is committed or failed
+    /// Failed ranges by their first ticket (adjacent ranges with one reason
+    /// are merged; the oldest are forgotten beyond kMaxFailures).
+    std::map<Ticket, Failure> failures_ GUARDED_BY(mutex_);
+    bool stopping_ GUARDED_BY(mutex_) = false;
+
+    // The writer thread's own state (and the constructor's, before it starts).
+    std::chrono::steady_clock::time_point nextPrune_;
+    std::string lastCommitFailure_;  ///< the reason last logged for a commit; "" after a success
+    std::string lastPruneFailure_;
+
+    std::thread writer_;  ///< last: started once everything above exists
+};
+
+}  // namespace chat

@@ -1,0 +1,275 @@
+// SqliteHistory: the writer thread, group commit, and failures reported
+// through waitStored().
+
+#include "server/history_writer.hpp"
+
+#include "support/temp_dir.hpp"
+#include "unit/history_fixtures.hpp"
+
+#include <catch2/catch.hpp>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <set>
+#include <thread>
+#include <vector>
+
+using namespace chat;
+using chat::test::directMessage;
+using chat::test::roomMessage;
+using chat::test::TempDir;
+
+namespace {
+
+HistoryOptions at(const std::string& path) {
+    HistoryOptions options;
+    options.path = path;
+    return options;
+}
+
+/// A one-shot signal between threads, waited for with a deadline.
+class Latch {
+public:
+    void open() {
+        {
+            MutexLock lock(mutex_);
+            open_ = true;
+        }
+        changed_.notifyAll();
+    }
+    /// False when `timeout` passed first.
+    bool wait(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        MutexLock lock(mutex_);
+        while (!open_) {
+            if (!changed_.waitUntil(mutex_, deadline)) {
+                return open_;
+            }
+        }
+        return true;
+    }
+
+private:
+    Mutex mutex_;
+    CondVar changed_;
+    bool open_ GUARDED_BY(mutex_) = false;
+};
+
+}  // namespace
+
+TEST_CASE("history writer: events recorded from many threads are all stored", "[history]") {
+    TempDir dir;
+    const std::string path = dir.file("chat.db");
+    constexpr int kThreads = 8;
+    constexpr int kPerThread = 150;
+    std::uint64_t commits = 0;
+    {
+        SqliteHistory history(at(path));
+        std::atomic<std::uint64_t> nextId{0};
+        std::atomic<int> failures{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                std::vector<History::Ticket> tickets;
+                for (int i = 0; i < kPerThread; ++i) {
+                    // Ids and tickets are given out in one step, as the hub does under its lock.
+                    const std::uint64_t id = ++nextId;
+                    tickets.push_back(history.record(roomMessage(id, "#room" + std::to_string(t), "u", "text")));
+                    if (i % 10 == 0) {
+                        history.markRead("u" + std::to_string(t), "#room" + std::to_string(t), ReadMark{id, 0, 0});
+                    }
+                }
+                for (History::Ticket ticket : tickets) {
+                    if (history.waitStored(ticket)) {
+                        ++failures;
+                    }
+                }
+            });
+        }
+        for (std::thread& thread : threads) {
+            thread.join();
+        }
+        CHECK(failures == 0);
+        commits = history.commits();
+        CHECK(commits >= 1);
+        CHECK(commits <= static_cast<std::uint64_t>(kThreads * kPerThread));
+    }
+    SqliteHistoryStore store(at(path));
+    const HistorySnapshot snapshot = store.load(1000);
+    CHECK(snapshot.lastId == kThreads * kPerThread);
+    REQUIRE(snapshot.rooms.size() == kThreads);
+    std::set<std::uint64_t> seen;
+    for (const StoredRoom& room : snapshot.rooms) {
+        CHECK(room.messages == kPerThread);
+        CHECK(room.recent.size() == kPerThread);
+        for (const StoredEvent& e : room.recent) {
+            seen.insert(e.id);
+        }
+    }
+    CHECK(seen.size() == kThreads * kPerThread);
+    CHECK(snapshot.readMarks.size() == kThreads);
+}
+
+TEST_CASE("history writer: what is queued while a commit runs goes in one transaction", "[history]") {
+    TempDir dir;
+    Latch firstCommitted;
+    Latch carryOn;
+    Mutex sizesMutex;
+    std::vector<std::size_t> sizes;
+    HistoryTestHooks hooks;
+    hooks.afterCommit = [&](std::size_t items) {
+        bool first = false;
+        {
+            MutexLock lock(sizesMutex);
+            sizes.push_back(items);
+            first = sizes.size() == 1;
+        }
+        if (first) {
+            firstCommitted.open();
+            carryOn.wait();  // the writer is busy: everything recorded now queues up
+        }
+    };
+    SqliteHistory history(at(dir.file("chat.db")), hooks);
+    REQUIRE_FALSE(history.waitStored(history.record(roomMessage(1, "#dev", "alice", "first"))));
+    REQUIRE(firstCommitted.wait());
+    History::Ticket last = 0;
+    for (std::uint64_t id = 2; id <= 300; ++id) {
+        last = history.record(roomMessage(id, "#dev", "alice", "queued"));
+    }
+    history.markRead("alice", "#dev", ReadMark{300, 300, 1});
+    carryOn.open();
+    CHECK_FALSE(history.waitStored(last));
+    CHECK(history.page("#dev", 0, 1000).events.size() == 300);
+    CHECK(history.commits() == 2);
+    MutexLock lock(sizesMutex);
+    CHECK(sizes == std::vector<std::size_t>{1, 300});
+}
+
+TEST_CASE("history writer: a batch holds at most kMaxBatch items", "[history]") {
+    TempDir dir;
+    Mutex sizesMutex;
+    std::vector<std::size_t> sizes;
+    HistoryTestHooks hooks;
+    hooks.afterCommit = [&](std::size_t items) {
+        MutexLock lock(sizesMutex);
+        sizes.push_back(items);
+    };
+    SqliteHistory history(at(dir.file("chat.db")), hooks);
+    // Nothing stops the writer here, so only the cap is certain.
+    History::Ticket last = 0;
+    for (std::uint64_t id = 1; id <= 2500; ++id) {
+        last = history.record(roomMessage(id, "#dev", "alice", "m"));
+    }
+    CHECK_FALSE(history.waitStored(last));
+    MutexLock lock(sizesMutex);
+    std::size_t total = 0;
+    for (std::size_t size : sizes) {
+        CHECK(size <= SqliteHistory::kMaxBatch);
+        total += size;
+    }
+    CHECK(total == 2500);
+}
+
+TEST_CASE("history writer: reads see everything recorded before them", "[history]") {
+    TempDir dir;
+    SqliteHistory history(at(dir.file("chat.db")));
+    for (std::uint64_t id = 1; id <= 50; ++id) {
+        history.record(id % 2 == 0 ? roomMessage(id, "#dev", "alice", "needle " + std::to_string(id))
+                                   : directMessage(id, "alice", "bob", "needle"));
+    }
+    history.markRead("alice", "#dev", ReadMark{50, 25, 7});
+    // No waitStored: page and search wait for the queue themselves.
+    CHECK(history.page("#dev", 0, 100).events.size() == 25);
+    CHECK(history.page(directKey("bob", "alice"), 0, 100).events.size() == 25);
+    CHECK(history.search({"#dev", directKey("alice", "bob")}, "needle", 100).events.size() == 50);
+    history.record(roomMessage(51, "#dev", "bob", "needle"));
+    const HistorySnapshot snapshot = history.load(5);
+    CHECK(snapshot.lastId == 51);
+    CHECK(snapshot.readMarks.at("alice").at("#dev").messages == 25);
+}
+
+TEST_CASE("history writer: a failed batch is reported to its waiters and the writer carries on", "[history]") {
+    TempDir dir;
+    SqliteHistory history(at(dir.file("chat.db")));
+    CHECK_FALSE(history.waitStored(history.record(roomMessage(1, "#dev", "alice", "one"))));
+    // The hub never reuses an id; doing so here makes a commit fail.
+    const auto failure = history.waitStored(history.record(roomMessage(1, "#dev", "alice", "again")));
+    REQUIRE(failure);
+    CHECK(failure->find(dir.file("chat.db")) != std::string::npos);
+    CHECK(failure->find("constraint") != std::string::npos);
+    CHECK_FALSE(history.waitStored(history.record(roomMessage(2, "#dev", "alice", "two"))));
+    CHECK(history.waitStored(0));     // never given out
+    CHECK(history.waitStored(1000));  // not yet given out
+    CHECK(history.page("#dev", 0, 10).events.size() == 2);
+}
+
+TEST_CASE("history writer: writing to a read-only database reports why", "[history]") {
+    TempDir dir;
+    const std::string path = dir.file("chat.db");
+    { SqliteHistoryStore create(at(path)); }
+    HistoryTestHooks hooks;
+    if (::geteuid() == 0) {
+        hooks.store.readOnly = true;  // root ignores file modes
+    } else {
+        REQUIRE(::chmod(path.c_str(), 0444) == 0);
+    }
+    SqliteHistory history(at(path), hooks);
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+        const auto failure = history.waitStored(history.record(roomMessage(id, "#dev", "alice", "hi")));
+        REQUIRE(failure);
+        CHECK(*failure == path + ": the database is read-only");
+    }
+    CHECK(history.page("#dev", 0, 10).events.empty());
+}
+
+TEST_CASE("history writer: a full disk makes waitStored say so, and nothing crashes", "[history]") {
+    TempDir dir;
+    const std::string path = dir.file("full.db");
+    std::fflush(nullptr);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // Exit codes: 0 the failure was reported with its cause, 1 no failure,
+        // 2 a failure without the cause, 3 an exception. A hang ends by alarm.
+        ::alarm(60);
+        int code = 1;
+        try {
+            std::signal(SIGXFSZ, SIG_IGN);  // else the write that passes the limit kills the process
+            SqliteHistory history(at(path));
+            const rlimit limit{256 * 1024, 256 * 1024};
+            ::setrlimit(RLIMIT_FSIZE, &limit);
+            const std::string text(3000, 'x');
+            std::uint64_t id = 1;
+            for (; id <= 5000; ++id) {
+                const auto failure = history.waitStored(history.record(roomMessage(id, "#dev", "alice", text)));
+                if (failure) {
+                    std::fprintf(stderr, "full disk: %s\n", failure->c_str());
+                    const bool named = failure->find(path) != std::string::npos;
+                    const bool why = failure->find("file too large") != std::string::npos ||
+                                     failure->find("disk full") != std::string::npos;
+                    code = named && why ? 0 : 2;
+                    break;
+                }
+            }
+            // It keeps going: later records are answered too (stored or not).
+            for (int i = 1; i <= 3; ++i) {
+                history.waitStored(history.record(roomMessage(id + static_cast<std::uint64_t>(i), "#dev", "bob", "small")));
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "full disk: exception %s\n", e.what());
+            code = 3;
+        }
+        std::fflush(nullptr);
+        ::_exit(code);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
