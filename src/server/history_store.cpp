@@ -330,6 +330,21 @@ HistoryPage SqliteHistoryStore::search(const std::vector<std::string>& conversat
     return result;
 }
 
+std::vector<std::string> SqliteHistoryStore::directConversationsOf(const std::string& userKey) {
+    // directKey() is "@a @b": names hold none of GLOB's special characters.
+    std::vector<std::string> found;
+    try {
+        std::string first = "@" + userKey + " @*", second = "@* @" + userKey;
+        Poco::Data::Statement select(*session_);
+        select << "SELECT DISTINCT conversation FROM events WHERE room = '' AND (conversation GLOB ? OR conversation GLOB ?)",
+            use(first), use(second), into(found);
+        select.execute();
+    } catch (...) {
+        throwStorageError(handle(), options_.path);
+    }
+    return found;
+}
+
 std::size_t SqliteHistoryStore::prune(std::size_t maxRows, std::int64_t nowMs) {
     if (maxRows == 0 || (options_.retentionDays <= 0 && options_.maxPerConversation == 0)) {
         return 0;

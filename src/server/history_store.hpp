@@ -75,6 +75,8 @@ public:
     /// first, at most `limit` (`more` when there were more). Words are
     /// literal: see ftsQuery(). Throws StorageError.
     HistoryPage search(const std::vector<std::string>& conversations, const std::string& words, std::size_t limit);
+    /// The private conversations with `userKey` in them (History::directConversationsOf).
+    std::vector<std::string> directConversationsOf(const std::string& userKey);
 
     /// Applies retention, deleting at most `maxRows` events: those older than
     /// retentionDays, then the oldest beyond maxPerConversation in the

@@ -106,6 +106,12 @@ HistoryPage SqliteHistory::search(const std::vector<std::string>& conversations,
     return store_.search(conversations, words, limit);
 }
 
+std::vector<std::string> SqliteHistory::directConversationsOf(const std::string& userKey) {
+    waitQueuedWork();
+    MutexLock db(dbMutex_);
+    return store_.directConversationsOf(userKey);
+}
+
 std::uint64_t SqliteHistory::commits() {
     MutexLock db(dbMutex_);
     return store_.commits();

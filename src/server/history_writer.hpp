@@ -66,6 +66,7 @@ public:
         EXCLUDES(mutex_, dbMutex_);
     HistoryPage search(const std::vector<std::string>& conversations, const std::string& words,
                        std::size_t limit) override EXCLUDES(mutex_, dbMutex_);
+    std::vector<std::string> directConversationsOf(const std::string& userKey) override EXCLUDES(mutex_, dbMutex_);
 
     /// Transactions the writer has committed (for tests of group commit).
     std::uint64_t commits() EXCLUDES(dbMutex_);

@@ -88,7 +88,7 @@ TEST_CASE("history: kill -9 under load loses no message whose ok was sent", "[hi
     CHECK(ok->getValue<std::int64_t>("msg_id") > highest);
 }
 
-TEST_CASE("history: a restart keeps rooms, topics and backlogs; a newcomer sees them", "[history][e2e]") {
+TEST_CASE("history: a restart keeps rooms, topics and backlogs, and a newcomer sees them", "[history][e2e]") {
     std::int64_t said = 0;
     {
         auto server = startServer();

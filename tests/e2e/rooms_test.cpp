@@ -216,7 +216,7 @@ TEST_CASE("rooms: leaving one's last room, when it is not #lobby, puts one back 
     CHECK_THAT(lineWith(*alice, "* alice: in "), Catch::StartsWith("* alice: in #lobby;"));
 }
 
-TEST_CASE("rooms: /rooms lists every room with its member count and topic - empty rooms vanish") {
+TEST_CASE("rooms: /rooms lists every room with its member count and topic - empty rooms vanish unless they have history") {
     auto server = startServer();
     auto bob = connectTo(server, "bob");
     auto carol = connectTo(server, "carol");
@@ -228,11 +228,15 @@ TEST_CASE("rooms: /rooms lists every room with its member count and topic - empt
 
     CHECK(listRooms(*carol) == std::vector<std::string>{"Rooms (2):", "  #dev (2) release 2.0 party", "  #lobby (3)"});
 
+    join(*carol, "#tmp");
     alice->write("/leave #dev\n");
     lineWith(*alice, "* you left #dev");
     bob->write("/leave #dev\n");
     lineWith(*bob, "* you left #dev");
-    CHECK(listRooms(*carol) == std::vector<std::string>{"Rooms (1):", "  #lobby (3)"});
+    carol->write("/leave #tmp\n");
+    lineWith(*carol, "* you left #tmp");
+    // #dev's topic change is stored history, so #dev stays; #tmp had none.
+    CHECK(listRooms(*carol) == std::vector<std::string>{"Rooms (2):", "  #dev (0) release 2.0 party", "  #lobby (3)"});
 }
 
 TEST_CASE("rooms: /topic #dev text is announced to #dev's members, shown by /topic, and set by members only") {
