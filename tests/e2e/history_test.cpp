@@ -10,7 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <iterator>
 #include <random>
 #include <set>
 #include <thread>
@@ -149,10 +151,16 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
     auto joiner = RawConnection::joined(server.port, "joiner");
     joiner->sendJson(R"({"type":"join","id":1,"room":"#dev"})");
     for (auto& t : threads) t.join();  // their bytes are sent; the server may still be working through them
-    senders[0]->sendJson(R"({"type":"send","id":9999,"to":"#dev","text":"done"})");
-    const auto doneId = senders[0]->answer(9999)->getValue<std::int64_t>("msg_id");
+    // A last message from each sender: its ok comes after all of that
+    // sender's earlier ones, so the highest is the room's last message.
+    std::int64_t doneId = 0;
+    for (auto& sender : senders) {
+        sender->sendJson(R"({"type":"send","id":9999,"to":"#dev","text":"done"})");
+        doneId = std::max(doneId, sender->answer(9999)->getValue<std::int64_t>("msg_id"));
+    }
     std::vector<std::int64_t> seen;  // backlog, then live, in arrival order
     bool backlogSeen = false;
+    std::size_t backlogSize = 0;
     while (seen.empty() || seen.back() != doneId) {
         auto m = joiner->next(5000ms);
         REQUIRE(m);
@@ -161,6 +169,7 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
             REQUIRE_FALSE(backlogSeen);
             backlogSeen = true;
             auto events = (*m)->getArray("events");
+            backlogSize = events->size();
             for (std::size_t i = 0; i < events->size(); ++i)
                 seen.push_back(events->getObject(i)->getValue<std::int64_t>("msg_id"));
         } else if (type == "message") {
@@ -174,5 +183,14 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
     std::vector<std::int64_t> expected;
     for (auto id : stored)
         if (id >= seen.front()) expected.push_back(id);
+    std::vector<std::int64_t> missing, extra;
+    std::set_difference(expected.begin(), expected.end(), seen.begin(), seen.end(), std::back_inserter(missing));
+    std::set<std::int64_t> seenSet(seen.begin(), seen.end());
+    std::set_difference(seenSet.begin(), seenSet.end(), expected.begin(), expected.end(), std::back_inserter(extra));
+    INFO("missing " << Catch::Detail::stringify(missing) << ", extra " << Catch::Detail::stringify(extra)
+                     << "; backlog of " << backlogSize << ", done " << doneId << ", stored " << stored.size()
+                     << " from " << (stored.empty() ? 0 : *stored.begin()) << " to " << (stored.empty() ? 0 : *stored.rbegin()));
+    CHECK(seenSet.size() == seen.size());  // no duplicate
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
     CHECK(seen == expected);
 }
