@@ -341,7 +341,13 @@ struct HistoryScript {
                R"({"type":"message","msg_id":30,"ts":)" + std::to_string(yesterday) +
                R"(,"from":"dave","to":"#lobby","text":"older words"}]})";
     }
-    std::vector<FakeServer::Batch> script() const { return {{welcome(), backlog()}, {history()}}; }
+    /// The answer to the second request (id 2).
+    std::string search() const {
+        return R"({"type":"ok","id":2,"more":true,"results":[)"
+               R"({"type":"message","msg_id":41,"ts":)" + std::to_string(yesterday) +
+               R"(,"from":"bob","to":"#lobby","text":"deploy at 5pm"}]})";
+    }
+    std::vector<FakeServer::Batch> script() const { return {{welcome(), backlog()}, {history()}, {search()}}; }
 };
 }  // namespace
 
@@ -429,8 +435,11 @@ TEST_CASE("history client: piped, a backlog is plain text with its dot - --json 
                                   " bob: deploy at 5pm\n-- new --\n\xc2\xb7 "));
     }
     FakeServer server(h.script());
-    const auto r = runChat(connectArgs(server.port(), {"--json"}), R"({"type":"history","room":"#lobby"})"
-                                                                     "\n");
+    const auto r = runChat(connectArgs(server.port(), {"--json"}),
+                           R"({"type":"history","room":"#lobby"})"
+                           "\n"
+                           R"({"type":"search","text":"deploy"})"
+                           "\n");
     INFO(describe(r));
     CHECK(r.exitCode == 0);
     CHECK(contains(r.out, R"({"type":"backlog",)"));
@@ -439,8 +448,10 @@ TEST_CASE("history client: piped, a backlog is plain text with its dot - --json 
     CHECK(contains(lower(r.out), R"(thanks \u001b[2j")"));
     CHECK(contains(r.out, R"({"type":"ok",)"));
     CHECK(contains(r.out, R"("text":"older words")"));
+    CHECK(contains(r.out, R"({"type":"ok","id":2,"more":true,"results":[{)"));
     CHECK_FALSE(contains(r.out, "-- "));  // nothing rendered on stdout
     const auto frames = server.received();
-    REQUIRE(frames.size() >= 2);
+    REQUIRE(frames.size() >= 3);
     CHECK(contains(frames[1], R"("type":"history")"));
+    CHECK(contains(frames[2], R"("type":"search")"));
 }
