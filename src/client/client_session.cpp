@@ -55,6 +55,37 @@ std::vector<std::string> shownAll(const Poco::JSON::Object::Ptr& message, const 
     return out;
 }
 
+/// An array of objects (stored events): empty when absent; anything else breaks the protocol.
+std::vector<Poco::JSON::Object::Ptr> objects(const Poco::JSON::Object::Ptr& message, const std::string& key) {
+    std::vector<Poco::JSON::Object::Ptr> out;
+    if (!message->has(key) || message->isNull(key)) return out;
+    auto array = message->getArray(key);
+    const auto bad = [&] { violation(field(message, "type"), "whose \"" + key + "\" is not a list of objects"); };
+    if (!array) bad();
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        auto item = array->getObject(i);
+        if (!item) bad();
+        out.push_back(item);
+    }
+    return out;
+}
+
+/// An integer member, when present; another type breaks the protocol.
+std::optional<std::int64_t> integer(const Poco::JSON::Object::Ptr& m, const std::string& key) {
+    if (!m->has(key) || m->isNull(key)) return std::nullopt;
+    const auto value = intField(m, key);
+    if (!value) violation(field(m, "type"), "whose \"" + key + "\" is not an integer");
+    return value;
+}
+
+/// A boolean member, false when absent; another type breaks the protocol.
+bool flag(const Poco::JSON::Object::Ptr& m, const std::string& key) {
+    if (!m->has(key) || m->isNull(key)) return false;
+    const auto value = boolField(m, key);
+    if (!value) violation(field(m, "type"), "whose \"" + key + "\" is not true or false");
+    return *value;
+}
+
 std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -77,6 +108,16 @@ void checkEvent(const Poco::JSON::Object::Ptr& event) {
     else if (type == "joined" || type == "left") need({"user", "room"});
     else if (type == "topic") need({"room"});
     else if (type == "nick") need({"old", "new"});
+}
+
+/// Checks a list of stored events (backlog, history, search) and the members
+/// around it that the client reads; throws ClientError(76).
+std::vector<Poco::JSON::Object::Ptr> storedEvents(const Poco::JSON::Object::Ptr& message, const std::string& key) {
+    auto events = objects(message, key);
+    for (const auto& event : events) checkEvent(event);
+    flag(message, "more");
+    for (const char* member : {"unread", "unread_since", "first_unread"}) integer(message, member);
+    return events;
 }
 
 std::string duration(std::int64_t millis) {
@@ -322,6 +363,8 @@ void ClientSession::sendRequest(const Poco::JSON::Object::Ptr& message) {
     pending.kind = stringField(message, "type").value_or("");
     pending.detail = stringField(message, pending.kind == "send" ? "to" : pending.kind == "whois" ? "user" : "room")
                          .value_or("");
+    if (pending.kind == "history" && pending.detail.empty() && stringField(message, "user"))
+        pending.detail = "@" + *stringField(message, "user");
     if (message->has("id")) pending.originalId = message->get("id");
     request(message, std::move(pending));
 }
@@ -522,6 +565,28 @@ bool ClientSession::handleLine(const std::string& line) {
         return true;
     }
     case Kind::Back: request(simple("back"), {"back", {}}); return true;
+    case Kind::History: {
+        auto m = simple("history");
+        const auto target = !c.room.empty() ? c.room : !c.target.empty() ? "@" + c.target : currentContext();
+        if (target.empty()) {
+            output_.error("no room or query to show the history of (/history #room or /history @user)");
+            return true;
+        }
+        if (target[0] == '@') m->set("user", target.substr(1));
+        else m->set("room", target);
+        if (const auto oldest = oldest_.find(nameKey(target)); oldest != oldest_.end()) m->set("before", oldest->second);
+        m->set("limit", static_cast<Poco::Int64>(c.limit ? c.limit : kHistoryDefault));
+        request(m, {"history", target});
+        return true;
+    }
+    case Kind::Search: {
+        auto m = simple("search");
+        m->set("text", c.text);
+        if (!c.room.empty()) m->set("room", c.room);
+        m->set("limit", static_cast<Poco::Int64>(kSearchLimit));
+        request(m, {"search", c.text});
+        return true;
+    }
     case Kind::Query:
     case Kind::Switch:
     case Kind::Ignore:
@@ -567,7 +632,8 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
                 return;
             }
             if (paced) {
-                if (type == "ok") pace_.accepted(Clock::now());
+                // storage_unavailable: the server accepted the message (and took its token).
+                if (type == "ok" || field(message, "code") == "storage_unavailable") pace_.accepted(Clock::now());
                 else pace_.answered();
             }
             if (it != pending_.end()) {
@@ -586,6 +652,10 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
             output_.error("could not " + std::string(pending.kind == "rejoin" ? "rejoin " : "leave ") + pending.detail +
                           ": " + shown(message, "message"));
             restoreStep();
+        } else if (type == "error" && pending.kind == "send" && field(message, "code") == "storage_unavailable") {
+            // Delivered live but not stored: sending it again would deliver it twice.
+            output_.error("message to " + visibleText(displayName(pending.detail)) +
+                          " delivered but not saved to history: " + shown(message, "message"));
         } else if (type == "error") {
             output_.error(shown(message, "message") + " (" + shown(message, "code") + ")");
         } else {
@@ -594,13 +664,19 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
         return;
     }
     checkEvent(message);
+    if (type == "backlog") {
+        if (field(message, "room").empty()) violation(type, "without a \"room\"");
+        storedEvents(message, "events");
+    }
     output_.message(message);
+    if (type == "backlog") return showBacklog(message);
     if (repeatedJoin(message)) return;  // someone rejoining after an outage: not news
     const bool chat = type == "message";
     if (chat && nameKey(field(message, "from")) != nameKey(render_.self) && ignore_.contains(field(message, "from")))
         return;  // /ignore
     noteEvent(message);
     if (chat) track(message);
+    if (chat || type == "topic") noteShown(chat ? field(message, "to") : field(message, "room"), message);
     if (auto line = renderEventLine(message, view())) {
         output_.indented(line->text, line->indent);
         if (ringsBell(message, render_)) output_.bell();
@@ -726,7 +802,119 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
         notice("* you are marked away: " + visibleText(pending.detail));
     } else if (kind == "back") {
         notice("* you are back");
+    } else if (kind == "history") {
+        showHistory(pending.detail, ok);
+    } else if (kind == "search") {
+        showSearch(pending.detail, ok);
     }
+}
+
+void ClientSession::frame(const std::string& text, const char* sgr) { output_.line(paint(text, sgr, render_.color)); }
+
+void ClientSession::showStored(const std::vector<Poco::JSON::Object::Ptr>& events, const std::string& target,
+                               std::int64_t firstUnread) {
+    const auto options = view();
+    const auto now = nowMillis();
+    bool marked = firstUnread <= 0;
+    for (const auto& event : events) {
+        const auto id = intField(event, "msg_id");
+        if (id && !target.empty()) {
+            auto [oldest, fresh] = oldest_.emplace(nameKey(target), *id);
+            if (!fresh && *id < oldest->second) oldest->second = *id;
+        }
+        const auto from = field(event, "from");
+        if (field(event, "type") == "message" && nameKey(from) != nameKey(render_.self) && ignore_.contains(from))
+            continue;  // /ignore hides the past too
+        auto line = renderStoredLine(event, options, now);
+        if (!line) continue;
+        if (!marked && id && *id >= firstUnread) {
+            frame("-- new --", style::kMarker);
+            marked = true;
+        }
+        output_.indented(line->text, line->indent);
+    }
+}
+
+void ClientSession::noteShown(const std::string& room, const Poco::JSON::Object::Ptr& event) {
+    const auto id = intField(event, "msg_id");
+    if (!id || room.empty() || room[0] != '#') return;
+    auto& newest = newest_[nameKey(room)];
+    newest = std::max(newest, *id);
+}
+
+void ClientSession::showBacklog(const Poco::JSON::Object::Ptr& backlog) {
+    const auto room = field(backlog, "room");
+    std::vector<Poco::JSON::Object::Ptr> events;
+    const auto seen = newest_.find(nameKey(room));
+    for (const auto& event : objects(backlog, "events")) {
+        // After a reconnection: only what was not shown before (msg_ids are server-wide and increase).
+        const auto id = intField(event, "msg_id");
+        if (seen == newest_.end() || !id || *id > seen->second) events.push_back(event);
+    }
+    for (const auto& event : events) noteShown(room, event);
+    const auto unread = integer(backlog, "unread").value_or(0);
+    if (events.empty() && unread <= 0) return;  // a room without a past, or nothing new: nothing to say
+    const auto shownRoom = visibleText(room);
+    const auto topic = shown(backlog, "topic");
+    frame("-- " + shownRoom + (topic.empty() ? "" : ": topic: " + topic) + " --");
+    if (flag(backlog, "more")) frame("-- older messages: /history " + shownRoom + " --");
+    std::int64_t firstUnread = 0;
+    if (unread > 0) {
+        const auto since = integer(backlog, "unread_since");
+        const auto when = since ? formatStoredTime(*since, render_.timestamps == Timestamps::Long ? Timestamps::Long
+                                                                                                 : Timestamps::Short,
+                                                   nowMillis())
+                                : std::string();
+        frame("-- " + std::to_string(unread) + " unread in " + shownRoom + (when.empty() ? "" : " since " + when) + " --");
+        const auto first = integer(backlog, "first_unread").value_or(0);
+        if (std::any_of(events.begin(), events.end(), [&](const auto& e) { return intField(e, "msg_id") == first; }))
+            firstUnread = first;
+    }
+    showStored(events, room, firstUnread);
+}
+
+void ClientSession::showHistory(const std::string& target, const Poco::JSON::Object::Ptr& ok) {
+    const auto events = storedEvents(ok, "events");
+    const auto room = field(ok, "room");
+    const auto user = field(ok, "user");
+    const auto name = visibleText(!room.empty() ? room : !user.empty() ? "@" + user : target);
+    if (events.empty()) {
+        frame("-- no " + std::string(oldest_.count(nameKey(target)) ? "older " : "") + "history of " + name + " --");
+        return;
+    }
+    frame("-- history of " + name + ": " + std::to_string(events.size()) + " event" + (events.size() == 1 ? "" : "s") +
+          " --");
+    showStored(events, target);
+    if (flag(ok, "more")) frame("-- more: /history again --");
+    frame("-- end of history --");
+}
+
+void ClientSession::showSearch(const std::string& words, const Poco::JSON::Object::Ptr& ok) {
+    const auto results = storedEvents(ok, "results");
+    const auto now = nowMillis();
+    const auto timestamps = render_.timestamps == Timestamps::Long ? Timestamps::Long : Timestamps::Short;
+    const bool color = render_.color;
+    for (const auto& result : results) {
+        if (field(result, "type") != "message") continue;
+        const auto from = field(result, "from");
+        const auto ts = intField(result, "ts");
+        const auto where = visibleText(contextOf(result));
+        const auto tag = "[" + where + (ts ? " " + formatStoredTime(*ts, timestamps, now) : "") + "] ";
+        const auto name = paint(visibleText(from), nameKey(from) == nameKey(render_.self) ? style::kSelf
+                                                                                         : style::nameColor(from, render_.palette),
+                                color);
+        const bool action = boolField(result, "action").value_or(false);
+        const auto prefix = paint(tag, style::kNotice, color) + (action ? "* " + name + " " : name + ": ");
+        const auto id = intField(result, "msg_id");
+        output_.indented(prefix + shown(result, "text") +
+                             (id ? paint("  (id " + std::to_string(*id) + ")", style::kNotice, color) : ""),
+                         displayWidth(prefix));
+    }
+    const auto n = results.size();
+    if (n == 0) frame("-- no messages with \"" + visibleText(words) + "\" --");
+    else
+        frame("-- " + std::to_string(n) + " result" + (n == 1 ? "" : "s") +
+              (flag(ok, "more") ? " (more: narrow the words)" : "") + " --");
 }
 
 }  // namespace chat

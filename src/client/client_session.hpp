@@ -147,6 +147,19 @@ private:
     /// render_ as seen from the current context (during a query, every room is elsewhere).
     RenderOptions view() const;
     bool localCommand(const InputCommand& c);
+    /// A `backlog` event: its room's recent past, shown as history.
+    void showBacklog(const Poco::JSON::Object::Ptr& backlog);
+    /// A `history` answer for `target` ("#room" or "@user").
+    void showHistory(const std::string& target, const Poco::JSON::Object::Ptr& ok);
+    /// A `search` answer.
+    void showSearch(const std::string& words, const Poco::JSON::Object::Ptr& ok);
+    /// Stored events shown as history (renderStoredLine), the "-- new --"
+    /// marker before the first shown one from `firstUnread` on (0: none);
+    /// remembers the smallest msg_id for /history of `target`.
+    void showStored(const std::vector<Poco::JSON::Object::Ptr>& events, const std::string& target,
+                    std::int64_t firstUnread = 0);
+    /// A framing line of the client's own ("-- ... --"), dimmed.
+    void frame(const std::string& text, const char* sgr = style::kNotice);
 
     Send send_;
     ClientOutput& output_;
@@ -178,6 +191,14 @@ private:
         std::deque<Poco::JSON::Object::Ptr> lines;  ///< the last kScrollback messages
     };
     std::map<std::string, Context> contexts_;  ///< by nameKey of the name
+    /// By nameKey of "#room" or "@user": the smallest msg_id shown from a
+    /// backlog or a history answer, sent as `before` by the next /history.
+    std::map<std::string, std::int64_t> oldest_;
+    /// By nameKey of the room: the largest msg_id of its events shown, live
+    /// or from a backlog. The backlog after a reconnection leaves out what
+    /// was shown already.
+    std::map<std::string, std::int64_t> newest_;
+    void noteShown(const std::string& room, const Poco::JSON::Object::Ptr& event);
 };
 
 }  // namespace chat

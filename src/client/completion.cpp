@@ -93,6 +93,13 @@ Completion complete(std::string_view before, const CompletionSources& sources) {
             result.candidates = matchingRooms(sources.rooms, word);
             return result;
         }
+        if (command == "/history" && (word.empty() || (word.front() != '#' && word.front() != '@'))) {
+            // A room or a user: both, marked, so that the choice is plain.
+            result.candidates = matchingRooms(sources.rooms, word);
+            const auto users = matching(sources.users, "@" + std::string(word), "@");
+            result.candidates.insert(result.candidates.end(), users.begin(), users.end());
+            return result;
+        }
         if (command == "/help") {
             result.candidates = matching(sources.commands, word);
             return result;

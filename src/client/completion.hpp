@@ -28,6 +28,7 @@ struct Completion {
 ///   "bo"            -> "bob" + ": "       (a name at the start of a line addresses that user)
 ///   "@bo", "/msg bo"-> "@bob", "bob"      (users where a command wants one)
 ///   "#de", "/join de" -> "#dev"           (rooms)
+///   "/history d"    -> "#dev", "@dave"    (a room or a user)
 ///   "/bell m"       -> "mention"          (a setting's values)
 ///   "hi bo"         -> "bob"              (a name inside the text)
 Completion complete(std::string_view beforeCursor, const CompletionSources& sources);

@@ -119,6 +119,48 @@ std::string formatTimestamp(std::int64_t millis, Timestamps timestamps) {
     return buffer;
 }
 
+namespace {
+std::tm localTime(std::int64_t millis) {
+    const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    return local;
+}
+
+std::string strftimeString(const std::tm& local, const char* format) {
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, format, &local);
+    return buffer;
+}
+}  // namespace
+
+std::string formatStoredTime(std::int64_t millis, Timestamps timestamps, std::int64_t now) {
+    const auto when = localTime(millis);
+    const auto today = localTime(now);
+    const bool sameDay = when.tm_year == today.tm_year && when.tm_yday == today.tm_yday;
+    switch (timestamps) {
+    case Timestamps::Off: return sameDay ? "" : strftimeString(when, "%Y-%m-%d");
+    case Timestamps::Short: return strftimeString(when, sameDay ? "%H:%M" : "%Y-%m-%d %H:%M");
+    case Timestamps::Long: return strftimeString(when, "%Y-%m-%d %H:%M:%S");
+    }
+    return "";
+}
+
+std::optional<RenderedLine> renderStoredLine(const Poco::JSON::Object::Ptr& event, const RenderOptions& options,
+                                             std::int64_t now) {
+    auto plain = options;
+    plain.color = false;     // dimmed as a whole below: no name colours, no mention highlight
+    plain.terminal = false;  // no "! " and "> " markers: history is not news
+    plain.timestamps = Timestamps::Off;
+    auto line = renderEventLine(event, plain);
+    if (!line) return std::nullopt;
+    const auto ts = intField(event, "ts");
+    const auto time = ts ? formatStoredTime(*ts, options.timestamps, now) : std::string();
+    const std::string mark = options.color ? "" : kStoredMark;
+    const std::string prefix = mark + (time.empty() ? "" : time + " ");
+    return RenderedLine{paint(prefix + line->text, style::kNotice, options.color), displayWidth(prefix) + line->indent};
+}
+
 std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event, const RenderOptions& options) {
     const auto type = field(event, "type");
     const auto ts = intField(event, "ts");

@@ -78,6 +78,26 @@ std::string formatClock(std::int64_t millis);
 /// "YYYY-MM-DD HH:MM:SS".
 std::string formatTimestamp(std::int64_t millis, Timestamps timestamps);
 
+/// The time of a stored event (backlog, history, search results) in local
+/// time, with the date when its day is not the day of `now`:
+///   Short: "18:02" today, "2026-11-30 18:02" on another day;
+///   Long:  "2026-11-30 18:02:05" always;
+///   Off:   "" today, "2026-11-30" on another day (the date is kept: without
+///          it, old lines could pass for today's).
+std::string formatStoredTime(std::int64_t millis, Timestamps timestamps, std::int64_t now);
+
+/// What starts a stored event's line when there are no colours to dim it
+/// with (NO_COLOR, --color never, a pipe): a middle dot and a space.
+inline constexpr const char* kStoredMark = "\xc2\xb7 ";
+
+/// A stored event (from a `backlog` event or a `history` answer) as a line of
+/// history: renderEventLine's line without its colours or markers, with
+/// formatStoredTime's time, then dimmed as a whole (SGR 2) when
+/// options.color, else starting with kStoredMark, so that it never passes
+/// for live traffic. Such lines never ring the bell. `now`: ms since the epoch.
+std::optional<RenderedLine> renderStoredLine(const Poco::JSON::Object::Ptr& event, const RenderOptions& options,
+                                             std::int64_t now);
+
 /// The styles (SGR escape sequences) lines are painted with. Every user
 /// name has a stable colour; the other styles differ from all name colours
 /// and from each other.
@@ -88,6 +108,7 @@ inline constexpr const char* kNotice = "\033[2m";          ///< "* alice joined"
 inline constexpr const char* kDirect = "\033[1;35m";       ///< "[DM from alice]": bold magenta
 inline constexpr const char* kMention = "\033[30;43m";     ///< text that mentions us: black on yellow
 inline constexpr const char* kError = "\033[31m";          ///< client errors: red
+inline constexpr const char* kMarker = "\033[7m";          ///< the "-- new --" read marker: reverse video
 /// The colour of a user name: the same name (in any case) always gets the
 /// same one of the palette's colours.
 const char* nameColor(std::string_view name, Palette palette = Palette::Basic16);

@@ -142,6 +142,42 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
         if (where.front() == '@') return checkedUser(Kind::Switch, where.substr(1));
         return checkedRoom(Kind::Switch, where);
     }
+    if (n == "history") {
+        auto [first, more] = splitWord(rest);
+        auto [second, extra] = splitWord(more);
+        if (!extra.empty()) return usage(name);
+        InputCommand c = make(Kind::History);
+        std::string_view count = first;
+        if (!first.empty() && (first.front() == '#' || first.front() == '@')) {
+            c = first.front() == '#' ? checkedRoom(Kind::History, first) : checkedUser(Kind::History, first.substr(1));
+            if (c.kind == Kind::Invalid) return c;
+            count = second;
+        } else if (!second.empty()) {
+            return usage(name);
+        }
+        if (count.empty()) return c;
+        const bool digits = std::all_of(count.begin(), count.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+        if (!digits && count.front() != '-' && count.front() != '+') return usage(name);
+        const auto value = digits && count.size() <= 3 ? std::stoul(std::string(count)) : 0;
+        if (value < 1 || value > kHistoryMax)
+            return invalid("/history shows 1 to " + std::to_string(kHistoryMax) + " events (default " +
+                           std::to_string(kHistoryDefault) + "), not '" + std::string(count) + "'");
+        c.limit = value;
+        return c;
+    }
+    if (n == "search") {
+        auto [first, words] = splitWord(rest);
+        InputCommand c = make(Kind::Search, {}, {}, std::string(rest));
+        if (!first.empty() && first.front() == '#') {
+            if (words.empty()) return usage(name);
+            c = checkedRoom(Kind::Search, first, std::string(words));
+            if (c.kind == Kind::Invalid) return c;
+        }
+        if (c.text.empty()) return usage(name);
+        if (c.text.size() > kSearchMaxBytes)
+            return invalid("search for at most " + std::to_string(kSearchMaxBytes) + " bytes of words");
+        return c;
+    }
     if (n == "away") return make(Kind::Away, {}, {}, std::string(rest));
     if (n == "back") return make(Kind::Back);
     if (n == "bell" || n == "timestamps") {
@@ -171,6 +207,9 @@ const std::vector<CommandHelp>& commandHelp() {
          "look at a room or query (alone: the next, unread first)"},
         {"ignore", {}, "/ignore [user]", "hide a user's messages and DMs (alone: list who is ignored)"},
         {"unignore", {}, "/unignore user", "show a user's messages again"},
+        {"history", {}, "/history [#room|@user] [N]",
+         "older messages (default: this room or query, 50); again: older still"},
+        {"search", {}, "/search [#room] words", "find messages with all the words, newest first"},
         {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},
         {"back", {}, "/back", "you are no longer away"},
         {"bell", {}, "/bell [off|mention|all]", "show or set when the terminal bell rings"},

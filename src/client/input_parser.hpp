@@ -32,6 +32,8 @@ struct InputCommand {
                   ///< traffic (text "previous" for "-": the one before; digits: the Nth, rooms then queries)
         Ignore,   ///< /ignore [user]: hide `target`'s messages (empty: list who is ignored)
         Unignore, ///< /unignore user
+        History,  ///< /history [#room|@user] [N]: `room` or `target` (neither: the current one), `limit` N
+        Search,   ///< /search [#room] words: `text` the words, `room` when given
         Quit,     ///< /quit, quit, exit
         Invalid,  ///< a line the client refuses; `error` says why
     };
@@ -40,7 +42,15 @@ struct InputCommand {
     std::string room;    ///< room name, '#' included, when one was given
     std::string text;    ///< message, topic or away text; the setting for Bell and Timestamps
     std::string error;   ///< for Invalid
+    std::size_t limit = 0;  ///< History: how many events (0: the default, kHistoryDefault)
 };
+
+/// /history's N: kHistoryDefault when not given, at most kHistoryMax (the server's limit).
+inline constexpr std::size_t kHistoryDefault = 50;
+inline constexpr std::size_t kHistoryMax = 200;
+/// /search's words: at most this many bytes (the server's limit); results asked for.
+inline constexpr std::size_t kSearchMaxBytes = 200;
+inline constexpr std::size_t kSearchLimit = 20;
 
 /// `//text` sends "/text" literally. Unknown `/commands` and bad names are
 /// Invalid, never sent.

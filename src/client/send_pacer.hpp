@@ -40,10 +40,11 @@ public:
     /// nullopt when only an answer (accepted() or answered()) can make room.
     std::optional<Clock::time_point> nextChance(Clock::time_point now) const;
 
-    /// A send on its way was answered `ok`: the server took a token for it.
+    /// A send on its way was answered `ok`, or `storage_unavailable` (delivered
+    /// but not stored): the server took a token for it.
     void accepted(Clock::time_point now);
     /// A send on its way was answered with an error (rate_limited or any
-    /// other): the server took no token for it.
+    /// other but storage_unavailable): the server took no token for it.
     void answered();
     /// Sends on their way whose answers will never come (the connection is gone).
     void forgetInFlight() { inFlight_ = 0; }

@@ -16,7 +16,12 @@
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
+#include <ctime>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -48,6 +53,11 @@ public:
         thread_.join();
     }
     std::uint16_t port() const { return socket_.address().port(); }
+    /// The payloads received so far, hello first.
+    std::vector<std::string> received() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return received_;
+    }
 
 private:
     void serve() {
@@ -65,6 +75,10 @@ private:
                                         (std::size_t(std::uint8_t(header[2])) << 8) | std::size_t(std::uint8_t(header[3]));
                     std::string payload(length, '\0');
                     if (!readExactly(client, payload)) break;
+                    {
+                        std::lock_guard<std::mutex> lock(mutex_);
+                        received_.push_back(payload);
+                    }
                     if (n >= script_.size()) continue;
                     std::string all;
                     for (const auto& frame : script_[n]) all += chat::encodeFrame(frame);
@@ -89,6 +103,8 @@ private:
     }
 
     std::vector<Batch> script_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> received_;
     Poco::Net::ServerSocket socket_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
@@ -250,4 +266,192 @@ TEST_CASE("hostile server: chat send shows a refusal's text, never its escape se
     CHECK(r.exitCode == 65);
     CHECK(contains(r.err, "refused^[]0;pwned^G^[[2J"));
     CHECK_FALSE(hasRawControl(r.err));
+}
+
+// Issue 13: the client's side of persistent history, against a fake server
+// that sends a backlog after its welcome and answers the next request with a
+// canned history.
+namespace {
+std::int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// "YYYY-MM-DD HH:MM" in local time, as the client dates an event of another day.
+std::string dated(std::int64_t millis) {
+    const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M", &local);
+    return buffer;
+}
+
+/// For each line of a screen captured with escapes (tmux capture-pane -e,
+/// which writes an attribute only where it changes, so one may carry over
+/// from the lines before): the SGR attributes in effect at its first
+/// character, as the set of their numbers (2 dim, 7 reverse).
+std::vector<std::set<int>> attributesAtLineStart(const std::vector<std::string>& lines) {
+    std::vector<std::set<int>> out;
+    std::set<int> current;
+    for (const auto& line : lines) {
+        std::optional<std::set<int>> atStart;
+        for (std::size_t i = 0; i < line.size(); ++i) {
+            if (line.compare(i, 2, "\033[") == 0) {
+                const auto end = line.find_first_of("ABCDEFGHJKSTfmnsu", i + 2);
+                if (end == std::string::npos) break;
+                if (line[end] == 'm') {
+                    std::stringstream params(line.substr(i + 2, end - i - 2));
+                    std::string p;
+                    bool any = false;
+                    while (std::getline(params, p, ';')) {
+                        any = true;
+                        const int n = p.empty() ? 0 : std::stoi(p);
+                        if (n == 0) current.clear();
+                        else if (n == 22) current.erase(2), current.erase(1);
+                        else if (n == 27) current.erase(7);
+                        else if (n == 1 || n == 2 || n == 7) current.insert(n);
+                    }
+                    if (!any) current.clear();
+                }
+                i = end;
+                continue;
+            }
+            if (!atStart) atStart = current;
+        }
+        out.push_back(atStart.value_or(current));
+    }
+    return out;
+}
+
+struct HistoryScript {
+    std::int64_t yesterday = nowMs() - 36LL * 3600 * 1000;  // a day and a half ago: always another day
+    std::int64_t today = nowMs();
+    std::string backlog() const {
+        const auto y = std::to_string(yesterday), t = std::to_string(today);
+        return R"({"type":"backlog","room":"#lobby","topic":"deploys on Fridays","events":[)"
+               R"({"type":"message","msg_id":41,"ts":)" + y + R"(,"from":"bob","to":"#lobby","text":"deploy at 5pm"},)"
+               R"({"type":"message","msg_id":42,"ts":)" + t + R"(,"from":"carol","to":"#lobby","text":"alice: deployed"},)"
+               R"({"type":"message","msg_id":43,"ts":)" + t + R"(,"from":"bob","to":"#lobby","text":"thanks \u001b[2J"}],)"
+               R"("more":true,"unread":2,"unread_since":)" + y + R"(,"first_unread":42})";
+    }
+    /// The answer to the first request after the hello (id 1).
+    std::string history() const {
+        return R"({"type":"ok","id":1,"room":"#lobby","more":false,"events":[)"
+               R"({"type":"message","msg_id":30,"ts":)" + std::to_string(yesterday) +
+               R"(,"from":"dave","to":"#lobby","text":"older words"}]})";
+    }
+    /// The answer to the second request (id 2).
+    std::string search() const {
+        return R"({"type":"ok","id":2,"more":true,"results":[)"
+               R"({"type":"message","msg_id":41,"ts":)" + std::to_string(yesterday) +
+               R"(,"from":"bob","to":"#lobby","text":"deploy at 5pm"}]})";
+    }
+    std::vector<FakeServer::Batch> script() const { return {{welcome(), backlog()}, {history()}, {search()}}; }
+};
+}  // namespace
+
+TEST_CASE("history client: a backlog is dimmed and dated, with its unread line and marker - /history pages back") {
+    HistoryScript h;
+    FakeServer server(h.script());
+    TmuxSession alice(connectArgs(server.port()));
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("[#lobby] alice>"));
+    REQUIRE(alice.waitForText("bob: thanks"));
+    auto screen = alice.screen();
+    const int header = findLine(screen, "-- #lobby: topic: deploys on Fridays --");
+    const int hint = findLine(screen, "-- older messages: /history #lobby --");
+    const int unread = findLine(screen, "-- 2 unread in #lobby since " + dated(h.yesterday) + " --");
+    const int first = findLine(screen, dated(h.yesterday) + " bob: deploy at 5pm");
+    const int marker = findLine(screen, "-- new --");
+    const int second = findLine(screen, "carol: alice: deployed");
+    const int third = findLine(screen, "bob: thanks ^[[2J");
+    CHECK(header >= 0);
+    CHECK(hint == header + 1);
+    CHECK(unread == hint + 1);
+    CHECK(first == unread + 1);
+    CHECK(marker == first + 1);  // right before the first unread
+    CHECK(second == marker + 1);
+    CHECK(third == second + 1);
+    REQUIRE(second >= 0);
+    CHECK(screen[second].find(dated(h.today).substr(0, 10)) == std::string::npos);  // today: the time alone
+    // Dimmed (SGR 2), the marker in reverse video; no dot with colours.
+    const auto escaped = alice.screen(true);
+    INFO("with escapes:\n" << alice.screenText(true));
+    REQUIRE(escaped.size() == screen.size());
+    const auto attributes = attributesAtLineStart(escaped);
+    const auto has = [&](int line, int attribute) { return line >= 0 && attributes[line].count(attribute) > 0; };
+    CHECK(has(first, 2));
+    CHECK(has(second, 2));
+    CHECK(has(third, 2));
+    CHECK(has(marker, 7));
+    CHECK_FALSE(has(marker, 2));
+    CHECK_FALSE(has(findLine(screen, "[#lobby] alice>"), 2));  // the prompt is not dimmed
+    CHECK(alice.screenText().find("\xc2\xb7 ") == std::string::npos);
+    // Not news: no unread count in the prompt.
+    CHECK(findLine(screen, "[#lobby] alice>") >= 0);
+
+    alice.type("/history");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("-- end of history --"));
+    screen = alice.screen();
+    const int framed = findLine(screen, "-- history of #lobby: 1 event --");
+    CHECK(framed >= 0);
+    CHECK(findLine(screen, dated(h.yesterday) + " dave: older words") == framed + 1);
+    CHECK(findLine(screen, "-- end of history --") == framed + 2);
+    const auto frames = server.received();
+    REQUIRE(frames.size() >= 2);
+    INFO("sent: " << frames[1]);
+    CHECK(contains(frames[1], R"("type":"history")"));
+    CHECK(contains(frames[1], R"("room":"#lobby")"));
+    CHECK(contains(frames[1], R"("before":41)"));  // page back from the backlog's first event
+    CHECK(contains(frames[1], R"("limit":50)"));
+}
+
+TEST_CASE("history client: with NO_COLOR a backlog's lines start with a dot, and no escape reaches the screen") {
+    HistoryScript h;
+    FakeServer server(h.script());
+    TmuxSession alice(connectArgs(server.port()), {{"NO_COLOR", "1"}});
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("\xc2\xb7 " + dated(h.yesterday) + " bob: deploy at 5pm"));
+    REQUIRE(alice.waitForText("-- new --"));
+    const auto screen = alice.screen();
+    const int second = findLine(screen, "carol: alice: deployed");
+    REQUIRE(second > 0);
+    CHECK(findLine(screen, "-- new --") + 1 == second);
+    CHECK(screen[second].rfind("\xc2\xb7 ", 0) == 0);
+    CHECK(alice.screenText(true).find('\033') == std::string::npos);
+}
+
+TEST_CASE("history client: piped, a backlog is plain text with its dot - --json passes backlog and history through") {
+    HistoryScript h;
+    {
+        FakeServer server(h.script());
+        const auto r = runChat(connectArgs(server.port()), "", colourTemptingEnv());
+        INFO(describe(r));
+        CHECK(r.exitCode == 0);
+        CHECK_FALSE(hasRawControl(r.out));
+        CHECK(contains(r.out, "-- 2 unread in #lobby since " + dated(h.yesterday) + " --\n\xc2\xb7 " + dated(h.yesterday) +
+                                  " bob: deploy at 5pm\n-- new --\n\xc2\xb7 "));
+    }
+    FakeServer server(h.script());
+    const auto r = runChat(connectArgs(server.port(), {"--json"}),
+                           R"({"type":"history","room":"#lobby"})"
+                           "\n"
+                           R"({"type":"search","text":"deploy"})"
+                           "\n");
+    INFO(describe(r));
+    CHECK(r.exitCode == 0);
+    CHECK(contains(r.out, R"({"type":"backlog",)"));
+    CHECK(contains(r.out, R"("text":"deploy at 5pm")"));
+    CHECK(contains(r.out, R"("first_unread":42)"));
+    CHECK(contains(lower(r.out), R"(thanks \u001b[2j")"));
+    CHECK(contains(r.out, R"({"type":"ok",)"));
+    CHECK(contains(r.out, R"("text":"older words")"));
+    CHECK(contains(r.out, R"({"type":"ok","id":2,"more":true,"results":[{)"));
+    CHECK_FALSE(contains(r.out, "-- "));  // nothing rendered on stdout
+    const auto frames = server.received();
+    REQUIRE(frames.size() >= 3);
+    CHECK(contains(frames[1], R"("type":"history")"));
+    CHECK(contains(frames[2], R"("type":"search")"));
 }

@@ -432,3 +432,262 @@ TEST_CASE("each room keeps its last 200 messages for /switch - the unread count 
     CHECK(f.out.lines.back() == "bob: n250");
     CHECK(f.session.prompt() == "[#lobby] alice> ");
 }
+
+namespace {
+/// A backlog event for #lobby with three messages (ids 41-43), the first from yesterday.
+std::string backlog(const std::string& extra = "") {
+    const auto now = chat::nowMillis();
+    const auto yesterday = std::to_string(now - 36 * 3600 * 1000);  // a day and a half ago: always another day
+    const auto today = std::to_string(now);
+    return R"({"type":"backlog","room":"#lobby","topic":"deploys on Fridays","events":[)"
+           R"({"type":"message","msg_id":41,"ts":)" + yesterday + R"(,"from":"bob","to":"#lobby","text":"deploy at 5pm"},)"
+           R"({"type":"message","msg_id":42,"ts":)" + today + R"(,"from":"carol","to":"#lobby","text":"alice: deployed"},)"
+           R"({"type":"message","msg_id":43,"ts":)" + today + R"(,"from":"bob","to":"#lobby","text":"thanks"}])" + extra + "}";
+}
+
+int indexOf(const std::vector<std::string>& lines, const std::string& needle) {
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        if (lines[i].find(needle) != std::string::npos) return static_cast<int>(i);
+    return -1;
+}
+
+chat::RenderOptions noColour() {
+    chat::RenderOptions options;
+    options.timestamps = chat::Timestamps::Short;
+    options.terminal = true;
+    return options;
+}
+}  // namespace
+
+TEST_CASE("a backlog is shown as history: framed, dated, marked - no bell, no unread count") {
+    Recorder out;
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    chat::ClientSession session{welcome({"#lobby", "#dev"}), [&](const auto& m) { sent.push_back(m); }, out, noColour()};
+    session.handleMessage(parse(backlog(R"(,"more":true,"unread":2,"unread_since":)" +
+                                        std::to_string(chat::nowMillis() - 36 * 3600 * 1000) + R"(,"first_unread":42)")));
+    INFO(Catch::Detail::stringify(out.lines));
+    REQUIRE(out.lines.size() == 7);
+    CHECK(out.lines[0] == "-- #lobby: topic: deploys on Fridays --");
+    CHECK(out.lines[1] == "-- older messages: /history #lobby --");
+    CHECK(out.lines[2].rfind("-- 2 unread in #lobby since 20", 0) == 0);  // with the date: not today
+    CHECK(out.lines[3].find(" bob: deploy at 5pm") == 3 + 16);  // "· YYYY-MM-DD HH:MM": dated
+    CHECK(out.lines[4] == "-- new --");  // right before the first unread, 42
+    CHECK(out.lines[5].find(" carol: alice: deployed") == 3 + 5);  // "· HH:MM": today, no date; a mention, not news
+    CHECK(out.lines[6].find("bob: thanks") != std::string::npos);
+    CHECK(out.bells == 0);
+    CHECK(session.prompt() == "[#lobby] alice> ");
+    CHECK(sent.empty());
+    // Passed on unchanged (--json).
+    REQUIRE(out.messages.size() == 1);
+    CHECK(out.messages[0].find(R"("type":"backlog")") != std::string::npos);
+}
+
+TEST_CASE("a backlog draws no marker without unread messages, or when the first unread is not among its events") {
+    for (const auto& extra : {std::string(), std::string(R"(,"unread":0,"unread_since":1)"),
+                              std::string(R"(,"unread":5,"unread_since":1,"first_unread":7)")}) {
+        Fixture f;
+        f.session.handleMessage(parse(backlog(extra)));
+        INFO(extra << "\n" << Catch::Detail::stringify(f.out.lines));
+        CHECK(indexOf(f.out.lines, "-- new --") == -1);
+        CHECK(indexOf(f.out.lines, "older messages") == -1);
+        CHECK((indexOf(f.out.lines, "-- 5 unread in #lobby since ") == 1) == (extra.find("\"unread\":5") != std::string::npos));
+        CHECK(f.out.lines.size() == (extra.find("\"unread\":5") != std::string::npos ? 5u : 4u));
+        CHECK(f.out.lines[0] == "-- #lobby: topic: deploys on Fridays --");
+    }
+    // A room without a past says nothing.
+    Fixture f;
+    f.session.handleMessage(parse(R"({"type":"backlog","room":"#dev","topic":"","events":[],"more":false})"));
+    CHECK(f.out.lines.empty());
+}
+
+TEST_CASE("backlog lines are dimmed with colours, never with a dot, and hostile strings in them are shown") {
+    Recorder out;
+    auto options = noColour();
+    options.color = true;
+    chat::ClientSession session{welcome(), [](const auto&) {}, out, options};
+    session.handleMessage(parse(
+        R"({"type":"backlog","room":"#lobby","topic":"t\u001b[2J","events":[{"type":"message","msg_id":5,"ts":1,)"
+        R"("from":"bob","to":"#lobby","text":"\u001b]0;pwned\u0007 \u202eevil"}],"unread":1,"first_unread":5})"));
+    INFO(Catch::Detail::stringify(out.lines));
+    REQUIRE(out.lines.size() == 4);
+    CHECK(out.lines[0] == std::string(chat::style::kNotice) + "-- #lobby: topic: t^[[2J --" + chat::style::kReset);
+    CHECK(out.lines[2] == std::string(chat::style::kMarker) + "-- new --" + chat::style::kReset);
+    CHECK(out.lines[3].rfind(chat::style::kNotice, 0) == 0);
+    CHECK(out.lines[3].find("bob: ^[]0;pwned^G <U+202E>evil") != std::string::npos);
+    CHECK(out.lines[3].find("\xc2\xb7") == std::string::npos);
+}
+
+TEST_CASE("a backlog with members of the wrong type breaks the protocol") {
+    for (const auto& bad : {R"({"type":"backlog","room":"#lobby","events":{"a":1}})",
+                            R"({"type":"backlog","room":"#lobby","events":[5]})",
+                            R"({"type":"backlog","room":"#lobby","events":[{"type":"message","from":"bob","to":"#lobby","text":7}]})",
+                            R"({"type":"backlog","room":"#lobby","events":[],"unread":"2"})",
+                            R"({"type":"backlog","room":"#lobby","events":[],"more":1})",
+                            R"({"type":"backlog","events":[]})"}) {
+        Fixture f;
+        INFO(bad);
+        CHECK_THROWS_AS(f.session.handleMessage(parse(bad)), chat::ClientError);
+    }
+}
+
+TEST_CASE("/history asks for the current room or the one named, and pages back from the smallest id shown") {
+    Recorder out;
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    chat::ClientSession session{welcome(), [&](const auto& m) { sent.push_back(m); }, out, noColour()};
+    auto answer = [&](const std::string& fields) {
+        session.handleMessage(parse(R"({"type":"ok","id":)" + std::to_string(*chat::intField(sent.back(), "id")) + "," +
+                                    fields + "}"));
+    };
+    // Without a backlog: the newest events.
+    session.handleLine("/history");
+    REQUIRE(sent.size() == 1);
+    CHECK(field(sent[0], "type") == "history");
+    CHECK(field(sent[0], "room") == "#lobby");
+    CHECK_FALSE(sent[0]->has("user"));
+    CHECK(chat::intField(sent[0], "limit") == 50);
+    CHECK_FALSE(sent[0]->has("before"));
+    answer(R"("room":"#lobby","more":true,"events":[)"
+           R"({"type":"message","msg_id":30,"ts":1,"from":"bob","to":"#lobby","text":"old"},)"
+           R"({"type":"topic","msg_id":33,"ts":2,"room":"#lobby","topic":"x","by":"bob"}])");
+    INFO(Catch::Detail::stringify(out.lines));
+    REQUIRE(out.lines.size() == 5);
+    CHECK(out.lines[0] == "-- history of #lobby: 2 events --");
+    CHECK(out.lines[1].find("bob: old") != std::string::npos);
+    CHECK(out.lines[1].rfind("\xc2\xb7 ", 0) == 0);
+    CHECK(out.lines[3] == "-- more: /history again --");
+    CHECK(out.lines[4] == "-- end of history --");
+    // Again: before the smallest id shown.
+    session.handleLine("/history 20");
+    CHECK(chat::intField(sent.back(), "before") == 30);
+    CHECK(chat::intField(sent.back(), "limit") == 20);
+    answer(R"("room":"#lobby","more":false,"events":[])");
+    CHECK(out.lines.back() == "-- no older history of #lobby --");
+    // A backlog with smaller ids moves the page back; larger ones do not.
+    session.handleMessage(parse(backlog()));  // 41..43
+    session.handleLine("/history");
+    CHECK(chat::intField(sent.back(), "before") == 30);
+    // Another target has its own paging; a backlog of #dev starts it.
+    session.handleLine("/history #dev");
+    CHECK(field(sent.back(), "room") == "#dev");
+    CHECK_FALSE(sent.back()->has("before"));
+    session.handleMessage(parse(R"({"type":"backlog","room":"#DEV","events":[)"
+                                R"({"type":"message","msg_id":12,"ts":1,"from":"bob","to":"#dev","text":"a"}]})"));
+    session.handleLine("/history #dev");
+    CHECK(chat::intField(sent.back(), "before") == 12);
+    // A private conversation: "user", and the query's user by default.
+    session.handleLine("/history @bob 5");
+    CHECK(field(sent.back(), "user") == "bob");
+    CHECK_FALSE(sent.back()->has("room"));
+    CHECK(chat::intField(sent.back(), "limit") == 5);
+    answer(R"("user":"bob","more":false,"events":[{"type":"message","msg_id":7,"ts":1,"from":"bob","to":"@alice","text":"psst"}])");
+    session.handleLine("/query bob");
+    session.handleLine("/history");
+    CHECK(field(sent.back(), "user") == "bob");
+    CHECK(chat::intField(sent.back(), "before") == 7);
+}
+
+TEST_CASE("/history errors are shown like other refusals") {
+    Fixture f;
+    f.session.handleLine("/history #dev");
+    f.session.handleMessage(parse(R"({"type":"error","id":)" + std::to_string(*chat::intField(f.sent.back(), "id")) +
+                                  R"(,"code":"not_in_room","message":"you are not in #dev\u001b[2J"})"));
+    CHECK(f.out.errors == std::vector<std::string>{"you are not in #dev^[[2J (not_in_room)"});
+}
+
+TEST_CASE("/search sends the words and shows each result with its place, time, sender and id") {
+    Recorder out;
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    chat::ClientSession session{welcome(), [&](const auto& m) { sent.push_back(m); }, out, noColour()};
+    session.handleLine("/search #dev deploy  friday");
+    REQUIRE(sent.size() == 1);
+    CHECK(field(sent[0], "type") == "search");
+    CHECK(field(sent[0], "text") == "deploy  friday");
+    CHECK(field(sent[0], "room") == "#dev");
+    CHECK(chat::intField(sent[0], "limit") == 20);
+    const auto now = chat::nowMillis();
+    const auto old = now - 36 * 3600 * 1000;
+    session.handleMessage(parse(
+        R"({"type":"ok","id":1,"more":true,"results":[)"
+        R"({"type":"message","msg_id":41,"ts":)" + std::to_string(now) + R"(,"from":"bob","to":"#dev","text":"deploy friday \u001b[2J"},)"
+        R"({"type":"message","msg_id":9,"ts":)" + std::to_string(old) + R"(,"from":"bob","to":"@alice","text":"friday deploy?","action":true}]})"));
+    INFO(Catch::Detail::stringify(out.lines));
+    REQUIRE(out.lines.size() == 3);
+    CHECK(out.lines[0] == "[#dev " + chat::formatClock(now) + "] bob: deploy friday ^[[2J  (id 41)");
+    CHECK(out.lines[1] == "[@bob " + chat::formatStoredTime(old, chat::Timestamps::Short, now) + "] * bob friday deploy?  (id 9)");
+    CHECK(out.lines[2] == "-- 2 results (more: narrow the words) --");
+
+    session.handleLine("/search nothing");
+    CHECK_FALSE(sent.back()->has("room"));
+    CHECK(field(sent.back(), "text") == "nothing");
+    session.handleMessage(parse(R"({"type":"ok","id":2,"more":false,"results":[]})"));
+    CHECK(out.lines.back() == "-- no messages with \"nothing\" --");
+}
+
+TEST_CASE("storage_unavailable for a message: said once, never sent again, and its token counted") {
+    Recorder out;
+    std::vector<Poco::JSON::Object::Ptr> sent;
+    auto w = welcome();
+    w.ratePerSecond = 0.001;  // one message, then nothing for a long time
+    w.rateBurst = 1;
+    chat::ClientSession session{w, [&](const auto& m) { sent.push_back(m); }, out, noColour()};
+    session.handleLine("first");
+    session.handleLine("second");
+    REQUIRE(sent.size() == 1);  // the second waits for the first's answer
+    session.handleMessage(parse(R"({"type":"error","id":1,"code":"storage_unavailable","message":"disk full"})"));
+    CHECK(out.errors == std::vector<std::string>{"message to #lobby delivered but not saved to history: disk full"});
+    session.retryDue(chat::ClientSession::Clock::now());
+    // Not again, and the server took the token for it: the second still waits.
+    CHECK(sent.size() == 1);
+    CHECK(session.nextRetry().has_value());
+}
+
+TEST_CASE("/history and /search are parsed, with their targets and limits checked") {
+    using chat::parseInput;
+    CHECK(parseInput("/history").kind == Kind::History);
+    CHECK(parseInput("/history").limit == 0);
+    CHECK(parseInput("/history #dev 20").room == "#dev");
+    CHECK(parseInput("/history #dev 20").limit == 20);
+    CHECK(parseInput("/history @bob").target == "bob");
+    CHECK(parseInput("/history @bob").room.empty());
+    CHECK(parseInput("/history 200").limit == 200);
+    CHECK(parseInput("/HISTORY 1").limit == 1);
+    for (const auto* bad : {"/history 0", "/history 201", "/history -5", "/history #dev 1000000000000000000000",
+                            "/history #dev x", "/history bob", "/history #dev 5 6", "/history 5 #dev", "/history #d!v",
+                            "/history @b@b"}) {
+        INFO(bad);
+        CHECK(parseInput(bad).kind == Kind::Invalid);
+    }
+    CHECK_THAT(parseInput("/history 0").error, Catch::Contains("1 to 200"));
+    CHECK_THAT(parseInput("/history bob").error, Catch::Contains("usage: /history [#room|@user] [N]"));
+
+    const auto s = parseInput("/search #dev deploy friday");
+    CHECK(s.kind == Kind::Search);
+    CHECK(s.room == "#dev");
+    CHECK(s.text == "deploy friday");
+    CHECK(parseInput("/search deploy friday").text == "deploy friday");
+    CHECK(parseInput("/search deploy friday").room.empty());
+    CHECK(parseInput("/search").kind == Kind::Invalid);
+    CHECK(parseInput("/search #dev").kind == Kind::Invalid);
+    CHECK(parseInput("/search " + std::string(201, 'a')).kind == Kind::Invalid);
+    CHECK(parseInput("/search " + std::string(200, 'a')).kind == Kind::Search);
+    CHECK_THAT(chat::inputHelp(), Catch::Contains("/history [#room|@user] [N]") && Catch::Contains("/search [#room] words"));
+}
+
+TEST_CASE("the backlog after a reconnection leaves out what was already shown, live or from a backlog") {
+    Fixture f;
+    f.session.handleMessage(parse(backlog()));  // 41..43
+    REQUIRE(f.out.lines.size() == 4);
+    f.session.handleMessage(parse(R"({"type":"message","msg_id":44,"ts":1,"from":"bob","to":"#lobby","text":"live"})"));
+    REQUIRE(f.out.lines.size() == 5);
+    // The same past again: nothing.
+    f.session.handleMessage(parse(backlog()));
+    CHECK(f.out.lines.size() == 5);
+    // With what came while away: only that.
+    f.session.handleMessage(parse(
+        R"({"type":"backlog","room":"#lobby","events":[{"type":"message","msg_id":44,"ts":1,"from":"bob","to":"#lobby","text":"live"},)"
+        R"({"type":"message","msg_id":47,"ts":1,"from":"carol","to":"#lobby","text":"while you were away"}]})"));
+    INFO(Catch::Detail::stringify(f.out.lines));
+    REQUIRE(f.out.lines.size() == 7);
+    CHECK(f.out.lines[5] == "-- #lobby --");
+    CHECK(f.out.lines[6].find("carol: while you were away") != std::string::npos);
+}

@@ -1,4 +1,5 @@
 #include "client/completion.hpp"
+#include "client/input_parser.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -66,4 +67,16 @@ TEST_CASE("the common prefix of candidates ignores case") {
     CHECK(chat::commonPrefix({"Bobby", "bob"}) == "Bob");
     CHECK(chat::commonPrefix({"alice"}) == "alice");
     CHECK(chat::commonPrefix({}).empty());
+}
+
+TEST_CASE("/history completes a room or a user, marked - /search completes rooms after #") {
+    CHECK(complete("/history d", kSources).candidates == Strings{"#design", "#dev", "@dave"});
+    CHECK(complete("/history #de", kSources).candidates == Strings{"#design", "#dev"});
+    CHECK(complete("/history @ca", kSources).candidates == Strings{"@carol"});
+    auto all = kSources;  // the client's commands, as the interactive client lists them
+    all.commands.clear();
+    for (const auto& command : chat::commandHelp()) all.commands.push_back(command.name);
+    CHECK(complete("/hist", all).candidates == Strings{"/history"});
+    CHECK(complete("/sea", all).candidates == Strings{"/search"});
+    CHECK(complete("/search #lo", kSources).candidates == Strings{"#lobby"});
 }

@@ -199,3 +199,86 @@ TEST_CASE("on a terminal, a message from a room we are not looking at is labelle
     CHECK(*chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#dev","text":"hi"})"), options) ==
           "[#dev] alice: hi");
 }
+
+namespace {
+/// Local time y-m-d h:m as ms since the epoch.
+std::int64_t localMillis(int year, int month, int day, int hour, int minute) {
+    std::tm t{};
+    t.tm_year = year - 1900;
+    t.tm_mon = month - 1;
+    t.tm_mday = day;
+    t.tm_hour = hour;
+    t.tm_min = minute;
+    t.tm_isdst = -1;
+    return static_cast<std::int64_t>(std::mktime(&t)) * 1000;
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("a stored event's time has the date when its day is not today, as /timestamps says") {
+    const auto now = localMillis(2026, 12, 2, 12, 0);
+    const auto today = localMillis(2026, 12, 2, 9, 14);
+    const auto yesterday = localMillis(2026, 12, 1, 18, 2);
+    const auto lastYear = localMillis(2025, 12, 2, 9, 14);  // same day of the year, another year
+    CHECK(chat::formatStoredTime(today, chat::Timestamps::Short, now) == "09:14");
+    CHECK(chat::formatStoredTime(yesterday, chat::Timestamps::Short, now) == "2026-12-01 18:02");
+    CHECK(chat::formatStoredTime(lastYear, chat::Timestamps::Short, now) == "2025-12-02 09:14");
+    CHECK(chat::formatStoredTime(today, chat::Timestamps::Long, now) == "2026-12-02 09:14:00");
+    CHECK(chat::formatStoredTime(yesterday, chat::Timestamps::Long, now) == "2026-12-01 18:02:00");
+    CHECK(chat::formatStoredTime(today, chat::Timestamps::Off, now).empty());
+    CHECK(chat::formatStoredTime(yesterday, chat::Timestamps::Off, now) == "2026-12-01");
+}
+
+TEST_CASE("a stored event is dimmed as a whole with colours - marked with a dot without them") {
+    const auto now = localMillis(2026, 12, 2, 12, 0);
+    const auto event = parse(R"({"type":"message","msg_id":41,"ts":)" + std::to_string(localMillis(2026, 12, 1, 18, 2)) +
+                             R"(,"from":"bob","to":"#lobby","text":"hi alice"})");
+    chat::RenderOptions plain{"alice", "#lobby", false, chat::Timestamps::Short};
+    plain.terminal = true;  // NO_COLOR on a terminal: no "! " mention marker for history either
+    auto line = chat::renderStoredLine(event, plain, now);
+    REQUIRE(line);
+    CHECK(line->text == "\xc2\xb7 2026-12-01 18:02 bob: hi alice");
+    CHECK(line->indent == 2 + 17 + 5);
+    CHECK(line->text.find('\x1b') == std::string::npos);
+
+    auto coloured = plain;
+    coloured.color = true;
+    line = chat::renderStoredLine(event, coloured, now);
+    REQUIRE(line);
+    // One dim from the start to the end: no name colour, no mention highlight, no dot.
+    CHECK(line->text == std::string(chat::style::kNotice) + "2026-12-01 18:02 bob: hi alice" + chat::style::kReset);
+    CHECK(count(line->text, "\x1b") == 2);
+
+    // Today: the time alone; a topic and a DM too.
+    const auto todayTs = std::to_string(localMillis(2026, 12, 2, 9, 14));
+    line = chat::renderStoredLine(
+        parse(R"({"type":"topic","ts":)" + todayTs + R"(,"room":"#lobby","topic":"ship it","by":"bob"})"), plain, now);
+    REQUIRE(line);
+    CHECK(line->text == "\xc2\xb7 09:14 * bob set the topic of #lobby: ship it");
+    line = chat::renderStoredLine(
+        parse(R"({"type":"message","ts":)" + todayTs + R"(,"from":"bob","to":"@alice","text":"psst"})"), plain, now);
+    REQUIRE(line);
+    CHECK(line->text == "\xc2\xb7 09:14 [DM from bob] psst");
+    // Answers and unknown types are not lines.
+    CHECK_FALSE(chat::renderStoredLine(parse(R"({"type":"ok"})"), plain, now));
+}
+
+TEST_CASE("hostile strings in stored events come out visible, never as controls") {
+    const auto now = localMillis(2026, 12, 2, 12, 0);
+    const auto event = parse(
+        R"({"type":"message","ts":1,"from":"bob\u001b]0;pwned\u0007","to":"#lobby","text":"x\u001b[2J \u202etxt.exe \u0085 \u2066"})");
+    for (const bool color : {false, true}) {
+        chat::RenderOptions options{"alice", "#lobby", color, chat::Timestamps::Short};
+        const auto line = chat::renderStoredLine(event, options, now);
+        REQUIRE(line);
+        INFO(line->text);
+        CHECK(line->text.find("bob^[]0;pwned^G: x^[[2J <U+202E>txt.exe <U+0085> <U+2066>") != std::string::npos);
+        CHECK(count(line->text, "\x1b") == (color ? 2u : 0u));
+        CHECK(line->text.find('\a') == std::string::npos);
+    }
+}
