@@ -136,10 +136,10 @@ void SqliteHistory::run() {
         }
         if (!batch.empty()) {
             const std::optional<std::string> failure = commit(batch);
-            publish(batch.back().ticket, failure);
             if (!failure && afterCommit_) {
-                afterCommit_(batch.size());
+                afterCommit_(batch.size());  // before publishing, so a test sees it once its waitStored returns
             }
+            publish(batch.back().ticket, failure);
         }
         const auto now = std::chrono::steady_clock::now();
         if (now >= nextPrune_) {

@@ -24,8 +24,9 @@ namespace chat {
 /// Test-only hooks of a SqliteHistory.
 struct HistoryTestHooks {
     StoreTestOptions store;
-    /// Called by the writer thread after each successful commit, with the
-    /// number of queued items (events and marks) it held; outside every lock.
+    /// Called by the writer thread after each successful commit, before the
+    /// commit's tickets are resolved, with the number of queued items
+    /// (events and marks) it held; outside every lock.
     std::function<void(std::size_t items)> afterCommit;
 };
 

@@ -7,12 +7,22 @@
 #include <Poco/Exception.h>
 #include <sqlite3.h>
 
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+
 #include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <system_error>
 #include <cstring>
 #include <exception>
 
 namespace chat {
 namespace {
+
+/// Free bytes below which a failed write is put down to a full disk, and
+/// the distance from the file size limit at which it is put down to that.
+constexpr std::uint64_t kWriteMargin = 1024 * 1024;
 
 /// The cause an errno names, or "" when it names nothing more useful than
 /// SQLite's own code.
@@ -26,6 +36,36 @@ std::string errnoCause(int error) {
     case EPERM: return "permission denied";
     default: return "";
     }
+}
+
+/// Why writing the database at `path` may have failed, found by looking:
+/// SQLite often loses the errno of a failed write (sqlite3_system_errno()
+/// says 0 by the time the error is reported), so "disk I/O error" is all it
+/// knows. "" when nothing explains it.
+std::string writeFailureCause(const std::string& path) {
+    if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) {
+        return "";
+    }
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+        for (const char* suffix : {"", "-wal", "-journal"}) {
+            std::error_code error;
+            const auto size = std::filesystem::file_size(path + suffix, error);
+            if (!error && size + kWriteMargin >= limit.rlim_cur) {
+                return "file too large (the process's file size limit, ulimit -f, was reached)";
+            }
+        }
+    }
+    std::filesystem::path directory = std::filesystem::path(path).parent_path();
+    if (directory.empty()) {
+        directory = ".";
+    }
+    struct statvfs fs {};
+    if (::statvfs(directory.c_str(), &fs) == 0 &&
+        static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kWriteMargin) {
+        return "disk full";
+    }
+    return "";
 }
 
 std::string codeCause(int code) {
@@ -56,8 +96,12 @@ std::string describeSqliteFailure(sqlite3* db, const std::string& path, const st
                    (code & 0xff) == SQLITE_CANTOPEN)) {
         const int error = sqlite3_system_errno(db);
         const std::string fromErrno = errnoCause(error);
+        const std::string found =
+            (code & 0xff) == SQLITE_CANTOPEN || !fromErrno.empty() ? "" : writeFailureCause(path);
         if (!fromErrno.empty()) {
             cause = fromErrno;
+        } else if (!found.empty()) {
+            cause = found;
         } else if (error != 0 && (code & 0xff) == SQLITE_IOERR) {
             cause += " (" + std::string(std::strerror(error)) + ")";
         }
