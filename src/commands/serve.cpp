@@ -133,6 +133,9 @@ int runServe(const ServeOptions& options) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started below inherits this
     std::signal(SIGPIPE, SIG_IGN);
+    // Past a file-size limit (ulimit -f) a write fails with EFBIG, which the
+    // history reports like a full disk, instead of killing the server.
+    std::signal(SIGXFSZ, SIG_IGN);
     raiseDescriptorLimit(options.maxClients);
 
     ServerConfig config;

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <sys/resource.h>
 #include <iterator>
 #include <random>
 #include <set>
@@ -26,6 +28,16 @@ const std::vector<std::string> kFast{"--rate", "100000", "--burst", "100000"};
 std::string sendFrame(std::int64_t id, const std::string& to, const std::string& text) {
     return chat::encodeFrame(R"({"type":"send","id":)" + std::to_string(id) + R"(,"to":")" + to +
                              R"(","text":")" + text + R"("})");
+}
+
+/// Waits (a few seconds at most) until the server's log holds `text`.
+void pollUntilLogged(ChildProcess& server, const std::string& text) {
+    const auto until = Clock::now() + 5s;
+    std::string log;
+    while ((log = server.stderrText()).find(text) == std::string::npos && Clock::now() < until)
+        std::this_thread::sleep_for(20ms);  // another process's pipe: nothing to wait on but the clock
+    INFO(log);
+    CHECK(log.find(text) != std::string::npos);
 }
 
 /// Every msg_id in the history of `room`, paging back to the start.
@@ -193,4 +205,50 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
     CHECK(seenSet.size() == seen.size());  // no duplicate
     CHECK(std::is_sorted(seen.begin(), seen.end()));
     CHECK(seen == expected);
+}
+
+TEST_CASE("history: past a file size limit a send is answered storage_unavailable, chat goes on live, chat send exits 74",
+          "[history][e2e]") {
+    const std::string db = std::string(std::getenv("XDG_DATA_HOME")) + "/limited.db";
+    RunningServer server;
+    {
+        // The server inherits the limit; this test process writes no files meanwhile.
+        rlimit saved{};
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+        rlimit limited = saved;
+        limited.rlim_cur = 256 * 1024;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+        auto args = kFast;
+        args.insert(args.end(), {"--db", db});
+        server = startServer(args);
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &saved) == 0);
+    }
+    auto alice = RawConnection::joined(server.port, "alice");
+    auto bob = RawConnection::joined(server.port, "bob");
+    const std::string text(4000, 'x');
+    Poco::JSON::Object::Ptr refused;
+    for (std::int64_t id = 1; id <= 2000 && !refused; ++id) {
+        alice->send(sendFrame(id, "#lobby", text));
+        auto answer = alice->answer(id);
+        if (chat::stringField(answer, "type") == std::string("error")) refused = answer;
+    }
+    REQUIRE(refused);
+    CHECK(chat::stringField(refused, "code") == std::string("storage_unavailable"));
+    const auto why = chat::stringField(refused, "message").value_or("");
+    INFO(why);
+    CHECK(why.find("delivered") != std::string::npos);
+    // Delivered live all the same.
+    const auto lost = refused->getValue<std::int64_t>("msg_id");
+    bob->waitFor([&](const Poco::JSON::Object::Ptr& m) {
+        return chat::stringField(m, "type") == std::string("message") && m->getValue<std::int64_t>("msg_id") == lost;
+    });
+    alice->requireServed(90001);
+    bob->requireServed(90002);
+    const auto r = runChat({"send", "--host", "127.0.0.1", "--port", std::to_string(server.port), "--user", "ci",
+                            "#lobby", "from a script"});
+    INFO(r.err);
+    CHECK(r.exitCode == 74);
+    CHECK(r.err.find("delivered") != std::string::npos);
+    // A clear line in the server's log names the cause.
+    pollUntilLogged(*server.process, "file size limit");
 }
