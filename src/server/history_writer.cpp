@@ -22,8 +22,10 @@ std::int64_t nowMs() {
 SqliteHistory::SqliteHistory(HistoryOptions options, HistoryTestHooks hooks)
     : options_(options),
       afterCommit_(std::move(hooks.afterCommit)),
+      pruneInterval_(hooks.pruneInterval.count() > 0 ? std::chrono::steady_clock::duration(hooks.pruneInterval)
+                                                     : std::chrono::steady_clock::duration(kPruneInterval)),
       store_(std::move(options), hooks.store),
-      nextPrune_(std::chrono::steady_clock::now() + kPruneInterval),
+      nextPrune_(std::chrono::steady_clock::now() + pruneInterval_),
       writer_([this] { run(); }) {}
 
 SqliteHistory::~SqliteHistory() {
@@ -143,7 +145,7 @@ void SqliteHistory::run() {
         }
         const auto now = std::chrono::steady_clock::now();
         if (now >= nextPrune_) {
-            nextPrune_ = pruneStep() ? now : now + kPruneInterval;
+            nextPrune_ = pruneStep() ? now : now + pruneInterval_;
         }
     }
 }

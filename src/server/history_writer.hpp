@@ -28,6 +28,8 @@ struct HistoryTestHooks {
     /// commit's tickets are resolved, with the number of queued items
     /// (events and marks) it held; outside every lock.
     std::function<void(std::size_t items)> afterCommit;
+    /// How often the writer applies retention (SqliteHistory::kPruneInterval).
+    std::chrono::milliseconds pruneInterval{0};
 };
 
 /// History on SQLite (history.hpp has the contract).
@@ -104,6 +106,7 @@ private:
 
     const HistoryOptions options_;
     const std::function<void(std::size_t)> afterCommit_;
+    const std::chrono::steady_clock::duration pruneInterval_;
 
     Mutex dbMutex_;
     SqliteHistoryStore store_ GUARDED_BY(dbMutex_);

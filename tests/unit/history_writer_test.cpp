@@ -303,3 +303,24 @@ TEST_CASE("history writer: a full disk makes waitStored say so, and nothing cras
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("history writer: retention runs by itself between commits", "[history]") {
+    TempDir dir;
+    HistoryOptions options = at(dir.file("chat.db"));
+    options.maxPerConversation = 5;
+    HistoryTestHooks hooks;
+    hooks.pruneInterval = std::chrono::milliseconds(20);
+    SqliteHistory history(options, hooks);
+    History::Ticket last = 0;
+    for (std::uint64_t id = 1; id <= 20; ++id) {
+        last = history.record(roomMessage(id, "#dev", "alice", "m"));
+    }
+    REQUIRE_FALSE(history.waitStored(last));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::size_t stored = 0;
+    do {
+        stored = history.page("#dev", 0, 100).events.size();
+    } while (stored > 5 && std::chrono::steady_clock::now() < deadline && (std::this_thread::yield(), true));
+    CHECK(stored == 5);
+    CHECK(history.load(10).lastId == 20);
+}
