@@ -75,11 +75,13 @@ void ChatServer::stop(std::chrono::milliseconds grace) {
     stopped_ = true;
     spdlog::info("shutting down: notifying {} connection(s)", hub_.connectionCount());
     if (server_) server_->stop();
+    hub_.flushHistory();  // oks of stored messages go out before the shutdown notice
     hub_.shutdown("the server is shutting down");
     refuseWaitingConnections();
     if (!hub_.waitUntilEmpty(std::chrono::steady_clock::now() + grace))
         spdlog::warn("{} connection(s) still open after {} ms", hub_.connectionCount(), grace.count());
     pool_.joinAll();
+    hub_.flushHistory();  // no answer is delivered once the dispatcher is gone
 }
 
 void ChatServer::refuseWaitingConnections() {

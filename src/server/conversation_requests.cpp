@@ -126,20 +126,21 @@ void Conversation::handleSend(const Poco::JSON::Object::Ptr& request) {
         return reply(error);
     }
     if (!result) return refuse(*result.error, result.errorText, id);
-    // The ok promises the message is stored: wait for its commit (the
-    // writer commits many senders' messages at once).
-    if (const auto unstored = hub_.waitStored(result.ticket)) {
-        warn("storage", fmt::format("message {} from {} ({}) was delivered but not stored: {}", result.messageId, peer_,
-                                    who(), *unstored));
-        auto error = makeError(ErrorCode::StorageUnavailable,
-                               "your message was delivered but could not be stored: " + *unstored, id);
-        error->set("msg_id", result.messageId);
-        return reply(error);
-    }
+    // The ok promises the message is stored, so it goes out once the writer
+    // has committed it (with other senders' messages, in one transaction).
+    // The connection does not wait: its next requests are read meanwhile,
+    // and their answers may come before this ok (answers carry their ids).
     auto ok = makeOk(id);
     ok->set("msg_id", result.messageId);
     if (!result.away.empty()) ok->set("away", result.away);
-    reply(ok);
+    hub_.whenStored(result.ticket, [out = out_, answer = makeEvent(ok), id, messageId = result.messageId](
+                                       const std::optional<std::string>& unstored) {
+        if (!unstored) return out->deliver(answer);  // the writer logs why storing failed, once per cause
+        auto error = makeError(ErrorCode::StorageUnavailable,
+                               "your message was delivered but could not be stored: " + *unstored, id);
+        error->set("msg_id", messageId);
+        out->deliver(makeEvent(error));
+    });
 }
 
 void Conversation::handleRoomRequest(const std::string& type, const Poco::JSON::Object::Ptr& request) {

@@ -5,6 +5,7 @@
 // history_writer.*) is the real one, MemoryHistory-like fakes serve tests.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -90,6 +91,17 @@ public:
     /// read-only database…). Events are committed in ticket order, many per
     /// transaction.
     virtual std::optional<std::string> waitStored(Ticket ticket) = 0;
+    /// What whenStored() calls: nullopt once stored, else why not.
+    using StoredCallback = std::function<void(const std::optional<std::string>& failure)>;
+    /// Calls `done` once the event of `ticket` is committed or has failed:
+    /// at once (on this thread) if it already is, else on the writer's
+    /// thread. `done` must only queue work (deliver an answer) and must not
+    /// call the history. This is how a send's ok waits for its commit without
+    /// holding up the connection's later requests.
+    virtual void whenStored(Ticket ticket, StoredCallback done) = 0;
+    /// Blocks until everything queued so far is resolved and every
+    /// whenStored() callback for it has returned.
+    virtual void flush() = 0;
     /// Queues a read mark (replacing the user's earlier mark for the room).
     virtual void markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) = 0;
 

@@ -74,6 +74,10 @@ std::optional<std::string> SqliteHistory::waitStored(Ticket ticket) {
         return "no such history ticket: " + std::to_string(ticket);
     }
     waitResolved(ticket);
+    return failureOf(ticket);
+}
+
+std::optional<std::string> SqliteHistory::failureOf(Ticket ticket) {
     auto failure = failures_.upper_bound(ticket);
     if (failure != failures_.begin()) {
         --failure;
@@ -82,6 +86,30 @@ std::optional<std::string> SqliteHistory::waitStored(Ticket ticket) {
         }
     }
     return std::nullopt;
+}
+
+void SqliteHistory::whenStored(Ticket ticket, StoredCallback done) {
+    std::optional<std::string> failure;
+    {
+        MutexLock lock(mutex_);
+        if (ticket == 0 || ticket > lastTicket_) {
+            failure = "no such history ticket: " + std::to_string(ticket);
+        } else if (ticket > resolvedThrough_) {
+            callbacks_.emplace(ticket, std::move(done));
+            return;
+        } else {
+            failure = failureOf(ticket);
+        }
+    }
+    done(failure);
+}
+
+void SqliteHistory::flush() {
+    MutexLock lock(mutex_);
+    waitResolved(lastTicket_);
+    while (callbacksRunning_ > 0) {
+        workResolved_.wait(mutex_);
+    }
 }
 
 void SqliteHistory::waitResolved(Ticket ticket) {
@@ -179,6 +207,7 @@ std::optional<std::string> SqliteHistory::commit(std::vector<Item>& batch) {
 }
 
 void SqliteHistory::publish(Ticket through, const std::optional<std::string>& failure) {
+    std::vector<std::pair<Ticket, StoredCallback>> ready;
     {
         MutexLock lock(mutex_);
         if (failure) {
@@ -194,6 +223,29 @@ void SqliteHistory::publish(Ticket through, const std::optional<std::string>& fa
             }
         }
         resolvedThrough_ = through;
+        // Callbacks of the resolved tickets run below, outside the lock;
+        // flush() waits for them.
+        const auto end = callbacks_.upper_bound(through);
+        for (auto it = callbacks_.begin(); it != end; ++it) ready.emplace_back(it->first, std::move(it->second));
+        callbacks_.erase(callbacks_.begin(), end);
+        if (!ready.empty()) {
+            ++callbacksRunning_;
+        }
+    }
+    workResolved_.notifyAll();
+    if (ready.empty()) {
+        return;
+    }
+    for (auto& [ticket, done] : ready) {
+        std::optional<std::string> failed;
+        if (failure) {
+            failed = failure;  // every ticket of this batch failed with it
+        }
+        done(failed);
+    }
+    {
+        MutexLock lock(mutex_);
+        --callbacksRunning_;
     }
     workResolved_.notifyAll();
 }

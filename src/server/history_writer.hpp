@@ -63,6 +63,8 @@ public:
     HistorySnapshot load(std::size_t recentPerRoom) override EXCLUDES(mutex_, dbMutex_);
     Ticket record(StoredEvent event) override EXCLUDES(mutex_);
     std::optional<std::string> waitStored(Ticket ticket) override EXCLUDES(mutex_);
+    void whenStored(Ticket ticket, StoredCallback done) override EXCLUDES(mutex_);
+    void flush() override EXCLUDES(mutex_);
     void markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) override
         EXCLUDES(mutex_);
     HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit) override
@@ -90,6 +92,8 @@ private:
 
     Ticket enqueue(Item item) EXCLUDES(mutex_);
     /// Blocks until every ticket up to `ticket` is resolved.
+    /// The failure recorded for a resolved ticket, if any.
+    std::optional<std::string> failureOf(Ticket ticket) REQUIRES(mutex_);
     void waitResolved(Ticket ticket) REQUIRES(mutex_);
     void waitQueuedWork() EXCLUDES(mutex_);
     void run() EXCLUDES(mutex_, dbMutex_);
@@ -121,6 +125,10 @@ private:
     /// are merged; the oldest are forgotten beyond kMaxFailures).
     std::map<Ticket, Failure> failures_ GUARDED_BY(mutex_);
     bool stopping_ GUARDED_BY(mutex_) = false;
+    /// whenStored() callbacks waiting for their ticket, and how many
+    /// resolved ones the writer is running right now (flush() waits for 0).
+    std::multimap<Ticket, StoredCallback> callbacks_ GUARDED_BY(mutex_);
+    int callbacksRunning_ GUARDED_BY(mutex_) = 0;
 
     // The writer thread's own state (and the constructor's, before it starts).
     std::chrono::steady_clock::time_point nextPrune_;

@@ -510,6 +510,15 @@ std::optional<std::string> Hub::waitStored(History::Ticket ticket) {
     return history_->waitStored(ticket);
 }
 
+void Hub::whenStored(History::Ticket ticket, History::StoredCallback done) {
+    if (!history_ || ticket == 0) return done(std::nullopt);
+    history_->whenStored(ticket, std::move(done));
+}
+
+void Hub::flushHistory() {
+    if (history_) history_->flush();
+}
+
 namespace {
 std::vector<EventPtr> asEvents(std::vector<StoredEvent>& stored) {
     std::vector<EventPtr> events;

@@ -162,6 +162,12 @@ public:
     /// Blocks until the event of a send's result.ticket is stored; returns
     /// why not when it could not be (nullopt without history or ticket).
     std::optional<std::string> waitStored(History::Ticket ticket) EXCLUDES(mutex_);
+    /// Calls `done` once that event is stored or failed (see
+    /// History::whenStored); at once, with nullopt, without history or ticket.
+    void whenStored(History::Ticket ticket, History::StoredCallback done) EXCLUDES(mutex_);
+    /// Waits until everything recorded so far is stored and every
+    /// whenStored() callback has run (a server stopping calls it).
+    void flushHistory() EXCLUDES(mutex_);
 
     /// Stored events of `room` (members only) or of the private messages
     /// with `user`, below id `before` (0: the newest), at most `limit`.

@@ -41,6 +41,15 @@ public:
         std::lock_guard lock(mutex_);
         return failure_;
     }
+    void whenStored(Ticket, StoredCallback done) override {
+        std::optional<std::string> failure;
+        {
+            std::lock_guard lock(mutex_);
+            failure = failure_;
+        }
+        done(failure);
+    }
+    void flush() override {}
     void markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) override {
         std::lock_guard lock(mutex_);
         marks_[userKey][roomKey] = mark;

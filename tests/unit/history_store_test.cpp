@@ -5,6 +5,7 @@
 #include "support/temp_dir.hpp"
 #include "unit/history_fixtures.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -430,4 +431,18 @@ TEST_CASE("history store: pruning the newest events never lowers the last id", "
     const HistorySnapshot snapshot = store.load(10);
     CHECK(snapshot.lastId == 2);
     CHECK(snapshot.rooms.empty());
+}
+
+TEST_CASE("history store: directConversationsOf finds a user's private conversations, and only theirs", "[history]") {
+    TempDir dir;
+    SqliteHistoryStore store(at(dir.file("chat.db")));
+    store.append({directMessage(1, "alice", "bob", "a to b"), directMessage(2, "carol", "alice", "c to a"),
+                  directMessage(3, "bob", "carol", "b to c"), directMessage(4, "al", "bob", "prefix of alice"),
+                  roomMessage(5, "#dev", "alice", "in a room")},
+                 {});
+    auto found = store.directConversationsOf("alice");
+    std::sort(found.begin(), found.end());
+    CHECK(found == std::vector<std::string>{directKey("alice", "bob"), directKey("alice", "carol")});
+    CHECK(store.directConversationsOf("al") == std::vector<std::string>{directKey("al", "bob")});
+    CHECK(store.directConversationsOf("dave").empty());
 }
