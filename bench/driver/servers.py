@@ -210,5 +210,6 @@ def versions(bins):
         except Exception:
             return "?"
     pkg = lambda p: subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True, text=True).stdout
-    return {"chat": first_line([bins["chat"], "--version"]), "ngircd": "ngircd " + pkg("ngircd"),
+    chat = first_line([bins["chat"], "--version"])
+    return {"chat": chat, "chat-mem": chat + " --db :memory:", "ngircd": "ngircd " + pkg("ngircd"),
             "inspircd": "InspIRCd " + pkg("inspircd"), "relay": "bench-relay"}

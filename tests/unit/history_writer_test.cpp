@@ -18,6 +18,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -323,4 +324,52 @@ TEST_CASE("history writer: retention runs by itself between commits", "[history]
     } while (stored > 5 && std::chrono::steady_clock::now() < deadline && (std::this_thread::yield(), true));
     CHECK(stored == 5);
     CHECK(history.load(10).lastId == 20);
+}
+
+TEST_CASE("history writer: whenStored calls back once per ticket, after its commit, with its batch's outcome; flush waits for the callbacks",
+          "[history]") {
+    TempDir dir;
+    std::atomic<bool> release{false};
+    std::atomic<int> commits{0};
+    HistoryTestHooks hooks;
+    hooks.afterCommit = [&](std::size_t) {
+        ++commits;
+        while (!release) std::this_thread::yield();  // hold the first commit: later tickets stay queued
+    };
+    SqliteHistory history(at(dir.file("chat.db")), hooks);
+    std::mutex mutex;
+    std::vector<std::pair<History::Ticket, std::optional<std::string>>> calls;
+    auto note = [&](History::Ticket ticket) {
+        return [&, ticket](const std::optional<std::string>& failure) {
+            std::lock_guard lock(mutex);
+            calls.emplace_back(ticket, failure);
+        };
+    };
+    const auto first = history.record(roomMessage(1, "#dev", "alice", "one"));
+    history.whenStored(first, note(first));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (commits == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    REQUIRE(commits == 1);  // the writer holds the first batch, alone
+    const auto second = history.record(roomMessage(2, "#dev", "alice", "two"));
+    const auto duplicate = history.record(roomMessage(2, "#dev", "alice", "same id: this batch fails"));
+    history.whenStored(second, note(second));
+    history.whenStored(duplicate, note(duplicate));
+    {
+        std::lock_guard lock(mutex);
+        CHECK(calls.empty());  // nothing is committed yet
+    }
+    release = true;
+    history.flush();
+    std::lock_guard lock(mutex);
+    REQUIRE(calls.size() == 3);
+    CHECK(calls[0] == std::make_pair(first, std::optional<std::string>()));
+    // The second and the duplicate were queued behind the held commit and went in one failing batch.
+    CHECK(calls[1].first == second);
+    CHECK(calls[1].second);
+    CHECK(calls[2].first == duplicate);
+    CHECK(calls[2].second);
+    // Resolved tickets call back at once, on the caller's thread.
+    bool called = false;
+    history.whenStored(first, [&](const std::optional<std::string>& failure) { called = !failure; });
+    CHECK(called);
 }
