@@ -65,8 +65,7 @@ void Conversation::handleHistoryRequest(const std::string& type, const Poco::JSO
             answer.more = true;
         }
     } else {
-        std::vector<EventPtr> newestFirst(events.rbegin(), events.rend());
-        const auto fit = countFitting(newestFirst, kListBudgetBytes);
+        const auto fit = countFittingAtEnd(events, kListBudgetBytes);
         if (fit < events.size()) {
             events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(fit));
             answer.more = true;

@@ -22,15 +22,26 @@ EventPtr withEventList(const Poco::JSON::Object::Ptr& message, const std::string
     return std::make_shared<const Event>(std::move(json));
 }
 
-std::size_t countFitting(const std::vector<EventPtr>& events, std::size_t budget) {
+namespace {
+template <typename Iterator>
+std::size_t countFittingFrom(Iterator first, Iterator last, std::size_t budget) {
     std::size_t used = 0, count = 0;
-    for (const auto& event : events) {
-        const std::size_t cost = event->payload.size() + (count ? 1 : 0);
+    for (; first != last; ++first) {
+        const std::size_t cost = (*first)->payload.size() + (count ? 1 : 0);
         if (used + cost > budget) break;
         used += cost;
         ++count;
     }
     return count;
+}
+}  // namespace
+
+std::size_t countFitting(const std::vector<EventPtr>& events, std::size_t budget) {
+    return countFittingFrom(events.begin(), events.end(), budget);
+}
+
+std::size_t countFittingAtEnd(const std::vector<EventPtr>& events, std::size_t budget) {
+    return countFittingFrom(events.rbegin(), events.rend(), budget);
 }
 
 }  // namespace chat

@@ -20,5 +20,8 @@ EventPtr withEventList(const Poco::JSON::Object::Ptr& message, const std::string
 /// How many of `events`, taken in the order given, fit in `budget` bytes of
 /// JSON together (with the commas between them).
 std::size_t countFitting(const std::vector<EventPtr>& events, std::size_t budget);
+/// The same, counted back from the end of `events` (the newest of an
+/// oldest-first list).
+std::size_t countFittingAtEnd(const std::vector<EventPtr>& events, std::size_t budget);
 
 }  // namespace chat

@@ -101,6 +101,11 @@ void SqliteHistory::whenStored(Ticket ticket, StoredCallback done) {
             failure = failureOf(ticket);
         }
     }
+    // The writer may still be running the callbacks of earlier tickets (it
+    // took callbackOrder_ when it resolved them, before this ticket was seen
+    // resolved): wait for them, so that one connection's answers keep the
+    // order of its tickets.
+    MutexLock order(callbackOrder_);
     done(failure);
 }
 
@@ -231,17 +236,15 @@ void SqliteHistory::publish(Ticket through, const std::optional<std::string>& fa
         if (!ready.empty()) {
             ++callbacksRunning_;
         }
+        callbackOrder_.lock();  // taken before anyone can see these tickets resolved (see whenStored)
     }
     workResolved_.notifyAll();
+    for (auto& entry : ready) {
+        entry.second(failure);  // every ticket of this batch shares its outcome
+    }
+    callbackOrder_.unlock();
     if (ready.empty()) {
         return;
-    }
-    for (auto& [ticket, done] : ready) {
-        std::optional<std::string> failed;
-        if (failure) {
-            failed = failure;  // every ticket of this batch failed with it
-        }
-        done(failed);
     }
     {
         MutexLock lock(mutex_);

@@ -129,6 +129,9 @@ private:
     /// resolved ones the writer is running right now (flush() waits for 0).
     std::multimap<Ticket, StoredCallback> callbacks_ GUARDED_BY(mutex_);
     int callbacksRunning_ GUARDED_BY(mutex_) = 0;
+    /// Held while callbacks run, so that they run in ticket order whichever
+    /// thread runs them; taken with mutex_ held, never the other way round.
+    Mutex callbackOrder_;
 
     // The writer thread's own state (and the constructor's, before it starts).
     std::chrono::steady_clock::time_point nextPrune_;

@@ -146,14 +146,11 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
     if (welcome) connection->deliver(welcome(JoinedState{user.displayName, roomNamesLocked(user), onlineLocked()}));
     if (announce && !user.rooms.empty()) {
         // Each room's backlog, then its live events: the same lock queues both.
+        // Unread counts only for a user coming back, not for a further session.
         const auto budget = std::min(kListBudgetBytes, kWelcomeBacklogBytes / user.rooms.size());
-        const auto marks = readMarks_.find(key);
-        for (const auto& roomKey : user.rooms) {
-            const ReadMark* mark = nullptr;
-            if (firstSession && marks != readMarks_.end())
-                if (auto m = marks->second.find(roomKey); m != marks->second.end()) mark = &m->second;
-            connection->deliver(backlogLocked(rooms_.at(roomKey), mark, budget));
-        }
+        for (const auto& roomKey : user.rooms)
+            connection->deliver(
+                backlogLocked(rooms_.at(roomKey), firstSession ? readMarkLocked(key, roomKey) : nullptr, budget));
     }
     return {};
 }
@@ -173,10 +170,8 @@ HubResult Hub::joinRoom(const ParticipantPtr& connection, const std::string& roo
                                                        " rooms, the most allowed; /leave one first");
         addMemberLocked(entry->userKey, roomKey, room, connection);
         // Every session of the user is now a member: each gets the backlog.
-        const ReadMark* mark = nullptr;
-        if (auto marks = readMarks_.find(entry->userKey); marks != readMarks_.end())
-            if (auto m = marks->second.find(roomKey); m != marks->second.end()) mark = &m->second;
-        fanOut_.post(user.sessions, backlogLocked(rooms_.at(roomKey), mark, kListBudgetBytes));
+        fanOut_.post(user.sessions,
+                     backlogLocked(rooms_.at(roomKey), readMarkLocked(entry->userKey, roomKey), kListBudgetBytes));
     }
     details = detailsLocked(rooms_.at(roomKey));
     return {};
@@ -473,11 +468,11 @@ History::Ticket Hub::storeRoomEventLocked(Room& room, const Published& published
 
 EventPtr Hub::backlogLocked(const Room& room, const ReadMark* mark, std::size_t budget) const {
     const auto& recent = room.recent();
-    std::vector<EventPtr> newestFirst;
-    newestFirst.reserve(recent.size());
-    for (auto it = recent.rbegin(); it != recent.rend(); ++it) newestFirst.push_back(it->event);
-    const auto count = std::min(countFitting(newestFirst, budget), config_.backlog);
-    std::vector<EventPtr> events(newestFirst.rend() - static_cast<std::ptrdiff_t>(count), newestFirst.rend());
+    std::vector<EventPtr> events;  // oldest first
+    events.reserve(recent.size());
+    for (const auto& r : recent) events.push_back(r.event);
+    const auto count = std::min(countFittingAtEnd(events, budget), config_.backlog);
+    events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(count));
     auto backlog = makeMessage("backlog");
     backlog->set("room", room.name());
     backlog->set("topic", room.topic());
@@ -499,15 +494,25 @@ EventPtr Hub::backlogLocked(const Room& room, const ReadMark* mark, std::size_t 
     return withEventList(backlog, "events", events);
 }
 
+std::variant<const Room*, HubResult> Hub::memberRoomLocked(const std::string& userKey, const std::string& room) const {
+    auto it = rooms_.find(nameKey(room));
+    if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + room);
+    if (!it->second.has(userKey))
+        return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name() + "; /join it to read its history");
+    return &it->second;
+}
+
+const ReadMark* Hub::readMarkLocked(const std::string& userKey, const std::string& roomKey) const {
+    auto marks = readMarks_.find(userKey);
+    if (marks == readMarks_.end()) return nullptr;
+    auto mark = marks->second.find(roomKey);
+    return mark == marks->second.end() ? nullptr : &mark->second;
+}
+
 void Hub::markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) {
     ReadMark mark{room.lastEventId(), room.messages(), nowMillis()};
     readMarks_[userKey][roomKey] = mark;
     if (history_) history_->markRead(userKey, roomKey, mark);
-}
-
-std::optional<std::string> Hub::waitStored(History::Ticket ticket) {
-    if (!history_ || ticket == 0) return std::nullopt;
-    return history_->waitStored(ticket);
 }
 
 void Hub::whenStored(History::Ticket ticket, History::StoredCallback done) {
@@ -545,12 +550,11 @@ HubResult Hub::history(const ParticipantPtr& connection, const std::optional<std
         if (!entry->announce)
             return refuse(ErrorCode::BadRequest, "a transient session (hello with announce: false) has no history");
         if (room) {
-            auto it = rooms_.find(nameKey(*room));
-            if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + *room);
-            if (!it->second.has(entry->userKey))
-                return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name() + "; /join it to read its history");
-            conversation = it->first;
-            answer.target = it->second.name();
+            const auto found = memberRoomLocked(entry->userKey, *room);
+            if (const auto* refused = std::get_if<HubResult>(&found)) return *refused;
+            const Room& member = *std::get<const Room*>(found);
+            conversation = nameKey(member.name());
+            answer.target = member.name();
         } else {
             conversation = directKey(entry->userKey, nameKey(*user));
             answer.target = *user;
@@ -580,11 +584,11 @@ HubResult Hub::search(const ParticipantPtr& connection, const std::optional<std:
             return refuse(ErrorCode::BadRequest, "a transient session (hello with announce: false) cannot search");
         userKey = entry->userKey;
         if (room) {
-            auto it = rooms_.find(nameKey(*room));
-            if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + *room);
-            if (!it->second.has(userKey)) return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name());
-            conversations.push_back(it->first);
-            answer.target = it->second.name();
+            const auto found = memberRoomLocked(userKey, *room);
+            if (const auto* refused = std::get_if<HubResult>(&found)) return *refused;
+            const Room& member = *std::get<const Room*>(found);
+            conversations.push_back(nameKey(member.name()));
+            answer.target = member.name();
         } else {
             for (const auto& key : users_.at(userKey).rooms) conversations.push_back(key);
         }

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace chat {
@@ -48,7 +49,7 @@ struct HubResult {
     std::uint64_t messageId = 0;  ///< the event's id when one was sent
     std::string away;             ///< for a DM: the target's away message, if any
     std::int64_t retryAfterMs = 0;  ///< for RateLimited: when the next message will pass
-    History::Ticket ticket = 0;     ///< a stored event's, for waitStored(); 0 when nothing is stored
+    History::Ticket ticket = 0;     ///< a stored event's, for whenStored(); 0 when nothing is stored
     explicit operator bool() const { return !error; }
 };
 
@@ -159,10 +160,7 @@ public:
     HubResult sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text,
                          bool action = false) EXCLUDES(mutex_);
 
-    /// Blocks until the event of a send's result.ticket is stored; returns
-    /// why not when it could not be (nullopt without history or ticket).
-    std::optional<std::string> waitStored(History::Ticket ticket) EXCLUDES(mutex_);
-    /// Calls `done` once that event is stored or failed (see
+    /// Calls `done` once the event of a send's result.ticket is stored or failed (see
     /// History::whenStored); at once, with nullopt, without history or ticket.
     void whenStored(History::Ticket ticket, History::StoredCallback done) EXCLUDES(mutex_);
     /// Waits until everything recorded so far is stored and every
@@ -244,8 +242,14 @@ private:
     /// The `backlog` event of `room` for a user coming into it, within
     /// `budget` bytes of events; with `mark`, the user's unread state.
     EventPtr backlogLocked(const Room& room, const ReadMark* mark, std::size_t budget) const REQUIRES(mutex_);
+    /// Where `userKey` last stopped reading `roomKey`; null if never.
+    const ReadMark* readMarkLocked(const std::string& userKey, const std::string& roomKey) const REQUIRES(mutex_);
     /// Remembers where `userKey` stopped reading `room` (its latest event now).
     void markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) REQUIRES(mutex_);
+    /// The room named `room` for a member's history or search: the room,
+    /// or why not (no such room, not a member).
+    std::variant<const Room*, HubResult> memberRoomLocked(const std::string& userKey, const std::string& room) const
+        REQUIRES(mutex_);
     /// Loads rooms, ids and read marks from history_.
     void restoreLocked() REQUIRES(mutex_);
     const Connection* connectionLocked(const ParticipantPtr& connection) const REQUIRES(mutex_);

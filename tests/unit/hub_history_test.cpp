@@ -207,7 +207,7 @@ TEST_CASE("hub history: history is for members; private history is between the t
           chat::ErrorCode::StorageUnavailable);
 }
 
-TEST_CASE("hub history: a send whose storing fails is reported by waitStored", "[history]") {
+TEST_CASE("hub history: a send whose storing fails is reported by whenStored", "[history]") {
     MemoryHistory store;
     chat::Hub hub(config(), nullptr, &store);
     auto alice = connect(hub, "alice");
@@ -215,5 +215,7 @@ TEST_CASE("hub history: a send whose storing fails is reported by waitStored", "
     auto result = hub.sendToRoom(alice, "#lobby", "hi");
     REQUIRE(result);
     CHECK(result.ticket != 0);
-    CHECK(hub.waitStored(result.ticket) == std::optional<std::string>("disk full"));
+    std::optional<std::string> reported;
+    hub.whenStored(result.ticket, [&](const std::optional<std::string>& failure) { reported = failure; });
+    CHECK(reported == std::optional<std::string>("disk full"));
 }
