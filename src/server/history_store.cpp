@@ -90,6 +90,14 @@ void createParentDirectories(const std::string& path) {
 
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
+/// A query asks for one row more than `limit`: finding it means `more`.
+void keepAtMost(HistoryPage& page, std::size_t limit) {
+    if (page.events.size() > limit) {
+        page.more = true;
+        page.events.resize(limit);
+    }
+}
+
 }  // namespace
 
 std::string ftsQuery(const std::string& words) {
@@ -282,10 +290,7 @@ HistoryPage SqliteHistoryStore::page(const std::string& conversation, std::uint6
     } catch (...) {
         throwStorageError(handle(), options_.path);
     }
-    if (result.events.size() > limit) {
-        result.more = true;
-        result.events.resize(limit);
-    }
+    keepAtMost(result, limit);
     std::reverse(result.events.begin(), result.events.end());
     return result;
 }
@@ -322,10 +327,7 @@ HistoryPage SqliteHistoryStore::search(const std::vector<std::string>& conversat
     } catch (...) {
         throwStorageError(handle(), options_.path);
     }
-    if (result.events.size() > limit) {
-        result.more = true;
-        result.events.resize(limit);
-    }
+    keepAtMost(result, limit);
     return result;
 }
 
