@@ -360,14 +360,17 @@ TEST_CASE("history writer: whenStored calls back once per ticket, after its comm
     }
     release = true;
     history.flush();
-    std::lock_guard lock(mutex);
-    REQUIRE(calls.size() == 3);
-    CHECK(calls[0] == std::make_pair(first, std::optional<std::string>()));
-    // The second and the duplicate were queued behind the held commit and went in one failing batch.
-    CHECK(calls[1].first == second);
-    CHECK(calls[1].second);
-    CHECK(calls[2].first == duplicate);
-    CHECK(calls[2].second);
+    {
+        // Not held across whenStored() below: callbacks take this lock under the history's.
+        std::lock_guard lock(mutex);
+        REQUIRE(calls.size() == 3);
+        CHECK(calls[0] == std::make_pair(first, std::optional<std::string>()));
+        // The second and the duplicate were queued behind the held commit and went in one failing batch.
+        CHECK(calls[1].first == second);
+        CHECK(calls[1].second);
+        CHECK(calls[2].first == duplicate);
+        CHECK(calls[2].second);
+    }
     // Resolved tickets call back at once, on the caller's thread.
     bool called = false;
     history.whenStored(first, [&](const std::optional<std::string>& failure) { called = !failure; });
