@@ -65,13 +65,17 @@ const std::vector<const char*>& namePalette(Palette palette) {
     // yellow and cyan are unreadable on a light background.
     static const std::vector<const char*> basic{"\033[32m", "\033[34m",   "\033[36m",  "\033[33m",
                                                 "\033[94m", "\033[1;32m", "\033[1;36m"};
-    // 256 colours: cube colours of middle lightness in blues, teals, greens,
-    // olives, oranges and violets (no reds, pinks or magentas).
+    // 256 colours: cube colours whose contrast is at least 3:1 against black,
+    // white, a dark grey (#1e1e1e) and a light cream (#fdf6e3) background
+    // (WCAG's ratio; tests/unit/event_renderer_test.cpp computes it), in
+    // oranges, olives, greens, teals, blues and violets: no reds, pinks or
+    // magentas, which mean errors and DMs. The order spreads the hues, so
+    // that the README's Alice, Bob and Carol get a green, an orange and a blue.
     static const std::vector<const char*> extended{
-        "\033[38;5;25m",  "\033[38;5;28m",  "\033[38;5;30m",  "\033[38;5;31m",  "\033[38;5;32m",  "\033[38;5;33m",
-        "\033[38;5;37m",  "\033[38;5;61m",  "\033[38;5;62m",  "\033[38;5;64m",  "\033[38;5;66m",  "\033[38;5;67m",
-        "\033[38;5;68m",  "\033[38;5;70m",  "\033[38;5;72m",  "\033[38;5;94m",  "\033[38;5;97m",  "\033[38;5;98m",
-        "\033[38;5;100m", "\033[38;5;106m", "\033[38;5;130m", "\033[38;5;136m", "\033[38;5;172m", "\033[38;5;29m"};
+        "\033[38;5;31m", "\033[38;5;137m", "\033[38;5;130m", "\033[38;5;136m", "\033[38;5;100m", "\033[38;5;64m",
+        "\033[38;5;29m", "\033[38;5;30m", "\033[38;5;32m", "\033[38;5;33m", "\033[38;5;67m", "\033[38;5;27m",
+        "\033[38;5;68m", "\033[38;5;69m", "\033[38;5;62m", "\033[38;5;28m", "\033[38;5;63m", "\033[38;5;104m",
+        "\033[38;5;99m", "\033[38;5;97m", "\033[38;5;166m", "\033[38;5;98m"};
     return palette == Palette::Extended256 ? extended : basic;
 }
 

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <ctime>
 #include <set>
 
@@ -182,6 +185,63 @@ TEST_CASE("name colours: no red, magenta or bright yellow - Alice and Bob differ
     options.palette = Palette::Extended256;
     CHECK_THAT(*chat::renderEvent(parse(R"({"type":"message","from":"alice","to":"#lobby","text":"hi"})"), options),
                Catch::StartsWith(std::string(nameColor("alice", Palette::Extended256)) + "alice"));
+}
+
+namespace {
+/// The red, green and blue (0-255) of a colour of xterm's 6x6x6 cube (16-231).
+std::array<int, 3> cubeRgb(int index) {
+    static const int levels[6] = {0, 95, 135, 175, 215, 255};
+    const int n = index - 16;
+    return {levels[n / 36], levels[n / 6 % 6], levels[n % 6]};
+}
+
+/// WCAG 2 relative luminance and contrast ratio (1:1 to 21:1).
+double luminance(const std::array<int, 3>& rgb) {
+    auto linear = [](int c) {
+        const double v = c / 255.0;
+        return v <= 0.03928 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * linear(rgb[0]) + 0.7152 * linear(rgb[1]) + 0.0722 * linear(rgb[2]);
+}
+
+double contrast(const std::array<int, 3>& a, const std::array<int, 3>& b) {
+    const auto la = luminance(a), lb = luminance(b);
+    return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
+}
+
+/// The hue in degrees (0 red, 120 green, 240 blue, 300 magenta).
+double hue(const std::array<int, 3>& rgb) {
+    const double r = rgb[0], g = rgb[1], b = rgb[2];
+    const double max = std::max({r, g, b}), min = std::min({r, g, b});
+    if (max == min) return 0;
+    double h = max == r ? (g - b) / (max - min) : max == g ? 2 + (b - r) / (max - min) : 4 + (r - g) / (max - min);
+    h *= 60;
+    return h < 0 ? h + 360 : h;
+}
+}  // namespace
+
+TEST_CASE("256-colour names read on dark and light backgrounds - contrast 3:1 or more against black, white, "
+          "#1e1e1e and #fdf6e3 - and none is red, pink or magenta (issue 12, defect 6)") {
+    const std::vector<std::array<int, 3>> backgrounds{{0, 0, 0}, {255, 255, 255}, {30, 30, 30}, {253, 246, 227}};
+    std::set<int> seen;
+    for (const std::string color : chat::style::namePalette(chat::Palette::Extended256)) {
+        INFO(color);
+        REQUIRE(color.rfind("\033[38;5;", 0) == 0);
+        const int index = std::stoi(color.substr(7));
+        // A cube colour: not one of the 16 a terminal theme may redefine, nor a grey.
+        REQUIRE(index >= 16);
+        REQUIRE(index <= 231);
+        CHECK(seen.insert(index).second);
+        const auto rgb = cubeRgb(index);
+        for (const auto& background : backgrounds) {
+            INFO("background " << background[0] << "," << background[1] << "," << background[2]);
+            CHECK(contrast(rgb, background) >= 3.0);
+        }
+        const auto h = hue(rgb);
+        INFO("hue " << h);
+        CHECK(h >= 25);   // not red
+        CHECK(h < 285);   // not magenta or pink
+    }
 }
 
 TEST_CASE("on a terminal, a message from a room we are not looking at is labelled and dimmed") {
