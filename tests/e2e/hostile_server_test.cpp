@@ -37,13 +37,17 @@ std::string welcome(const std::string& extra = {}) {
 }
 
 /// Accepts connections one after another. To each, after the client's
-/// n-th frame (the first is its hello) it sends the n-th batch of `script`,
-/// framed and in a single write; it reads until the client closes.
+/// n-th frame (the first is its hello) it sends the n-th batch of `script`
+/// (of `later` for the second connection on, when given), framed and in a
+/// single write; it reads until the client closes. A batch's kHangUp closes
+/// the connection once the frames before it are written.
 class FakeServer {
 public:
     using Batch = std::vector<std::string>;
+    static inline const std::string kHangUp = "<hang up>";
     explicit FakeServer(Batch onHello) : FakeServer(std::vector<Batch>{std::move(onHello)}) {}
-    explicit FakeServer(std::vector<Batch> script) : script_(std::move(script)) {
+    explicit FakeServer(std::vector<Batch> script, std::vector<Batch> later = {})
+        : script_(std::move(script)), later_(later.empty() ? script_ : std::move(later)) {
         socket_.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
         socket_.listen();
         thread_ = std::thread([this] { serve(); });
@@ -65,6 +69,7 @@ private:
         while (!stop_) {
             if (!socket_.poll(tick, Poco::Net::Socket::SELECT_READ)) continue;
             Poco::Net::StreamSocket client = socket_.acceptConnection();
+            const auto& script = connections_++ == 0 ? script_ : later_;
             try {
                 for (std::size_t n = 0; !stop_; ++n) {
                     // One frame from the client: its 4-byte length, then the payload.
@@ -79,10 +84,21 @@ private:
                         std::lock_guard<std::mutex> lock(mutex_);
                         received_.push_back(payload);
                     }
-                    if (n >= script_.size()) continue;
+                    if (n >= script.size()) continue;
                     std::string all;
-                    for (const auto& frame : script_[n]) all += chat::encodeFrame(frame);
-                    client.sendBytes(all.data(), static_cast<int>(all.size()));
+                    bool hangUp = false;
+                    for (const auto& frame : script[n]) {
+                        if (frame == kHangUp) {
+                            hangUp = true;
+                            break;
+                        }
+                        all += chat::encodeFrame(frame);
+                    }
+                    if (!all.empty()) client.sendBytes(all.data(), static_cast<int>(all.size()));
+                    if (hangUp) {
+                        client.close();
+                        break;
+                    }
                 }
             } catch (const Poco::Exception&) {
                 // the client went away: wait for the next one
@@ -103,6 +119,8 @@ private:
     }
 
     std::vector<Batch> script_;
+    std::vector<Batch> later_;
+    std::size_t connections_ = 0;  ///< only the serving thread uses it
     mutable std::mutex mutex_;
     std::vector<std::string> received_;
     Poco::Net::ServerSocket socket_;
@@ -218,6 +236,22 @@ TEST_CASE("hostile server: an event in the same read as the welcome is shown at 
     INFO(describe(r));
     CHECK(r.exitCode == 0);
     CHECK(contains(r.out, "bob: early bird"));
+}
+
+TEST_CASE("hostile server: after a reconnection, an event in the same read as the welcome is shown at once (issue 12, defect 9)") {
+    // The first connection ends when alice sends a line; the second sends its
+    // welcome and an event in one write, and then nothing (no ping for 10 min).
+    FakeServer server(std::vector<FakeServer::Batch>{{welcome()}, {FakeServer::kHangUp}},
+                      std::vector<FakeServer::Batch>{
+                          {welcome(), R"({"type":"message","from":"bob","to":"#lobby","text":"early bird"})"}});
+    TmuxSession alice(connectArgs(server.port(), {"--ping-interval", "600"}));
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("[#lobby] alice>"));
+    alice.type("go");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("* connection to server lost"));
+    REQUIRE(alice.waitForText("* reconnected after ", std::chrono::seconds(20)));
+    CHECK(alice.waitForText("bob: early bird"));
 }
 
 TEST_CASE("hostile server: a frame that breaks the protocol is reported once and ends the client with 76") {
