@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <set>
+
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -266,5 +269,57 @@ TEST_CASE("the man page, the README and /help name every command and alias") {
             CHECK(mentionsCommand(readme, name));
             CHECK(mentionsCommand(help, name));
         }
+    }
+}
+
+TEST_CASE("the man page's IN-CHAT COMMANDS has one entry per command of the parser's table, naming its aliases - /help one row each") {
+    const auto man = sourceFile("man/chat.1");
+    const auto start = man.find(".SH IN-CHAT COMMANDS");
+    REQUIRE(start != std::string::npos);
+    const auto end = man.find("\n.SH ", start + 1);
+    std::stringstream section(man.substr(start, end - start));
+    // Each entry is ".TP", then a heading such as ".BI /join \" #room\"", then its text.
+    std::map<std::string, std::string> entries;  // command name -> its entry's text
+    std::string line, previous, current;
+    while (std::getline(section, line)) {
+        if (previous == ".TP") {
+            current.clear();
+            const auto slash = line.find(" /");
+            if (line.rfind(".B", 0) == 0 && slash != std::string::npos && line.compare(slash, 3, " //") != 0) {
+                const auto nameEnd = line.find_first_of(" \"\\", slash + 2);
+                current = line.substr(slash + 2, nameEnd == std::string::npos ? std::string::npos : nameEnd - slash - 2);
+                CHECK(entries.count(current) == 0);
+                entries[current];
+            }
+        } else if (!current.empty()) {
+            entries[current] += line + "\n";
+        }
+        previous = line;
+    }
+    std::set<std::string> names;
+    for (const auto& c : chat::commandHelp()) {
+        names.insert(c.name);
+        INFO("/" << c.name);
+        REQUIRE(entries.count(c.name) == 1);
+        for (const auto& alias : c.aliases) {
+            INFO("alias /" << alias);
+            CHECK(mentionsCommand(entries[c.name], alias));
+        }
+    }
+    for (const auto& [name, text] : entries) {
+        INFO("the man page's /" << name);
+        CHECK(names.count(name) == 1);
+    }
+    // /help: the four input forms, then one row per command of the table, in its order.
+    std::stringstream help(chat::inputHelp());
+    std::vector<std::string> rows;
+    while (std::getline(help, line))
+        if (line.rfind("  /", 0) == 0 && line.rfind("  //", 0) != 0) rows.push_back(line);
+    REQUIRE(rows.size() == chat::commandHelp().size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& c = chat::commandHelp()[i];
+        INFO(rows[i]);
+        CHECK(rows[i].rfind("  " + c.usage, 0) == 0);
+        for (const auto& alias : c.aliases) CHECK(mentionsCommand(rows[i], alias));
     }
 }
