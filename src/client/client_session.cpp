@@ -172,10 +172,14 @@ std::string ClientSession::displayName(const std::string& user) const {
     return it == users_.end() ? user : it->second;
 }
 
-void ClientSession::notice(const std::string& text) {
+std::string ClientSession::clockPrefix() const {
     const auto clock = render_.terminal ? formatTimestamp(nowMillis(), render_.timestamps) : std::string();
-    const auto stamp = clock.empty() ? std::string() : paint(clock, style::kNotice, render_.color) + " ";
-    output_.indented(stamp + paint(text, style::kNotice, render_.color), displayWidth(clock) + (clock.empty() ? 2 : 3));
+    return clock.empty() ? std::string() : paint(clock, style::kNotice, render_.color) + " ";
+}
+
+void ClientSession::notice(const std::string& text) {
+    const auto stamp = clockPrefix();
+    output_.indented(stamp + paint(text, style::kNotice, render_.color), displayWidth(stamp) + 2);
 }
 
 std::string ClientSession::prompt() const {
@@ -348,8 +352,12 @@ void ClientSession::retryDue(Clock::time_point now) {
 }
 
 void ClientSession::sendText(const std::string& to, const std::string& text, bool action) {
-    // Longer than the server takes: several messages, split between words.
-    for (const auto& part : splitMessage(text, maxText_)) {
+    // Longer than the server takes: several messages, split between words, and said so.
+    const auto parts = splitMessage(text, maxText_);
+    if (parts.size() > 1)
+        notice("* that line is longer than the server's " + std::to_string(maxText_) + " bytes: sent as " +
+               std::to_string(parts.size()) + " messages, split between words");
+    for (const auto& part : parts) {
         auto send = makeMessage("send");
         send->set("to", to);
         send->set("text", part);
@@ -809,7 +817,8 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
     }
 }
 
-void ClientSession::frame(const std::string& text, const char* sgr) { output_.line(paint(text, sgr, render_.color)); }
+// Not line(): a frame belongs to the stored lines it surrounds, which carry their own times.
+void ClientSession::frame(const std::string& text, const char* sgr) { output_.indented(paint(text, sgr, render_.color), 2); }
 
 void ClientSession::showStored(const std::vector<Poco::JSON::Object::Ptr>& events, const std::string& target,
                                std::int64_t firstUnread) {

@@ -106,6 +106,10 @@ public:
     std::string prompt() const;
     /// A local notice, timestamped like messages.
     void notice(const std::string& text);
+    /// On a terminal (RenderOptions::terminal), the current time as
+    /// /timestamps says, dimmed when coloured, and a space; else "". Every
+    /// line printed on a terminal starts with it or with its event's time.
+    std::string clockPrefix() const;
 
 private:
     struct Pending {

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <iostream>
 #include <langinfo.h>
 #include <memory>
@@ -141,11 +142,17 @@ public:
     }
 };
 
-/// A terminal: everything above the input line.
+/// A terminal: everything above the input line. Answers and errors start
+/// with `clock`'s time (events and notices bring their own), so that every
+/// line of the scrollback says when it came.
 class TerminalOutput final : public ClientOutput {
 public:
-    TerminalOutput(std::unique_ptr<LineEditor>& editor, bool color) : editor_(editor), color_(color) {}
-    void line(const std::string& text) override { indented(text, 2); }
+    TerminalOutput(std::unique_ptr<LineEditor>& editor, bool color, std::function<std::string()> clock)
+        : editor_(editor), color_(color), clock_(std::move(clock)) {}
+    void line(const std::string& text) override {
+        const auto stamp = clock_();
+        indented(stamp + text, displayWidth(stamp) + 2);
+    }
     /// Wrapped here rather than by the terminal, so that every continuation
     /// row is indented and can never pass for a line of its own.
     void indented(const std::string& text, std::size_t indent) override {
@@ -153,7 +160,7 @@ public:
         else std::cout << text << "\n" << std::flush;
     }
     void error(const std::string& text) override {
-        const auto painted = paint("chat: " + text, style::kError, color_);
+        const auto painted = clock_() + paint("chat: " + text, style::kError, color_);
         if (editor_) editor_->printAbove(painted, true);
         else std::cerr << painted << "\n" << std::flush;
     }
@@ -164,6 +171,7 @@ public:
 private:
     std::unique_ptr<LineEditor>& editor_;
     bool color_;
+    std::function<std::string()> clock_;
 };
 
 enum class Mode { Terminal, Piped, Json };
@@ -250,14 +258,19 @@ void InteractiveLoop::setUp(const Welcome& welcome) {
     const bool terminal = mode_ == Mode::Terminal;
     color_ = colourWanted(options_.color, terminal);
     if (isatty(STDIN_FILENO) && mode_ != Mode::Json) {
-        std::cout << "Welcome, " << visibleText(welcome.user) << "! Start chatting.\n";
-        if (!welcome.motd.empty()) std::cout << visibleText(welcome.motd) << "\n";
-        std::cout << "Online (" << welcome.online.size() << "): " << join(welcome.online) << "\n"
-                  << "Type /help for commands.\n"
+        // On a terminal, timestamped like every later line.
+        const auto time = terminal ? formatTimestamp(nowMillis(), options_.timestamps) : std::string();
+        const auto stamp = time.empty() ? std::string() : paint(time, style::kNotice, color_) + " ";
+        std::cout << stamp << "Welcome, " << visibleText(welcome.user) << "! Start chatting.\n";
+        if (!welcome.motd.empty()) std::cout << stamp << visibleText(welcome.motd) << "\n";
+        std::cout << stamp << "Online (" << welcome.online.size() << "): " << join(welcome.online) << "\n"
+                  << stamp << "Type /help for commands.\n"
                   << std::flush;
     }
     if (mode_ == Mode::Json) output_ = std::make_unique<JsonOutput>();
-    else if (terminal) output_ = std::make_unique<TerminalOutput>(editor_, color_);
+    else if (terminal)
+        output_ = std::make_unique<TerminalOutput>(editor_, color_,
+                                                   [this] { return client_ ? client_->clockPrefix() : std::string(); });
     else output_ = std::make_unique<StdOutput>(color_);
 
     RenderOptions render;

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -71,6 +72,34 @@ std::size_t count(const std::string& haystack, const std::string& needle) {
     std::size_t n = 0;
     for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
     return n;
+}
+
+/// Whether the text at the last `needle` of the screen is dim (SGR 2),
+/// following every SGR sequence before it: capture-pane -e writes an
+/// attribute only where it changes, so one may carry over from earlier
+/// lines. nullopt without `needle`.
+std::optional<bool> dimAt(TmuxSession& tmux, const std::string& needle) {
+    const auto text = tmux.screenText(true);
+    const auto at = text.rfind(needle);
+    if (at == std::string::npos) return std::nullopt;
+    bool dim = false;
+    for (auto esc = text.find("\033[", 0); esc != std::string::npos && esc < at; esc = text.find("\033[", esc + 1)) {
+        const auto end = text.find_first_not_of("0123456789;", esc + 2);
+        if (end == std::string::npos || text[end] != 'm') continue;
+        std::vector<int> params;
+        std::stringstream list(text.substr(esc + 2, end - esc - 2));
+        for (std::string p; std::getline(list, p, ';');) params.push_back(p.empty() ? 0 : std::stoi(p));
+        if (params.empty()) params.push_back(0);
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            if (params[i] == 38 || params[i] == 48) {  // a colour: 5;N or 2;R;G;B follow
+                i += i + 1 < params.size() && params[i + 1] == 5 ? 2 : 4;
+                continue;
+            }
+            if (params[i] == 0 || params[i] == 22) dim = false;
+            if (params[i] == 2) dim = true;
+        }
+    }
+    return dim;
 }
 
 /// Starts the terminal client and waits for its prompt.
@@ -553,6 +582,36 @@ TEST_CASE("terminal: an outage is one timestamped line when lost and one when ba
                            std::regex(R"(\d\d:\d\d \* reconnected after \d+ s as alice: in #lobby; current room #lobby)")));
 }
 
+TEST_CASE("terminal: every line says when it came - the welcome, answers and errors as well as messages and notices (issue 12, defect 8)") {
+    auto server = startServer();
+    auto bob = connectClient(server.port, "bob");
+    TmuxSession alice(connectArgs(server.port, "alice"));
+    startClient(alice, "[#lobby] alice>");
+    bob->write("hello\n");
+    REQUIRE(alice.waitForText("bob: hello"));
+    alice.type("/names");
+    alice.keys({"Enter"});
+    INFO("screen:\n" << alice.screenText());
+    REQUIRE(alice.waitForText("#lobby (2): alice, bob"));
+    alice.type("/nosuch");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("unknown command /nosuch"));
+    alice.type("/bell");
+    alice.keys({"Enter"});
+    REQUIRE(alice.waitForText("* bell: mention"));
+    const auto screen = alice.screen();
+    const int prompt = promptLine(screen);
+    int stamped = 0;
+    for (int i = 0; i < prompt; ++i) {
+        const auto& line = screen[static_cast<std::size_t>(i)];
+        if (line.empty() || line[0] == ' ') continue;  // a blank row, or a wrapped line's continuation
+        INFO(line);
+        CHECK(std::regex_search(line, std::regex(R"(^\d\d:\d\d \S)")));
+        ++stamped;
+    }
+    CHECK(stamped >= 7);  // the welcome's three lines, bob's, the answer, the error, the notice
+}
+
 TEST_CASE("terminal: a long line goes out as several messages instead of being refused (issue 12, defect 7)") {
     auto server = startServer({"--max-text", "100"});
     auto bob = connectClient(server.port, "bob");
@@ -566,6 +625,7 @@ TEST_CASE("terminal: a long line goes out as several messages instead of being r
     const auto got = collectLines(*bob, "alice: ", 2);
     REQUIRE(got.size() == 2);
     CHECK_FALSE(contains(alice.screenText(), "text_too_long"));
+    CHECK(alice.waitForText("* that line is longer than the server's 100 bytes: sent as 2 messages"));
     const auto firstText = got[0].substr(got[0].find("alice: ") + 7);
     const auto secondText = got[1].substr(got[1].find("alice: ") + 7);
     CHECK(firstText + " " + secondText == text);
@@ -601,6 +661,14 @@ TEST_CASE("terminal: unread traffic shows in the prompt - Ctrl-N goes there and 
     INFO("screen:\n" << alice.screenText());
     REQUIRE(waitForPrompt(alice, "[#dev] alice (#lobby 1)>"));
     CHECK(findLine(alice.screen(), "[#lobby] bob: hello lobby") >= 0);  // labelled as it arrives
+    // ... and dimmed, unlike a line of the room in view.
+    CHECK(dimAt(alice, "hello lobby") == std::optional<bool>(true));
+    bob->write("/join #dev\n");
+    REQUIRE(bob->waitForLine("you are now in #dev"));
+    bob->write("#dev in dev\n");
+    REQUIRE(alice.waitForText("bob: in dev"));
+    INFO("escaped:\n" << alice.screenText(true));
+    CHECK(dimAt(alice, "in dev") == std::optional<bool>(false));
     bob->write("@alice psst\n");
     REQUIRE(waitForPrompt(alice, "[#dev] alice (#lobby 1, @bob 1)>"));
 
@@ -628,6 +696,11 @@ TEST_CASE("terminal: unread traffic shows in the prompt - Ctrl-N goes there and 
     alice.type("for everyone");
     alice.keys({"Enter"});
     REQUIRE(bob->waitForLine("alice: for everyone"));
+    // Nothing unread: Ctrl-P goes to the one before (#dev), Ctrl-N back to #lobby.
+    alice.keys({"C-p"});
+    REQUIRE(waitForPrompt(alice, "[#dev] alice>"));
+    alice.keys({"C-n"});
+    REQUIRE(waitForPrompt(alice, "[#lobby] alice>"));
 }
 
 TEST_CASE("terminal: /ignore hides a user's messages and DMs, and is kept for the next run") {

@@ -287,6 +287,9 @@ TEST_CASE("a text longer than max_text goes as several messages, split between w
     CHECK(first + " " + second == text);
     CHECK(field(sent[1], "to") == "#lobby");
     CHECK(out.errors.empty());
+    // And it says so.
+    REQUIRE(out.lines.size() == 1);
+    CHECK(out.lines[0] == "* that line is longer than the server's 4096 bytes: sent as 2 messages, split between words");
 }
 
 TEST_CASE("the away notice and /leave name the user and room as the server spells them (issue 12, defect 11)") {
@@ -393,6 +396,22 @@ TEST_CASE("unread traffic elsewhere shows in the prompt - /switch goes there fir
     CHECK_THAT(f.out.errors.back(), Catch::Contains("1 #dev, 2 #lobby, 3 @bob"));
     f.session.handleLine("/switch #nowhere");
     CHECK_THAT(f.out.errors.back(), Catch::Contains("not in #nowhere"));
+    CHECK(f.sent.size() == 1);  // only the join: switching is local
+}
+
+TEST_CASE("/switch - (Ctrl-P) goes to the room or query before this one, round the end") {
+    Fixture f;
+    f.session.handleLine("/join #dev");
+    f.answerOk(R"("room":"#dev","topic":"","members":["alice"])");
+    f.session.handleLine("/query bob");  // #dev, #lobby, then @bob
+    REQUIRE(f.session.currentContext() == "@bob");
+    f.session.handleLine("/switch -");
+    CHECK(f.session.currentContext() == "#lobby");
+    f.session.handleLine("/switch -");
+    CHECK(f.session.currentContext() == "#dev");
+    f.session.handleLine("/switch -");
+    CHECK(f.session.currentContext() == "@bob");
+    CHECK(chat::parseInput("/switch -").text == "previous");
     CHECK(f.sent.size() == 1);  // only the join: switching is local
 }
 
