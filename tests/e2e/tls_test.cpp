@@ -140,6 +140,21 @@ TEST_CASE("a plaintext client on the TLS port is told tls_required in plaintext,
     CHECK(count(server.process->stderrText(), "plaintext client on the TLS port") == 1);
 }
 
+TEST_CASE("a TLS client refused at accept gets its refusal over TLS once the handshake is done", "[tls]") {
+    // The refusal is queued before the handshake: the write waits for it and
+    // is retried when the handshake completes.
+    TlsFixture fixture;
+    auto server = startTlsServer(fixture, {"--max-clients", "1"});
+    auto alice = TlsConnection::joined(server.tlsPort, "alice", trusting(fixture));
+    TlsConnection refused(server.tlsPort, trusting(fixture));
+    REQUIRE(refused.handshake() == "");
+    const auto error = refused.waitForType("error");
+    CHECK(error->getValue<std::string>("code") == "server_full");
+    CHECK(refused.closedWithin());
+    alice->sendJson(R"({"type":"ping","id":1})");
+    nextPayloadOfType(*alice, "pong");
+}
+
 TEST_CASE("a TLS handshake on the plaintext port is closed without an answer", "[tls]") {
     TlsFixture fixture;
     auto server = startTlsServer(fixture);
