@@ -41,6 +41,10 @@ ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::map<
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    // Nothing else is inherited: in particular not the descriptor of
+    // `flock /tmp/chat-build.lock ctest`, which a server orphaned by a killed
+    // test binary would otherwise hold, blocking every later build.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     // The test process ignores SIGPIPE (see write()); the child starts with
     // the default disposition, as it would from a shell.
     posix_spawnattr_t attributes;
