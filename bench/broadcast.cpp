@@ -454,7 +454,7 @@ private:
 
 int runBroadcast(const RunOptions& options) {
     auto adapter = makeAdapter(options.adapter);
-    Engine engine(*adapter, options.host, options.port);
+    Engine engine(*adapter, options.host, options.port, tlsOptions(options));
     return Broadcast(options, engine).run();
 }
 

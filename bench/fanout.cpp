@@ -83,7 +83,7 @@ private:
 
 int runFanout(const RunOptions& options) {
     auto adapter = makeAdapter(options.adapter);
-    Engine engine(*adapter, options.host, options.port);
+    Engine engine(*adapter, options.host, options.port, tlsOptions(options));
     return Fanout(options, engine).run();
 }
 
