@@ -214,7 +214,7 @@ void Engine::continueHandshake(int id) {
     switch (step.status) {
         case TlsStatus::Done:
             client.handshaking = false;
-            ++handshakeCount_;
+            if (handshakeCount_++ == 0) negotiated_ = tlsDescribe(client.ssl);
             return startLogin(id);
         case TlsStatus::WantRead:
         case TlsStatus::WantWrite:

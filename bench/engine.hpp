@@ -73,6 +73,8 @@ public:
     /// Connections whose TLS handshake finished (0 without TLS).
     int handshakeCount() const { return handshakeCount_; }
     bool tls() const { return tls_ != nullptr; }
+    /// What the first finished handshake negotiated (tlsDescribe); empty before.
+    const std::string& negotiated() const { return negotiated_; }
     std::uint64_t bytesRead() const { return bytesRead_; }
 
 private:
@@ -120,6 +122,7 @@ private:
     int readyCount_ = 0;
     int failedCount_ = 0;
     int handshakeCount_ = 0;
+    std::string negotiated_;
     std::uint64_t bytesRead_ = 0;
 };
 

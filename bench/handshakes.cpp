@@ -60,6 +60,7 @@ public:
 
         const double seconds = static_cast<double>(windowEnd - windowStart_) / 1e9;
         auto row = rowStart(o_, "handshake");
+        addTls(row, engine_);
         row.add("in_flight", o_.inFlight).add("seconds", seconds).add("completed", completed_)
             .add("failed", failed_).add("per_s", seconds > 0 ? static_cast<double>(completed_) / seconds : 0.0)
             .add("p50_us", latency_.percentile(50)).add("p99_us", latency_.percentile(99))

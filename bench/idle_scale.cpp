@@ -41,6 +41,7 @@ int runIdleScale(const RunOptions& o) {
         settle(engine, 200, 5);
         const auto now = sampleProcess(o.serverPid);
         auto row = rowStart(o, "idle");
+        addTls(row, engine);
         int held = 0;  // logged in and still open
         for (int id = 0; id < engine.size(); ++id) held += engine.ready(id) && !engine.closed(id) ? 1 : 0;
         row.add("n", step).add("connections", held).add("failed", engine.failedCount())

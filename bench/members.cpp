@@ -77,6 +77,10 @@ JsonLine rowStart(const RunOptions& options, const char* workload) {
     return row;
 }
 
+void addTls(JsonLine& row, const Engine& engine) {
+    if (engine.tls()) row.add("tls_negotiated", engine.negotiated());
+}
+
 void addServerMemory(JsonLine& row, const ProcSample& sample) {
     if (!sample.ok) return;
     row.add("server_rss_kib", sample.rssKiB).add("server_hwm_kib", sample.hwmKiB).add("server_threads", sample.threads);

@@ -39,6 +39,9 @@ void settle(Engine& engine, int quietMs, double maxSeconds);
 /// Adds workload, server, adapter, tls: the first fields of every row.
 JsonLine rowStart(const RunOptions& options, const char* workload);
 
+/// Adds tls_negotiated (protocol, cipher, group) when the engine speaks TLS.
+void addTls(JsonLine& row, const Engine& engine);
+
 /// Adds server_rss_kib, server_hwm_kib, server_threads (when known).
 void addServerMemory(JsonLine& row, const ProcSample& sample);
 

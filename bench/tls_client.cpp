@@ -122,6 +122,16 @@ TlsStep tlsWrite(SSL* ssl, const char* data, std::size_t n) {
     return classify(ssl, SSL_write(ssl, data, static_cast<int>(std::min<std::size_t>(n, INT_MAX))), "TLS write");
 }
 
+std::string tlsDescribe(SSL* ssl) {
+    std::string text = std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+    const int group = SSL_get_negotiated_group(ssl);
+    if (group != 0) {
+        const char* name = SSL_group_to_name(ssl, group);
+        if (name) text += std::string(" ") + name;
+    }
+    return text;
+}
+
 void tlsNotifyClose(SSL* ssl) {
     ERR_clear_error();
     SSL_shutdown(ssl);  // one call: close_notify goes out; the peer's answer is not awaited

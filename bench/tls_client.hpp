@@ -73,6 +73,9 @@ TlsStep tlsRead(SSL* ssl, char* into, std::size_t n);
 /// `bytes` says how many were taken. After WantRead/WantWrite the caller
 /// must retry with the same bytes at the start (it may add more after them).
 TlsStep tlsWrite(SSL* ssl, const char* data, std::size_t n);
+/// "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519": protocol, cipher and key
+/// exchange group of a connection whose handshake finished.
+std::string tlsDescribe(SSL* ssl);
 /// Sends close_notify without waiting for the peer's; for a connection
 /// whose handshake finished and which had no fatal error.
 void tlsNotifyClose(SSL* ssl);

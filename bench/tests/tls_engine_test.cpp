@@ -75,6 +75,7 @@ TEST_CASE("TLS engine: logs in and carries the chat framing unchanged", "[tls]")
     REQUIRE(pollUntil(engine, [&] { return recorder.ready == 1 || recorder.closed > 0; }));
     REQUIRE(recorder.ready == 1);
     CHECK(engine.handshakeCount() == 1);
+    CHECK(engine.negotiated().rfind("TLSv1.3 ", 0) == 0);  // OpenSSL 3 on both ends: 1.3
     engine.post(id, "hello over tls");
     REQUIRE(pollUntil(engine, [&] { return !recorder.payloads.empty(); }));
     CHECK(recorder.payloads.front() == "hello over tls");
