@@ -6,6 +6,7 @@
 #include "members.hpp"
 
 #include <algorithm>
+#include <unistd.h>
 
 namespace bench {
 
@@ -52,6 +53,7 @@ int runIdleScale(const RunOptions& o) {
                     held > 0 ? (static_cast<double>(now.rssKiB) - static_cast<double>(base.rssKiB)) / held : 0.0)
                 .add("server_base_rss_kib", base.rssKiB);
         addServerMemory(row, now);
+        if (const auto self = sampleProcess(getpid()); self.ok) row.add("gen_rss_kib", self.rssKiB);  // our own cost, e.g. of TLS
         if (crowd.failed > 0) row.add("first_failure", crowd.firstFailure);
         if (crowd.timedOut) row.add("timed_out", true);
         if (i + 1 == steps.size()) row.add("beyond_limit", probeBeyond(engine, o.idleJoin));
