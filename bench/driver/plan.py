@@ -99,6 +99,15 @@ QUICK = Plan(
     hs_warmup=0.5, hs_seconds=2.0, hs_repeat=1,
 )
 
+# A few seconds that prove the instrument and the driver work end to end
+# (N = 20, K = 2, 100 msg/s for 3 s; 5 s of handshakes); measures nothing.
+SMOKE = Plan(
+    name="smoke", w1_n=[20], w1_k=[2], w1_rates=[100], warmup=0.5, duration=3.0, drain=1.0, repeat=1,
+    w2_n=[20], probes=2, w4_steps=[20], w5_duration=2.0, w5_repeat=1, w6_runs=3, setup_timeout=20,
+    w7_n=20, w7_base_rate=100, w7_baseline_rate=50, w7_baseline_s=1.0, w7_pre=1, w7_burst=1, w7_after=1,
+    w7_drain=5.0, hs_warmup=0.5, hs_seconds=5.0, hs_repeat=1,
+)
+
 WORKLOADS = ("w1", "w2", "w4", "w5", "w6", "w7", "handshakes")
 # Workloads only `chat serve` runs (the others have no such feature or protocol).
 CHAT_ONLY = {"w5", "w6", "w7", "handshakes"}
