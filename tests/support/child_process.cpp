@@ -189,6 +189,18 @@ std::string ChildProcess::stderrText() {
     return err_;
 }
 
+bool ChildProcess::waitForStderr(const std::string& needle, std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        if (stderrText().find(needle) != std::string::npos) return true;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{stderr_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return stderrText().find(needle) != std::string::npos;
+        if (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)) return stderrText().find(needle) != std::string::npos;
+    }
+}
+
 RunningServer startServer(const std::vector<std::string>& extraArgs) {
     std::vector<std::string> args{"serve", "--host", "127.0.0.1", "--port", "0"};
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
