@@ -14,4 +14,5 @@ inline constexpr int kOsError = EX_OSERR;           // 71: could not listen, out
 inline constexpr int kStorage = EX_IOERR;           // 74: delivered, but the server could not store it
 inline constexpr int kTempFail = EX_TEMPFAIL;       // 75: timed out
 inline constexpr int kProtocol = EX_PROTOCOL;       // 76: the peer broke the protocol
+inline constexpr int kUntrusted = EX_NOPERM;        // 77: the server's TLS certificate cannot be trusted
 }  // namespace chat::exit_code
