@@ -9,9 +9,14 @@
 #include "support/text.hpp"
 #include "support/tmux_session.hpp"
 
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <thread>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -21,6 +26,7 @@ namespace tls = chat::tls;
 
 namespace {
 constexpr int kUnavailable = 69;
+constexpr int kTempFail = 75;
 constexpr int kUntrusted = 77;
 
 std::string readFile(const std::string& path) {
@@ -327,5 +333,38 @@ TEST_CASE("tls: on a terminal, a self-signed server is asked about once and pinn
         CHECK(alice.waitForExit().value_or(-1) == kUntrusted);
         CHECK(readFile(known) == "127.0.0.1:" + port + " " + first + "\n");
         CHECK(first != second);
+    }
+}
+
+TEST_CASE("tls: a handshake that never completes times out (75); an answer that is not TLS is 69") {
+    TempDir state;
+    Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
+    const auto port = listener.address().port();
+    SECTION("a server that accepts and never answers") {
+        // The kernel completes the connection from the backlog; nobody reads the ClientHello.
+        const auto started = std::chrono::steady_clock::now();
+        const auto r = send(state.path(), at("127.0.0.1", port, {"--tls", "--timeout", "1"}));
+        INFO(describe(r));
+        CHECK(r.exitCode == kTempFail);
+        CHECK(contains(r.err, "timed out during the TLS handshake with 127.0.0.1:" + std::to_string(port)));
+        CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+    }
+    SECTION("a server that answers in plain text") {
+        std::atomic<bool> stop{false};
+        std::thread answer([&] {
+            while (!stop) {
+                if (!listener.poll(Poco::Timespan(0, 50'000), Poco::Net::Socket::SELECT_READ)) continue;
+                auto client = listener.acceptConnection();
+                const std::string text = "HTTP/1.0 400 Bad Request\r\n\r\n";
+                client.sendBytes(text.data(), static_cast<int>(text.size()));
+                client.shutdownSend();
+            }
+        });
+        const auto r = send(state.path(), at("127.0.0.1", port, {"--tls"}));
+        stop = true;
+        answer.join();
+        INFO(describe(r));
+        CHECK(r.exitCode == kUnavailable);
+        CHECK(contains(r.err, "127.0.0.1:" + std::to_string(port) + " did not answer with TLS (is it the plaintext port?)"));
     }
 }
