@@ -59,7 +59,8 @@ TrustDecision decideTrust(const TrustFacts& f) {
                                      f.verify.errorText + ").\nIts SHA-256 fingerprint is\n  " + f.fingerprint + "\n";
         if (f.canAsk)
             return {TrustDecision::Verdict::Ask,
-                    preamble + "Check it against the one `chat serve` printed (or `openssl x509 -noout -fingerprint -sha256 -in cert.pem` on the server)."};
+                    preamble + "Compare it with the fingerprint `chat serve` printed, or on the server:\n"
+                              "  openssl x509 -noout -fingerprint -sha256 -in cert.pem"};
         return refuse(preamble + "Not trusted: to connect from a script, pin it with\n  --fingerprint " + f.fingerprint +
                       "\nor connect once with `chat connect --tls` at a terminal and answer yes.");
     }
