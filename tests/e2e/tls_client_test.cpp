@@ -317,10 +317,17 @@ TEST_CASE("tls: on a terminal, a self-signed server is asked about once and pinn
         bob->write("hello from plaintext\n");
         CHECK(alice.waitForText("bob: hello from plaintext"));
 
-        // The same port, another certificate: the client reconnects and must refuse it.
+        // Restarted with the same certificate: pinned, so the client reconnects without a question.
         server.process->signal(SIGKILL);
         REQUIRE(server.process->wait());
         REQUIRE(alice.waitForText("connection to server lost; reconnecting"));
+        auto same = startTlsServer(certificates, "first", server.tlsPort);
+        REQUIRE(alice.waitForText("reconnected after", std::chrono::seconds(20)));
+        CHECK_FALSE(alice.waitForExit(std::chrono::milliseconds(0)));
+
+        // The same port, another certificate: the client reconnects and must refuse it.
+        same.process->signal(SIGKILL);
+        REQUIRE(same.process->wait());
         auto changed = startTlsServer(certificates, "second", server.tlsPort);
         CHECK(alice.waitForExit(std::chrono::seconds(30)).value_or(-1) == kUntrusted);
         INFO("screen:\n" << alice.screenText());
