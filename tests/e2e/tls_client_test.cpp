@@ -251,7 +251,7 @@ TEST_CASE("tls: the wrong port for the transport: exit 69 with a message saying 
     }
 }
 
-TEST_CASE("tls: piped and --json chat connect never ask: 77 with the fingerprint; pinned they talk") {
+TEST_CASE("tls: piped and --json chat connect never ask: 77 with the fingerprint, and pinned they talk") {
     Certificates certificates;
     TempDir state;
     const auto fingerprint = certificates.selfSigned("self");
@@ -280,7 +280,7 @@ TEST_CASE("tls: piped and --json chat connect never ask: 77 with the fingerprint
     CHECK(bob.wait().value_or(-1) == 0);
 }
 
-TEST_CASE("tls: on a terminal, a self-signed server is asked about once and pinned; a changed one is refused") {
+TEST_CASE("tls: on a terminal, a self-signed server is asked about once and pinned, and a changed one is refused") {
     Certificates certificates;
     const auto first = certificates.selfSigned("first");
     const auto second = certificates.selfSigned("second");
@@ -343,7 +343,7 @@ TEST_CASE("tls: on a terminal, a self-signed server is asked about once and pinn
     }
 }
 
-TEST_CASE("tls: a handshake that never completes times out (75); an answer that is not TLS is 69") {
+TEST_CASE("tls: a handshake that never completes times out (75), and an answer that is not TLS is 69") {
     TempDir state;
     Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
     const auto port = listener.address().port();
