@@ -78,6 +78,26 @@ int millisUntil(Clock::time_point when, Clock::time_point now) {
     return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
 }
 
+/// For a connection refused at open() (server full, too many from one
+/// address) whose link has a handshake: completes it, within `deadline`, so
+/// that the refusal already queued can be written (a write waiting for the
+/// handshake is retried through the outbox). Whatever the peer sends after
+/// the handshake is dropped.
+void completeHandshake(Link& link, Outbox& outbox, int fd, Clock::time_point deadline) {
+    char sink[4096];
+    for (;;) {
+        const auto result = link.read(sink, sizeof sink);
+        if (result.writerMayRetry) outbox.retryWrite();
+        if (link.established() || result.status == Link::Status::Closed || result.status == Link::Status::Failed)
+            return;
+        if (result.status == Link::Status::Ok) continue;
+        const auto now = Clock::now();
+        if (now >= deadline) return;
+        pollfd pfd{fd, static_cast<short>(result.wait == Link::Wait::Write ? POLLOUT : POLLIN), 0};
+        if (::poll(&pfd, 1, millisUntil(deadline, now)) <= 0) return;
+    }
+}
+
 /// The first bytes of a TLS ClientHello: a handshake record, version 3.x.
 bool looksLikeTlsHello(const char* bytes, std::size_t size) {
     return size >= 1 && static_cast<unsigned char>(bytes[0]) == 0x16 &&
@@ -136,8 +156,6 @@ public:
     bool moreBuffered() const { return moreBuffered_; }
     /// What to poll the socket for before reading again.
     short pollEvents() const { return wait_ == Link::Wait::Write ? POLLOUT : POLLIN; }
-    /// The link's handshake completed (always true for plain TCP).
-    bool established() const { return established_; }
     /// Non-empty when the connection ended because it spoke the wrong
     /// protocol or its handshake failed: why, for the log.
     const std::string& transportFailure() const { return transportFailure_; }
@@ -268,9 +286,12 @@ void TcpSession::run() {
             spdlog::error("internal error on {} ({}): {}", peer, conversation.user(), e.what());
             conversation.end("internal error");
         }
+    } else if (tlsLink) {
+        completeHandshake(link, *outbox, fd, Clock::now() + limits_.flushTimeout);
     }
     conversation.close();  // no more events from the hub
-    if (!reader.established()) flushAtEnd = false;  // nothing can be sent without a handshake
+    const bool established = link.established();
+    if (!established) flushAtEnd = false;  // nothing can be sent without a handshake
     if (!reader.transportFailure().empty()) {
         logs_.warn(ip, "transport", fmt::format("{} from {}", reader.transportFailure(), peer));
         flushAtEnd = tlsLink != nullptr;  // a refused plaintext peer: read to its EOF (below)
@@ -292,7 +313,7 @@ void TcpSession::run() {
             if (result.status != Link::Status::Ok && result.status != Link::Status::WouldBlock) break;
         }
     }
-    const bool quiet = !reader.established() || !reader.transportFailure().empty();  // logged above, or by the conversation
+    const bool quiet = !established || !reader.transportFailure().empty();  // logged above, or by the conversation
     if (!quiet && (!conversation.user().empty() || conversation.endReason() != "server_full"))
         spdlog::info("disconnected {} ({}): {}", peer, conversation.user().empty() ? "-" : conversation.user(),
                      conversation.endReason());

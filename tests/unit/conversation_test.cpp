@@ -2,6 +2,7 @@
 
 #include "server/conversation.hpp"
 #include "server/hub.hpp"
+#include "server/ip_group.hpp"
 #include "shared/frame_codec.hpp"
 #include "shared/validation.hpp"
 
@@ -234,4 +235,24 @@ TEST_CASE("history and search requests: checked members, answers carrying stored
     CHECK(codeOf(alice.peer->last()) == "text_invalid");
     alice.conversation->receive(R"({"type":"history","id":6,"room":"#elsewhere"})", Clock::now());
     CHECK(codeOf(alice.peer->last()) == "no_such_room");
+}
+
+TEST_CASE("a conversation is over a secure transport only when its transport says so: TLS or a loopback peer") {
+    Harness harness;
+    auto client = harness.open();
+    CHECK_FALSE(client.conversation->secureTransport());  // plaintext from a network peer until told otherwise
+    client.conversation->setSecureTransport(true);
+    CHECK(client.conversation->secureTransport());
+
+    // what the TCP session passes for a plaintext peer
+    CHECK(isLoopbackAddress("127.0.0.1"));
+    CHECK(isLoopbackAddress("127.3.2.1"));
+    CHECK(isLoopbackAddress("::1"));
+    CHECK(isLoopbackAddress("::ffff:127.0.0.1"));
+    CHECK_FALSE(isLoopbackAddress("128.0.0.1"));
+    CHECK_FALSE(isLoopbackAddress("10.0.0.1"));
+    CHECK_FALSE(isLoopbackAddress("::2"));
+    CHECK_FALSE(isLoopbackAddress("::ffff:10.0.0.1"));
+    CHECK_FALSE(isLoopbackAddress("localhost"));  // a name is not an address
+    CHECK_FALSE(isLoopbackAddress(""));
 }
