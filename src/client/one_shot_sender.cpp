@@ -69,7 +69,9 @@ int runSend(const SendOptions& options) {
         }
     }
     try {
-        ServerConnection connection(options.host, options.port, options.timeout);
+        auto tls = options.tlsSettings;
+        tls.canAsk = false;  // scripts are never asked
+        ServerConnection connection(ServerAddress{options.host, options.port, options.tls}, tls, options.timeout);
         const auto welcome = connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline);
         using Clock = ServerConnection::Clock;
         // Paced so that the server never refuses a message (SendPacer), which

@@ -1,6 +1,8 @@
 #pragma once
 // `chat send`: deliver one or more messages and report honestly how it went.
 
+#include "client/tls_stream.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -11,6 +13,8 @@ namespace chat {
 struct SendOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5050;
+    bool tls = false;
+    TlsSettings tlsSettings;  ///< never asks: an unknown certificate is exit 77
     std::string user;
     std::chrono::milliseconds timeout{10'000};  ///< for the whole command
     std::string target;                         ///< "@user" or "#room"
@@ -21,7 +25,9 @@ struct SendOptions {
 /// messages refused as rate_limited are sent again after the delay the
 /// server names, within the timeout.
 /// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
-/// 67 no such user online or no such room, 69 server unreachable, 75 timed out. Prints
+/// 67 no such user online or no such room, 69 server unreachable (or the
+/// wrong port for plaintext or TLS), 75 timed out, 77 the server's
+/// certificate is not trusted. Prints
 /// nothing on success and one line on stderr for each failure.
 int runSend(const SendOptions& options);
 

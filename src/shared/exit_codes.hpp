@@ -16,4 +16,5 @@ inline constexpr int kCantCreate = EX_CANTCREAT;    // 73: --generate-cert would
 inline constexpr int kStorage = EX_IOERR;           // 74: delivered, but the server could not store it
 inline constexpr int kTempFail = EX_TEMPFAIL;       // 75: timed out
 inline constexpr int kProtocol = EX_PROTOCOL;       // 76: the peer broke the protocol
+inline constexpr int kUntrusted = EX_NOPERM;        // 77: the server's TLS certificate cannot be trusted
 }  // namespace chat::exit_code
