@@ -241,7 +241,7 @@ TEST_CASE("a SIGHUP with a broken certificate file keeps the old certificate and
     nextPayloadOfType(*before, "pong");
 }
 
-TEST_CASE("--tls-only serves TLS and has no plaintext listener", "[tls]") {
+TEST_CASE("tls-only: chat serve --tls-only serves TLS and has no plaintext listener", "[tls]") {
     TlsFixture fixture;
     auto server = startTlsServer(fixture, {"--tls-only"});
     CHECK(server.port == 0);
