@@ -48,8 +48,10 @@ TlsServerContext::Loaded TlsServerContext::load(const std::string& certPath, con
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                  SSL_OP_IGNORE_UNEXPECTED_EOF);
     // Outbox retries a refused write from a rebuilt buffer holding the same bytes.
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
+    // No SSL_MODE_RELEASE_BUFFERS: freeing and reallocating the record buffers
+    // around every write cost 28% of the TLS clean rate at N=1000, K=10
+    // (docs/benchmarks.md), for about 31 KiB per connection kept.
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (SSL_CTX_use_certificate_chain_file(ctx, certPath.c_str()) != 1)
         throw TlsSetupError("the TLS certificate " + certPath + " is not a usable PEM certificate: " + openSslReason(),
                             false);
