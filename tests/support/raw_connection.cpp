@@ -36,27 +36,30 @@ std::string helloFrame(const std::string& user) {
 
 void setRawFailureContext(std::function<std::string()> context) { failureContext() = std::move(context); }
 
-RawConnection::RawConnection(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    REQUIRE(fd_ >= 0);
+int connectLoopback(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
     const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
         INFO("connect: " << std::strerror(errno));
         REQUIRE(errno == EINPROGRESS);
-        pollfd p{fd_, POLLOUT, 0};
+        pollfd p{fd, POLLOUT, 0};
         REQUIRE(::poll(&p, 1, 5000) == 1);
         int error = 0;
         socklen_t length = sizeof error;
-        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length);
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
         INFO("connect: " << std::strerror(error));
         REQUIRE(error == 0);
     }
+    return fd;
 }
+
+RawConnection::RawConnection(std::uint16_t port) : fd_(connectLoopback(port)) {}
 
 RawConnection::~RawConnection() {
     if (fd_ >= 0) ::close(fd_);

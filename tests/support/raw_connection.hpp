@@ -30,6 +30,10 @@ std::string helloFrame(const std::string& user);
 /// the server logged); empty to add nothing. Process-wide.
 void setRawFailureContext(std::function<std::string()> context);
 
+/// A non-blocking TCP connection to 127.0.0.1:port with TCP_NODELAY, made
+/// within 5 s (a failed REQUIRE otherwise). The caller owns the descriptor.
+int connectLoopback(std::uint16_t port);
+
 class RawConnection {
 public:
     /// Connects to 127.0.0.1:port; the socket is non-blocking from then on.

@@ -57,25 +57,7 @@ std::vector<std::string> TlsFixture::serveArgs() const {
     return {"--tls-cert", certFile, "--tls-key", keyFile, "--tls-port", "0"};
 }
 
-TlsConnection::TlsConnection(std::uint16_t port, TlsClientOptions options) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    REQUIRE(fd_ >= 0);
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        REQUIRE(errno == EINPROGRESS);
-        pollfd p{fd_, POLLOUT, 0};
-        REQUIRE(::poll(&p, 1, 5000) == 1);
-        int error = 0;
-        socklen_t length = sizeof error;
-        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length);
-        INFO("connect: " << std::strerror(error));
-        REQUIRE(error == 0);
-    }
+TlsConnection::TlsConnection(std::uint16_t port, TlsClientOptions options) : fd_(connectLoopback(port)) {
     context_ = SSL_CTX_new(TLS_client_method());
     REQUIRE(context_);
     SSL_CTX_set_min_proto_version(context_, TLS1_2_VERSION);
