@@ -71,8 +71,10 @@ TEST_CASE("history: kill -9 under load loses no message whose ok was sent", "[hi
         bool killed = false;
         // Keep 32 sends in flight; count every ok until the connection dies.
         while (!writer->closed()) {
-            while (sent - static_cast<std::int64_t>(acknowledged.size()) < 32 && !killed)
-                if (!writer->trySend(sendFrame(++sent, "#lobby", "n" + std::to_string(sent)))) break;
+            while (sent - static_cast<std::int64_t>(acknowledged.size()) < 32 && !killed) {
+                ++sent;
+                if (!writer->trySend(sendFrame(sent, "#lobby", "n" + std::to_string(sent)))) break;
+            }
             if (!killed && Clock::now() - started >= killAfter) {
                 server.process->signal(SIGKILL);
                 killed = true;
