@@ -35,6 +35,10 @@ enum class ErrorCode {
     TooManyConnections,  ///< --max-per-ip connections from this address; connection closes
     RateLimited,         ///< over the message rate limit; carries retry_after_ms
     StorageUnavailable,  ///< delivered but not stored, or history cannot be read
+    AuthRequired,        ///< the name is registered (or --require-account) and no password was given
+    AuthFailed,          ///< wrong password, or no such account: the same answer for both
+    AuthThrottled,       ///< too many failed authentications; carries retry_after_ms
+    AuthInsecure,        ///< a password over plaintext from a non-loopback peer
 };
 
 std::string_view errorCodeName(ErrorCode code);
