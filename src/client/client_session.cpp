@@ -135,6 +135,7 @@ ClientSession::ClientSession(const Welcome& welcome, Send send, ClientOutput& ou
       pace_(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
             welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now()) {
     render_.self = welcome.user;
+    guestKey_ = welcome.key;
     render_.currentRoom = welcome.room;
     rooms_.insert(welcome.rooms.begin(), welcome.rooms.end());
     if (!welcome.room.empty()) rooms_.insert(welcome.room);
@@ -405,6 +406,7 @@ void ClientSession::reconnected(const Welcome& welcome) {
     pace_ = SendPacer(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
                       welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
     render_.self = welcome.user;
+    guestKey_ = welcome.key;
     if (welcome.maxText > 0) maxText_ = welcome.maxText;
     rooms_.clear();
     rooms_.insert(welcome.rooms.begin(), welcome.rooms.end());
@@ -806,6 +808,7 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
                " ago; idle " + duration(std::max<std::int64_t>(0, intField(ok, "idle_ms").value_or(0))) + (away.empty() ? "" : "; away: " + away));
     } else if (kind == "nick") {
         render_.self = field(ok, "user");
+        guestKey_ = field(ok, "key");  // a new guest name's key, or none for an account
     } else if (kind == "away") {
         notice("* you are marked away: " + visibleText(pending.detail));
     } else if (kind == "back") {

@@ -3,6 +3,8 @@
 #include "client/client_session.hpp"
 #include "client/input_parser.hpp"
 #include "client/line_editor.hpp"
+#include "client/guest_keys.hpp"
+#include "client/password_prompt.hpp"
 #include "client/paste_guard.hpp"
 #include "client/reconnect_backoff.hpp"
 #include "client/server_connection.hpp"
@@ -187,6 +189,9 @@ public:
 
 private:
     Welcome connect(const std::string& user, std::chrono::milliseconds timeout);
+    /// The first connection: on a terminal, a registered name's password is
+    /// asked for (without echo) when $CHAT_PASSWORD gives none or a wrong one.
+    Welcome firstConnect();
     void setUp(const Welcome& welcome);
     void send(const Poco::JSON::Object::Ptr& message);
     void lost(const std::string& why);
@@ -205,6 +210,8 @@ private:
 
     ConnectOptions options_;
     Mode mode_;
+    std::string password_;  ///< $CHAT_PASSWORD or what was typed; kept for reconnects
+    std::string key_;       ///< the guest key of the first welcome, until a session knows better
     bool color_ = false;
     std::unique_ptr<ServerConnection> connection_;
     std::unique_ptr<LineEditor> editor_;
@@ -231,13 +238,35 @@ private:
 /// Connects and says hello, each within `timeout` (at most 10 s for the welcome).
 Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseconds timeout) {
     auto connection = std::make_unique<ServerConnection>(options_.host, options_.port, timeout);
+    const auto key = client_ ? client_->guestKey() : key_;
     const auto welcome = connection->hello(user, std::string("chat/") + CHAT_VERSION, true,
-                                           Clock::now() + std::min<std::chrono::milliseconds>(timeout, kAnswerTimeout));
+                                           Clock::now() + std::min<std::chrono::milliseconds>(timeout, kAnswerTimeout),
+                                           HelloCredentials{password_, key});
     connection_ = std::move(connection);
     lastHeard_ = Clock::now();
     pingSent_ = false;
     sendFailed_ = false;
     return welcome;
+}
+
+Welcome InteractiveLoop::firstConnect() {
+    if (const char* password = std::getenv("CHAT_PASSWORD")) password_ = password;
+    key_ = loadGuestKey(options_.host, options_.port, options_.user);
+    for (int attempt = 0;; ++attempt) {
+        try {
+            auto welcome = connect(options_.user, std::chrono::seconds(10));
+            key_ = welcome.key;
+            saveGuestKey(options_.host, options_.port, welcome.user, welcome.key);
+            return welcome;
+        } catch (const ClientError& e) {
+            const bool askable = e.code() == "auth_required" || e.code() == "auth_failed";
+            if (!askable || mode_ != Mode::Terminal || attempt >= 3) throw;
+            if (e.code() == "auth_failed") std::cerr << "chat: " << e.what() << "\n";
+            auto typed = askPassword("Password for " + visibleText(options_.user) + ": ");
+            if (!typed) throw;
+            password_ = *typed;
+        }
+    }
 }
 
 void InteractiveLoop::send(const Poco::JSON::Object::Ptr& message) {
@@ -317,9 +346,12 @@ void InteractiveLoop::tryReconnect() {
         const auto welcome = connect(client_->self(), kReconnectTimeout);
         attempt_ = 0;
         client_->reconnected(welcome);
+        saveGuestKey(options_.host, options_.port, welcome.user, welcome.key);
         drainServer();  // events that came in the same read as the welcome
     } catch (const ClientError& e) {
-        if (e.exitCode() == exit_code::kProtocol || e.exitCode() == exit_code::kUsage) throw;
+        if (e.exitCode() == exit_code::kProtocol || e.exitCode() == exit_code::kUsage ||
+            e.exitCode() == exit_code::kAuth)
+            throw;
         // Quietly: the prompt says "(offline)" until it works; one line when it does.
         connection_.reset();
         const auto delay = reconnectDelay(++attempt_, std::uniform_real_distribution<double>(0, 1)(random_));
@@ -449,7 +481,7 @@ void InteractiveLoop::onPipedInput() {
 
 int InteractiveLoop::run() {
     try {
-        const auto welcome = connect(options_.user, std::chrono::seconds(10));
+        const auto welcome = firstConnect();
         installSignalPipe(mode_ == Mode::Terminal);
         if (mode_ == Mode::Terminal) useTerminalLocale();
         setUp(welcome);

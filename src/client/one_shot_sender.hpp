@@ -12,6 +12,7 @@ struct SendOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5050;
     std::string user;
+    std::string password;  ///< $CHAT_PASSWORD: for a registered user; empty: a guest
     std::chrono::milliseconds timeout{10'000};  ///< for the whole command
     std::string target;                         ///< "@user" or "#room"
     std::vector<std::string> texts;             ///< messages to send, in order
@@ -21,7 +22,8 @@ struct SendOptions {
 /// messages refused as rate_limited are sent again after the delay the
 /// server names, within the timeout.
 /// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
-/// 67 no such user online or no such room, 69 server unreachable, 75 timed out. Prints
+/// 67 no such user online or no such room, 69 server unreachable, 75 timed out
+/// (or too many failed logins), 78 login refused (auth_required, auth_failed, auth_insecure). Prints
 /// nothing on success and one line on stderr for each failure.
 int runSend(const SendOptions& options);
 

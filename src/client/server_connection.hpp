@@ -18,11 +18,21 @@ namespace chat {
 /// A failure that ends a client command, with the sysexits code to exit with.
 class ClientError : public std::runtime_error {
 public:
-    ClientError(int exitCode, const std::string& message) : std::runtime_error(message), exitCode_(exitCode) {}
+    ClientError(int exitCode, const std::string& message, std::string code = {})
+        : std::runtime_error(message), exitCode_(exitCode), code_(std::move(code)) {}
     int exitCode() const { return exitCode_; }
+    /// The server's error code when the server refused ("auth_failed"), else empty.
+    const std::string& code() const { return code_; }
 
 private:
     int exitCode_;
+    std::string code_;
+};
+
+/// What a hello may carry besides the name (docs/protocol.md, "Names").
+struct HelloCredentials {
+    std::string password;  ///< empty: none
+    std::string key;       ///< a guest key from an earlier welcome; empty: none
 };
 
 struct Welcome {
@@ -35,6 +45,8 @@ struct Welcome {
     std::size_t maxText = 0;
     double ratePerSecond = 0;  ///< the server's message rate limit; 0 when not announced
     double rateBurst = 0;
+    bool account = false;  ///< the name is a registered account's
+    std::string key;       ///< a guest's key, for further sessions and reconnects
     Poco::JSON::Object::Ptr message;  ///< the welcome as received
 };
 
@@ -49,9 +61,11 @@ public:
 
     /// Says hello and waits for welcome. Throws ClientError: 64 for a name
     /// the server refuses, 69 when the server is full or the connection
-    /// drops, 75 on time-out, 76 when the server speaks another version.
+    /// drops, 75 on time-out or auth_throttled, 76 when the server speaks
+    /// another version, 78 for auth_required, auth_failed and auth_insecure
+    /// (ClientError::code() says which).
     Welcome hello(const std::string& user, const std::string& clientName, bool announce,
-                  Clock::time_point deadline);
+                  Clock::time_point deadline, const HelloCredentials& credentials = {});
 
     /// Sends one message, blocking until it is written. Throws ClientError(69)
     /// when the connection is gone.

@@ -4,6 +4,7 @@
 #include "shared/exit_codes.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <iostream>
 #include <iterator>
@@ -42,7 +43,8 @@ void setupSend(CLI::App& app) {
     send->add_option("text", options->words, "Message text; none or - reads stdin");
     send->footer(
         "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online or no such room,\n"
-        "69 server unreachable, 75 timed out.");
+        "69 server unreachable, 75 timed out, 78 login refused.\n"
+        "A registered user's password comes from $CHAT_PASSWORD (tokens for scripts are not there yet).");
     send->callback([options] {
         auto& o = options->send;
         if (o.user.empty()) o.user = defaultUser();
@@ -50,6 +52,7 @@ void setupSend(CLI::App& app) {
             std::cerr << "chat send: no user name: use --user NAME or set CHAT_USER\n";
             throw CLI::RuntimeError(exit_code::kUsage);
         }
+        if (const char* password = std::getenv("CHAT_PASSWORD")) o.password = password;
         o.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(options->timeoutSeconds * 1000)));
         const bool fromStdin = options->words.empty() || (options->words.size() == 1 && options->words[0] == "-");
         if (options->lines && !fromStdin) {

@@ -188,7 +188,9 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
             connection->deliver(
                 backlogLocked(rooms_.at(roomKey), firstSession ? readMarkLocked(key, roomKey) : nullptr, budget));
     }
-    return {};
+    HubResult result;
+    result.key = user.guestKey;
+    return result;
 }
 
 HubResult Hub::joinRoom(const ParticipantPtr& connection, const std::string& room, RoomDetails& details) {

@@ -151,7 +151,8 @@ public:
     /// requireAccount. A guest name that is online needs its key
     /// (`auth.key`), else NameInUse; a guest name nobody uses gets a fresh
     /// key. When an account's authenticated session joins, its other
-    /// sessions are sent a `session` event naming `auth.ip`.
+    /// sessions are sent a `session` event naming `auth.ip`. On success
+    /// result.key is the guest key (empty for an account).
     HubResult join(const ParticipantPtr& connection, const std::string& name, bool announce,
                    std::string& displayName, const WelcomeBuilder& welcome = {}, const JoinAuth& auth = {})
         EXCLUDES(mutex_);

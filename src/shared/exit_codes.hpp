@@ -14,4 +14,8 @@ inline constexpr int kOsError = EX_OSERR;           // 71: could not listen, out
 inline constexpr int kStorage = EX_IOERR;           // 74: delivered, but the server could not store it
 inline constexpr int kTempFail = EX_TEMPFAIL;       // 75: timed out
 inline constexpr int kProtocol = EX_PROTOCOL;       // 76: the peer broke the protocol
+// 77 (EX_NOPERM) is the TLS client's "certificate untrusted"; a refused login
+// is the caller's configuration (a wrong CHAT_PASSWORD, a registered --user
+// without one), so EX_CONFIG.
+inline constexpr int kAuth = EX_CONFIG;             // 78: auth_required, auth_failed or auth_insecure
 }  // namespace chat::exit_code
