@@ -575,6 +575,9 @@ bool ClientSession::handleLine(const std::string& line) {
         return true;
     }
     case Kind::Back: request(simple("back"), {"back", {}}); return true;
+    case Kind::Register:  // the terminal client asks the password and sends register itself
+        output_.error("/register needs a terminal to ask the password on (or send {\"type\":\"register\"} with --json)");
+        return true;
     case Kind::History: {
         auto m = simple("history");
         const auto target = !c.room.empty() ? c.room : !c.target.empty() ? "@" + c.target : currentContext();
@@ -813,6 +816,9 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
         notice("* you are marked away: " + visibleText(pending.detail));
     } else if (kind == "back") {
         notice("* you are back");
+    } else if (kind == "register") {
+        guestKey_.clear();
+        notice("* " + shown(ok, "user") + " is now a registered account; log in with its password from now on");
     } else if (kind == "history") {
         showHistory(pending.detail, ok);
     } else if (kind == "search") {

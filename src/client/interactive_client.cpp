@@ -205,6 +205,8 @@ private:
     void takeBatch(PasteGuard::Batch batch);
     void answerPaste(const std::string& answer);
     void handleLine(const std::string& line);
+    /// /register on a terminal: asks the password twice (no echo), sends register.
+    void registerName();
     void stopInput() { inputOpen_ = false; }
     Completion completeWord(std::string_view before) const;
 
@@ -405,7 +407,21 @@ void InteractiveLoop::drainServer() {
 void InteractiveLoop::handleLine(const std::string& line) {
     if (!inputOpen_) return;  // after /quit, the rest of a paste is not sent
     if (editor_) editor_->remember(line);
+    if (editor_ && parseInput(line).kind == InputCommand::Kind::Register) return registerName();
     if (!client_->handleLine(line)) stopInput();
+}
+
+void InteractiveLoop::registerName() {
+    const auto stash = editor_->stash();
+    editor_->suspend();
+    auto password = askNewPassword("Password for " + visibleText(client_->self()) + ": ");
+    editor_->resume();
+    editor_->unstash(stash);
+    if (!password) return notice("* not registered");
+    auto request = makeMessage("register");
+    request->set("password", *password);
+    client_->sendRequest(request);
+    password_ = *password;  // reconnects log in with it
 }
 
 void InteractiveLoop::takeBatch(PasteGuard::Batch batch) {
