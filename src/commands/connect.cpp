@@ -24,7 +24,9 @@ void setupConnect(CLI::App& app) {
         "Settings: flags override CHAT_HOST, CHAT_PORT and CHAT_USER, which override the config file\n"
         "(host, port, user, color, colors, timestamps, bell as 'key = value' lines).\n"
         "Exit status: 0 left, 64 usage or bad settings, 69 server unreachable or connection lost, 75 timed out,\n"
-        "76 the server broke the protocol (it is not trusted: control characters it sends are shown, not obeyed).");
+        "76 the server broke the protocol (it is not trusted: control characters it sends are shown, not obeyed),\n"
+        "78 login refused. A registered --user's password comes from CHAT_PASSWORD, else it is asked on the\n"
+        "terminal without echo (tokens for scripts are not there yet).");
     connect->callback([connect, line] {
         const auto options = resolveConnectOptions(*connect, *line);
         if (options.user.empty()) {

@@ -64,8 +64,9 @@ bool AccountStore::create(const std::string& name, const std::string& password) 
     if (registered_.count(key)) return false;  // registered meanwhile
     std::string k = key, n = name;
     Poco::Int64 created = nowMillis();
-    inTransaction(*session_, path_, [&] {
-        *session_ << "INSERT INTO accounts(key, name, hash, created) VALUES (?, ?, ?, ?)", use(k), use(n), use(hash),
+    auto& session = *session_;  // the lambda runs here, with mutex_ held
+    inTransaction(session, path_, [&] {
+        session << "INSERT INTO accounts(key, name, hash, created) VALUES (?, ?, ?, ?)", use(k), use(n), use(hash),
             use(created), now;
     });
     registered_.insert(key);
@@ -86,7 +87,8 @@ bool AccountStore::change(const std::string& name, const std::string& oldPasswor
     std::string hash = hasher_.hash(newPassword);
     std::string k = nameKey(name);
     MutexLock lock(mutex_);
-    inTransaction(*session_, path_, [&] { *session_ << "UPDATE accounts SET hash = ? WHERE key = ?", use(hash), use(k), now; });
+    auto& session = *session_;  // the lambda runs here, with mutex_ held
+    inTransaction(session, path_, [&] { session << "UPDATE accounts SET hash = ? WHERE key = ?", use(hash), use(k), now; });
     return true;
 }
 
