@@ -183,3 +183,45 @@ TEST_CASE("a second hello as ALICE without alice's guest key gets name_in_use an
     CHECK(chat::stringField(answer(*bob, 3), "type") == std::string("ok"));
     REQUIRE(alice->waitForLine("hunter2"));
 }
+
+TEST_CASE("nick to a registered name needs its password in the nick request") {
+    Server s;
+    registerName(s.port(), "alice", "correct horse");
+    auto bob = TestClient::joined(s.port(), "bob");
+    auto nick = chat::makeMessage("nick");
+    nick->set("id", 1);
+    nick->set("user", "ALICE");
+    bob->send(nick);
+    CHECK(chat::stringField(answer(*bob, 1), "code") == std::string("auth_required"));
+    nick->set("id", 2);
+    nick->set("password", "wrong horse");
+    bob->send(nick);
+    CHECK(chat::stringField(answer(*bob, 2), "code") == std::string("auth_failed"));
+    nick->set("id", 3);
+    nick->set("password", "correct horse");
+    bob->send(nick);
+    const auto ok = answer(*bob, 3);
+    INFO(chat::toJson(ok));
+    CHECK(chat::stringField(ok, "type") == std::string("ok"));
+    CHECK(chat::stringField(ok, "user") == std::string("ALICE"));
+    CHECK(chat::boolField(ok, "account") == true);
+    CHECK_FALSE(ok->has("key"));
+    // Back to a guest name: a new key, which a further session needs.
+    auto back = chat::makeMessage("nick");
+    back->set("id", 4);
+    back->set("user", "bobby");
+    bob->send(back);
+    const auto guest = answer(*bob, 4);
+    CHECK(chat::boolField(guest, "account") == false);
+    const auto key = chat::stringField(guest, "key");
+    REQUIRE(key);
+    CHECK(helloOutcome(s.port(), "bobby", {}) == "name_in_use");
+    CHECK(helloOutcome(s.port(), "bobby", {{}, *key}) == "welcome");
+}
+
+TEST_CASE("with serve --require-account a guest hello is refused auth_required") {
+    Server s({"--require-account"});
+    CHECK(helloOutcome(s.port(), "guest", {}) == "auth_required");
+    const auto r = send(s.port(), {"--user", "guest", "#lobby", "hi"});
+    CHECK(r.exitCode == kAuth);
+}
