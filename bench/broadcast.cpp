@@ -311,6 +311,7 @@ private:
 
         const double serverCpu = before.ok && after.ok ? after.cpuSeconds - before.cpuSeconds : 0;
         auto row = rowStart(o_, "overload");
+        addTls(row, engine_);
         row.add("n", o_.clients).add("k", k_).add("base_rate", base).add("burst_rate", o_.burstRate)
             .add("size", static_cast<std::uint64_t>(o_.payload)).add("pre_s", o_.pre).add("burst_s", o_.burst)
             .add("after_s", o_.after).add("sent", sent).add("expected", expected).add("delivered", delivered_)
@@ -395,6 +396,7 @@ private:
 
         baselineP99_ = p99;
         auto row = rowStart(o_, workload);
+        addTls(row, engine_);
         row.add("n", o_.clients).add("k", k_).add("rate", rate).add("size", static_cast<std::uint64_t>(o_.payload))
             .add("rep", rep).add("duration_s", o_.duration).add("sent", sent).add("expected", expected)
             .add("delivered", delivered_).add("lost", lost).add("duplicates", duplicates).add("out_of_order", outOfOrder)
@@ -454,7 +456,7 @@ private:
 
 int runBroadcast(const RunOptions& options) {
     auto adapter = makeAdapter(options.adapter);
-    Engine engine(*adapter, options.host, options.port);
+    Engine engine(*adapter, options.host, options.port, tlsOptions(options));
     return Broadcast(options, engine).run();
 }
 

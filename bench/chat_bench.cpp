@@ -14,13 +14,22 @@
 int main(int argc, char** argv) {
     bench::RunOptions o;
     CLI::App app{"chat-bench: open-loop load generator for chat, IRC and line servers"};
-    app.add_option("--mode", o.mode, "broadcast (workloads 1 and 5), fanout (2), idle (4), oneshot (6), overload (7)")
-        ->check(CLI::IsMember({"broadcast", "fanout", "idle", "oneshot", "overload"}))->capture_default_str();
+    app.add_option("--mode", o.mode,
+                   "broadcast (workloads 1 and 5), fanout (2), idle (4), oneshot (6), overload (7), "
+                   "handshake (connect, TLS with --tls, hello, welcome, close: cycles per second)")
+        ->check(CLI::IsMember({"broadcast", "fanout", "idle", "oneshot", "overload", "handshake"}))->capture_default_str();
     app.add_option("--adapter", o.adapter, "Protocol: chat, irc or line")
         ->check(CLI::IsMember({"chat", "irc", "line"}))->capture_default_str();
     app.add_option("--server", o.server, "Label for the results (default: the adapter)");
     app.add_option("--host", o.host, "Server address; must be 127.x.x.x")->capture_default_str();
     app.add_option("--port", o.port, "Server port")->required();
+    app.add_flag("--tls", o.tls,
+                 "Every connection speaks TLS (1.2 or 1.3, OpenSSL's defaults) with a full handshake: no session "
+                 "resumption. The server's certificate is NOT verified unless --ca-file is given: the benchmark "
+                 "measures the server it started, on loopback");
+    app.add_option("--ca-file", o.caFile, "With --tls: verify the server's certificate chain and address against "
+                                          "this PEM file (costs the load generator a signature check per handshake)")
+        ->check(CLI::ExistingFile);
     app.add_option("--server-pid", o.serverPid, "Server process for CPU, RSS and threads");
     app.add_option("--clients", o.clients, "N: members (broadcast, fanout) or connections (idle)")
         ->check(CLI::Range(1, 100000))->capture_default_str();
@@ -53,7 +62,13 @@ int main(int argc, char** argv) {
     app.add_option("--probes", o.probes, "fanout: messages to time")->check(CLI::Range(1, 1000))->capture_default_str();
     app.add_option("--chat-binary", o.chatBinary, "oneshot: the chat executable");
     app.add_option("--count", o.count, "oneshot: runs")->check(CLI::Range(1, 100000))->capture_default_str();
+    app.add_option("--in-flight", o.inFlight, "handshake: cycles under way at once (--warmup s, then --duration s measured)")
+        ->check(CLI::Range(1, 10000))->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (!o.caFile.empty() && !o.tls) {
+        std::fprintf(stderr, "chat-bench: --ca-file needs --tls\n");
+        return 2;
+    }
 
     std::signal(SIGPIPE, SIG_IGN);
     const auto files = bench::raiseFileLimit();
@@ -64,6 +79,7 @@ int main(int argc, char** argv) {
         if (o.mode == "broadcast" || o.mode == "overload") return bench::runBroadcast(o);
         if (o.mode == "fanout") return bench::runFanout(o);
         if (o.mode == "idle") return bench::runIdleScale(o);
+        if (o.mode == "handshake") return bench::runHandshakes(o);
         return bench::runOneShot(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "chat-bench: %s\n", e.what());

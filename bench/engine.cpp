@@ -7,6 +7,7 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@ namespace bench {
 namespace {
 constexpr int kMaxEvents = 1024;
 constexpr int kReadsPerEvent = 4;  // then give other connections a turn
+constexpr int kTlsReadsPerEvent = 64;  // a TLS read returns one record (<= 16 KiB): about the same 1 MiB
 constexpr std::size_t kReadBuffer = 256 * 1024;
 }  // namespace
 
@@ -58,20 +60,23 @@ private:
     std::int64_t now_;
 };
 
-Engine::Engine(const Adapter& adapter, const std::string& host, std::uint16_t port)
-    : adapter_(adapter), readBuffer_(kReadBuffer) {
+Engine::Engine(const Adapter& adapter, const std::string& host, std::uint16_t port, const TlsOptions& tls)
+    : adapter_(adapter), host_(host), readBuffer_(kReadBuffer) {
     in_addr addr{};
     if (inet_pton(AF_INET, host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127)
         throw std::invalid_argument("host must be an IPv4 loopback address (127.x.x.x), not '" + host + "'");
     address_ = addr.s_addr;
     port_ = htons(port);
+    if (tls.enabled) tls_ = std::make_unique<TlsContext>(tls);
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
 
 Engine::~Engine() {
-    for (auto& client : clients_)
+    for (auto& client : clients_) {
+        if (client.ssl) SSL_free(client.ssl);
         if (client.fd >= 0) ::close(client.fd);
+    }
     ::close(epoll_);
 }
 
@@ -95,6 +100,14 @@ int Engine::open(const LoginOptions& login, int receiveBuffer) {
     to.sin_addr.s_addr = address_;
     to.sin_port = port_;
     client.fd = fd;
+    if (tls_) {
+        std::string why;
+        client.ssl = tls_->attach(fd, host_, why);
+        if (!client.ssl) {
+            fail(id, why);
+            return id;
+        }
+    }
     if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS) {
         fail(id, std::string("connect: ") + std::strerror(errno));
         return id;
@@ -103,6 +116,7 @@ int Engine::open(const LoginOptions& login, int receiveBuffer) {
     ev.events = EPOLLIN | EPOLLOUT;
     ev.data.u32 = static_cast<std::uint32_t>(id);
     client.writeWanted = true;
+    client.registered = ev.events;
     if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) fail(id, std::string("epoll_ctl: ") + std::strerror(errno));
     return id;
 }
@@ -111,7 +125,7 @@ void Engine::post(int id, std::string_view text) {
     auto& client = clients_[id];
     if (client.fd < 0) return;
     adapter_.appendPost(client.out, text, 0);
-    if (!client.connecting) flush(id);
+    if (!client.connecting && !client.handshaking) flush(id);
 }
 
 void Engine::setReading(int id, bool on) {
@@ -121,9 +135,16 @@ void Engine::setReading(int id, bool on) {
     if (client.fd >= 0) updateInterest(id);
 }
 
-void Engine::close(int id) {
+void Engine::close(int id) { release(id, true); }
+
+void Engine::release(int id, bool notifyTls) {
     auto& client = clients_[id];
     if (client.fd < 0) return;
+    if (client.ssl) {
+        if (notifyTls && !client.connecting && !client.handshaking) tlsNotifyClose(client.ssl);
+        SSL_free(client.ssl);
+        client.ssl = nullptr;
+    }
     epoll_ctl(epoll_, EPOLL_CTL_DEL, client.fd, nullptr);
     ::close(client.fd);
     client.fd = -1;
@@ -144,6 +165,28 @@ void Engine::handle(int id, std::uint32_t events) {
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) finishConnect(id);
         return;
     }
+    if (client.handshaking) return continueHandshake(id);
+    if (client.ssl) {
+        // A TLS read may need the socket writable and a write readable; each
+        // waits for what it asked for and is retried when that comes.
+        const bool readable = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+        const bool writable = (events & EPOLLOUT) != 0;
+        if (client.writeWantsRead && readable) {
+            client.writeWantsRead = false;
+            flush(id);
+        }
+        if (clients_[id].fd >= 0 && clients_[id].readWantsWrite && writable) {
+            clients_[id].readWantsWrite = false;
+            readFrom(id);
+        }
+        if (clients_[id].fd >= 0 && readable) {
+            if (clients_[id].reading) readFrom(id);
+            else if (events & (EPOLLHUP | EPOLLERR)) fail(id, "connection reset");
+        }
+        if (clients_[id].fd >= 0 && writable) flush(id);
+        if (clients_[id].fd >= 0) updateInterest(id);
+        return;
+    }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         if (client.reading) readFrom(id);
         else if (events & (EPOLLHUP | EPOLLERR)) fail(id, "connection reset");
@@ -158,12 +201,42 @@ void Engine::finishConnect(int id) {
     getsockopt(client.fd, SOL_SOCKET, SO_ERROR, &error, &length);
     if (error != 0) return fail(id, std::string("connect: ") + std::strerror(error));
     client.connecting = false;
+    if (client.ssl) {
+        client.handshaking = true;
+        return continueHandshake(id);
+    }
+    startLogin(id);
+}
+
+void Engine::continueHandshake(int id) {
+    auto& client = clients_[id];
+    const auto step = tlsHandshake(client.ssl);
+    switch (step.status) {
+        case TlsStatus::Done:
+            client.handshaking = false;
+            if (handshakeCount_++ == 0) negotiated_ = tlsDescribe(client.ssl);
+            return startLogin(id);
+        case TlsStatus::WantRead:
+        case TlsStatus::WantWrite:
+            client.handshakeWantsWrite = step.status == TlsStatus::WantWrite;
+            return updateInterest(id);
+        case TlsStatus::Closed:
+        case TlsStatus::Failed:
+            return fail(id, step.error);
+    }
+}
+
+/// The transport is up (TCP, and TLS when on): the login goes first, before
+/// anything posted meanwhile.
+void Engine::startLogin(int id) {
+    auto& client = clients_[id];
     client.out.insert(0, adapter_.login(client.login));
     flush(id);
     if (clients_[id].fd >= 0) updateInterest(id);
 }
 
 void Engine::readFrom(int id) {
+    if (clients_[id].ssl) return readTls(id);
     std::string reply;
     for (int round = 0; round < kReadsPerEvent; ++round) {
         const ssize_t n = recv(clients_[id].fd, readBuffer_.data(), readBuffer_.size(), 0);
@@ -186,9 +259,50 @@ void Engine::readFrom(int id) {
     }
 }
 
+void Engine::readTls(int id) {
+    std::string reply;
+    for (int round = 0; round < kTlsReadsPerEvent || SSL_pending(clients_[id].ssl) > 0; ++round) {
+        auto& client = clients_[id];
+        const auto step = tlsRead(client.ssl, readBuffer_.data(), readBuffer_.size());
+        if (step.status == TlsStatus::WantRead) break;
+        if (step.status == TlsStatus::WantWrite) {
+            client.readWantsWrite = true;
+            break;
+        }
+        if (step.status == TlsStatus::Closed)
+            return fail(id, client.lastError.empty() ? step.error : client.lastError);
+        if (step.status == TlsStatus::Failed) return fail(id, step.error);
+        bytesRead_ += step.bytes;
+        Dispatch dispatch(*this, id, nowNs());
+        if (!client.parser->feed(readBuffer_.data(), step.bytes, dispatch, reply))
+            return fail(id, "unparseable data from server");
+        if (clients_[id].fd < 0) return;
+    }
+    if (!reply.empty()) {
+        clients_[id].out += reply;
+        flush(id);
+    }
+}
+
+void Engine::flushTls(int id) {
+    auto& client = clients_[id];
+    while (!client.writeWantsRead && client.outPos < client.out.size()) {
+        const auto step = tlsWrite(client.ssl, client.out.data() + client.outPos, client.out.size() - client.outPos);
+        if (step.status == TlsStatus::WantWrite) break;
+        if (step.status == TlsStatus::WantRead) {
+            client.writeWantsRead = true;
+            break;
+        }
+        if (step.status != TlsStatus::Done) return fail(id, step.error);
+        client.outPos += step.bytes;
+    }
+}
+
 void Engine::flush(int id) {
     auto& client = clients_[id];
-    while (client.outPos < client.out.size()) {
+    if (client.ssl) flushTls(id);
+    if (client.fd < 0) return;
+    while (!client.ssl && client.outPos < client.out.size()) {
         const ssize_t n = send(client.fd, client.out.data() + client.outPos, client.out.size() - client.outPos,
                                MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
@@ -205,15 +319,24 @@ void Engine::flush(int id) {
         client.out.erase(0, client.outPos);
         client.outPos = 0;
     }
-    const bool want = client.outPos < client.out.size();
-    if (want != client.writeWanted) updateInterest(id);
+    updateInterest(id);
 }
 
 void Engine::updateInterest(int id) {
     auto& client = clients_[id];
     epoll_event ev{};
-    client.writeWanted = client.connecting || client.outPos < client.out.size();
-    ev.events = (client.reading ? EPOLLIN : 0u) | (client.writeWanted ? EPOLLOUT : 0u);
+    bool readWanted = client.reading;
+    if (client.handshaking) {
+        client.writeWanted = client.handshakeWantsWrite;
+        readWanted = !client.handshakeWantsWrite;
+    } else {
+        const bool pending = client.outPos < client.out.size();
+        client.writeWanted = client.connecting || client.readWantsWrite || (pending && !client.writeWantsRead);
+        readWanted = readWanted || client.writeWantsRead;
+    }
+    ev.events = (readWanted ? EPOLLIN : 0u) | (client.writeWanted ? EPOLLOUT : 0u);
+    if (ev.events == client.registered) return;
+    client.registered = ev.events;
     ev.data.u32 = static_cast<std::uint32_t>(id);
     epoll_ctl(epoll_, EPOLL_CTL_MOD, client.fd, &ev);
 }
@@ -224,7 +347,7 @@ void Engine::fail(int id, std::string why) {
     const bool wasReady = client.ready;
     if (!wasReady) ++failedCount_;
     client.lastError = why;
-    close(id);
+    release(id, false);
     if (handler_) handler_->onClosed(id, why, wasReady);
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 // The load generator's connections: one epoll set, non-blocking sockets to
-// one server on a loopback address, each speaking through an Adapter.
+// one server on a loopback address, each speaking through an Adapter,
+// over plain TCP or TLS (tls_client.hpp; the adapter's bytes are the same).
 // Single-threaded; nothing here blocks except pollOnce(), and that only
 // until the deadline it is given.
 
 #include "adapter.hpp"
+#include "tls_client.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -31,15 +33,18 @@ public:
 class Engine {
 public:
     /// `host` must be an IPv4 loopback address (127.0.0.0/8); throws
-    /// std::invalid_argument otherwise, std::system_error when epoll fails.
-    Engine(const Adapter& adapter, const std::string& host, std::uint16_t port);
+    /// std::invalid_argument otherwise, std::system_error when epoll fails,
+    /// std::runtime_error when TLS is asked for and cannot be set up. With
+    /// `tls.enabled` every connection does a full TLS handshake after TCP
+    /// connects and logs in once it is done.
+    Engine(const Adapter& adapter, const std::string& host, std::uint16_t port, const TlsOptions& tls = {});
     ~Engine();  ///< closes every connection
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
     void setHandler(ClientHandler* handler) { handler_ = handler; }
 
-    /// Starts connecting and logging in. `receiveBuffer` > 0 fixes SO_RCVBUF
+    /// Starts connecting (then the TLS handshake, when on) and logging in. `receiveBuffer` > 0 fixes SO_RCVBUF
     /// (a small one makes a slow reader fill up sooner). Returns the id;
     /// when the socket cannot even be created the client is closed at once
     /// (onClosed is not called; closed(id) is true).
@@ -49,6 +54,7 @@ public:
     void post(int id, std::string_view text);
     /// Stops (false) or resumes (true) reading from the connection.
     void setReading(int id, bool on);
+    /// Closes the connection (over TLS after sending close_notify); no onClosed.
     void close(int id);
 
     /// Waits for socket events until `untilNs` (monotonic) at the latest and
@@ -64,6 +70,11 @@ public:
     std::size_t unsent(int id) const { return clients_[id].out.size() - clients_[id].outPos; }
     int readyCount() const { return readyCount_; }
     int failedCount() const { return failedCount_; }  ///< closed before they were ready
+    /// Connections whose TLS handshake finished (0 without TLS).
+    int handshakeCount() const { return handshakeCount_; }
+    bool tls() const { return tls_ != nullptr; }
+    /// What the first finished handshake negotiated (tlsDescribe); empty before.
+    const std::string& negotiated() const { return negotiated_; }
     std::uint64_t bytesRead() const { return bytesRead_; }
 
 private:
@@ -71,10 +82,16 @@ private:
         LoginOptions login;
         std::unique_ptr<Parser> parser;
         int fd = -1;
-        bool connecting = true;
+        SSL* ssl = nullptr;        // owned; null without TLS
+        bool connecting = true;    // TCP not up yet
+        bool handshaking = false;  // TLS handshake under way
+        bool handshakeWantsWrite = false;
+        bool readWantsWrite = false;  // SSL_read asked for the socket to be writable
+        bool writeWantsRead = false;  // SSL_write asked for the socket to be readable
         bool ready = false;
         bool reading = true;
         bool writeWanted = false;  // EPOLLOUT registered
+        std::uint32_t registered = 0;  // the epoll events registered for fd
         std::string out;
         std::size_t outPos = 0;
         std::string lastError;
@@ -83,12 +100,19 @@ private:
 
     void handle(int id, std::uint32_t events);
     void finishConnect(int id);
+    void continueHandshake(int id);
+    void startLogin(int id);
     void readFrom(int id);
+    void readTls(int id);
     void flush(int id);
+    void flushTls(int id);
+    void release(int id, bool notifyTls);
     void updateInterest(int id);
     void fail(int id, std::string why);
 
     const Adapter& adapter_;
+    std::string host_;
+    std::unique_ptr<TlsContext> tls_;  // null: plain TCP
     std::uint32_t address_ = 0;  // network order
     std::uint16_t port_ = 0;     // network order
     int epoll_ = -1;
@@ -97,6 +121,8 @@ private:
     std::vector<char> readBuffer_;
     int readyCount_ = 0;
     int failedCount_ = 0;
+    int handshakeCount_ = 0;
+    std::string negotiated_;
     std::uint64_t bytesRead_ = 0;
 };
 

@@ -51,6 +51,7 @@ public:
         const double wall = static_cast<double>(nowNs() - wallBefore) / 1e9;
 
         auto row = rowStart(o_, "fanout");
+        addTls(row, engine_);
         row.add("n", n).add("size", static_cast<std::uint64_t>(o_.payload)).add("probes", o_.probes)
             .add("expected", static_cast<std::uint64_t>(o_.probes) * (n - 1)).add("delivered", all.count())
             .add("lost", lost).add("p50_us", p50s.percentile(50)).add("p99_us", p99s.percentile(50))
@@ -83,7 +84,7 @@ private:
 
 int runFanout(const RunOptions& options) {
     auto adapter = makeAdapter(options.adapter);
-    Engine engine(*adapter, options.host, options.port);
+    Engine engine(*adapter, options.host, options.port, tlsOptions(options));
     return Fanout(options, engine).run();
 }
 

@@ -6,6 +6,7 @@
 #include "members.hpp"
 
 #include <algorithm>
+#include <unistd.h>
 
 namespace bench {
 
@@ -27,7 +28,7 @@ std::string probeBeyond(Engine& engine, bool joinRoom) {
 
 int runIdleScale(const RunOptions& o) {
     auto adapter = makeAdapter(o.adapter);
-    Engine engine(*adapter, o.host, o.port);
+    Engine engine(*adapter, o.host, o.port, tlsOptions(o));
     std::vector<int> steps = o.steps;
     if (steps.empty()) steps = {o.clients};
     std::sort(steps.begin(), steps.end());
@@ -41,6 +42,7 @@ int runIdleScale(const RunOptions& o) {
         settle(engine, 200, 5);
         const auto now = sampleProcess(o.serverPid);
         auto row = rowStart(o, "idle");
+        addTls(row, engine);
         int held = 0;  // logged in and still open
         for (int id = 0; id < engine.size(); ++id) held += engine.ready(id) && !engine.closed(id) ? 1 : 0;
         row.add("n", step).add("connections", held).add("failed", engine.failedCount())
@@ -51,6 +53,7 @@ int runIdleScale(const RunOptions& o) {
                     held > 0 ? (static_cast<double>(now.rssKiB) - static_cast<double>(base.rssKiB)) / held : 0.0)
                 .add("server_base_rss_kib", base.rssKiB);
         addServerMemory(row, now);
+        if (const auto self = sampleProcess(getpid()); self.ok) row.add("gen_rss_kib", self.rssKiB);  // our own cost, e.g. of TLS
         if (crowd.failed > 0) row.add("first_failure", crowd.firstFailure);
         if (crowd.timedOut) row.add("timed_out", true);
         if (i + 1 == steps.size()) row.add("beyond_limit", probeBeyond(engine, o.idleJoin));

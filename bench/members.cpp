@@ -46,6 +46,13 @@ CrowdResult connectCrowd(Engine& engine, int target, bool joinRoom, int concurre
     return result;
 }
 
+TlsOptions tlsOptions(const RunOptions& options) {
+    TlsOptions tls;
+    tls.enabled = options.tls;
+    tls.caFile = options.caFile;
+    return tls;
+}
+
 void settle(Engine& engine, int quietMs, double maxSeconds) {
     const std::int64_t deadline = nowNs() + static_cast<std::int64_t>(maxSeconds * 1e9);
     std::uint64_t lastBytes = engine.bytesRead();
@@ -65,8 +72,13 @@ JsonLine rowStart(const RunOptions& options, const char* workload) {
     JsonLine row;
     row.add("workload", workload)
         .add("server", options.server.empty() ? options.adapter : options.server)
-        .add("adapter", options.adapter);
+        .add("adapter", options.adapter)
+        .add("tls", options.tls);
     return row;
+}
+
+void addTls(JsonLine& row, const Engine& engine) {
+    if (engine.tls()) row.add("tls_negotiated", engine.negotiated());
 }
 
 void addServerMemory(JsonLine& row, const ProcSample& sample) {

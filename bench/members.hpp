@@ -30,11 +30,17 @@ struct CrowdResult {
 CrowdResult connectCrowd(Engine& engine, int target, bool joinRoom, int concurrency, double timeoutSeconds,
                          int smallBufferCount = 0, int receiveBuffer = 0);
 
+/// The engine's transport as the options ask for it (TLS or plain TCP).
+TlsOptions tlsOptions(const RunOptions& options);
+
 /// Handles events until nothing has arrived for `quietMs` or `maxSeconds` pass.
 void settle(Engine& engine, int quietMs, double maxSeconds);
 
-/// Adds workload, server, adapter: the first fields of every row.
+/// Adds workload, server, adapter, tls: the first fields of every row.
 JsonLine rowStart(const RunOptions& options, const char* workload);
+
+/// Adds tls_negotiated (protocol, cipher, group) when the engine speaks TLS.
+void addTls(JsonLine& row, const Engine& engine);
 
 /// Adds server_rss_kib, server_hwm_kib, server_threads (when known).
 void addServerMemory(JsonLine& row, const ProcSample& sample);

@@ -46,6 +46,7 @@ int runChild(const std::vector<std::string>& args) {
 int runOneShot(const RunOptions& o) {
     if (o.adapter != "chat" || o.chatBinary.empty())
         return emitError(o, "oneshot", "oneshot needs --adapter chat and --chat-binary PATH");
+    if (o.tls) return emitError(o, "oneshot", "oneshot runs `chat send` over plain TCP only (no --tls)");
     auto adapter = makeAdapter("chat");
     Engine engine(*adapter, o.host, o.port);
     Sink sink;

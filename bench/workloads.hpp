@@ -12,11 +12,14 @@
 namespace bench {
 
 struct RunOptions {
-    std::string mode = "broadcast";  ///< broadcast (1, 5), fanout (2), idle (4), oneshot (6), overload (7)
+    std::string mode = "broadcast";  ///< broadcast (1, 5), fanout (2), idle (4), oneshot (6), overload (7),
+                                     ///< handshake (connect, TLS when on, hello, welcome, close: as many as possible)
     std::string adapter = "chat";
     std::string server;              ///< label in the results; defaults to the adapter
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
+    bool tls = false;                ///< every connection speaks TLS (full handshakes; see tls_client.hpp)
+    std::string caFile;              ///< TLS: verify the server against this PEM file (else no verification)
     pid_t serverPid = 0;             ///< for CPU, RSS and threads; 0: not reported
     int clients = 100;               ///< N: room members (broadcast, fanout); connections (idle)
     std::vector<int> senders{1};     ///< K; broadcast measures each K in turn over the same members
@@ -45,11 +48,13 @@ struct RunOptions {
     int probes = 5;                  ///< fanout: messages, one at a time
     std::string chatBinary;          ///< oneshot: the `chat` executable
     int count = 50;                  ///< oneshot: runs
+    int inFlight = 32;               ///< handshake: cycles under way at once
 };
 
 int runBroadcast(const RunOptions& options);
 int runFanout(const RunOptions& options);
 int runIdleScale(const RunOptions& options);
 int runOneShot(const RunOptions& options);
+int runHandshakes(const RunOptions& options);
 
 }  // namespace bench

@@ -13,6 +13,10 @@ import time
 import overload
 
 P99_LIMIT_US = 100_000
+# Variants of chat measured beside plain `chat` in the same run, and the
+# least fraction of chat's clean rate each should reach (issue 13: storage
+# costs at most 10 %; issue 15: TLS keeps at least half).
+MODES = (("chat-tls", "over TLS", 0.5), ("chat-mem", "with --db :memory:", None))
 BEGIN, END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
 ANCHORS = ("ngircd", "inspircd")
 
@@ -116,7 +120,37 @@ def _w1_table(plan, rows):
                     ratios.append(f"- N={n}, K={k}: chat's clean rate is " + ", ".join(parts) + ".")
             elif "chat" in plan.servers:
                 ratios.append(f"- N={n}, K={k}: chat had no clean rate on this ramp.")
+            per_cpu = {s: _med(w1_points(rows, s, n, k).get(best[s], []), "deliveries_per_cpu_s")
+                       for s in plan.servers if best.get(s)}
+            ratios += mode_ratio_lines(best, per_cpu, n, k)
     return out + [""] + ratios
+
+
+def mode_ratio_lines(best, per_cpu, n, k):
+    """One line per variant of chat in `best` ({server: highest clean rate or
+    None}): its clean rate as a share of plain chat's, against its target,
+    and the deliveries per server CPU-second at each one's clean rate."""
+    lines = []
+    if "chat" not in best:
+        return lines
+    for variant, what, target in MODES:
+        if variant not in best:
+            continue
+        plain, other = best["chat"], best[variant]
+        goal = f" (target: at least {target:.0%})" if target else ""
+        if not plain or not other:
+            missing = " and ".join(s for s, r in (("chat", plain), (variant, other)) if not r)
+            lines.append(f"- N={n}, K={k}: chat {what} / plain: no ratio, {missing} had no clean rate{goal}.")
+            continue
+        ratio = other / plain
+        verdict = "" if not target else (" — met" if ratio >= target else " — NOT met")
+        line = (f"- N={n}, K={k}: chat {what} / plain: clean rate {si(other)} / {si(plain)} msg/s = "
+                f"**{ratio:.0%}**{goal}{verdict}")
+        if per_cpu.get(variant) and per_cpu.get("chat"):
+            line += (f"; deliveries per server CPU-second {si(per_cpu[variant])} / {si(per_cpu['chat'])} "
+                     f"= {per_cpu[variant] / per_cpu['chat']:.0%}")
+        lines.append(line + ".")
+    return lines
 
 
 def _w1_ramp(plan, rows, n, k):
@@ -255,6 +289,43 @@ def _w7_table(plan, rows):
     return out + [""] + notes
 
 
+def handshake_rows(rows, server):
+    return [r for r in rows if r.get("workload") == "handshake" and r.get("server") == server and "error" not in r]
+
+
+def _hs_table(plan, rows):
+    """Per server: the median over runs of completed cycles per second, and
+    TLS / plain as a ratio when both ran."""
+    out = ["| server | transport | runs | cycles/s (each run) | failed | p50 ms | p99 ms | server CPU % | "
+           "cycles per server CPU-s | chat-bench CPU % | server log lines |",
+           "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    medians = {}
+    for server in plan.servers:
+        mine = handshake_rows(rows, server)
+        errors = [r["error"] for r in rows if r.get("server") == server and "error" in r]
+        if not mine:
+            if errors or any(r.get("server") == server for r in rows):
+                out.append(f"| {server} | | | | | | | | | | {errors[0] if errors else 'no data'} |")
+            continue
+        medians[server] = _med(mine, "per_s")
+        cpu = _med(mine, "server_cpu_pct")
+        per_cpu = _med(mine, "per_cpu_s")
+        failed = sum(r["failed"] for r in mine)
+        first = next((r["first_failure"] for r in mine if r.get("first_failure")), "")
+        out.append(f"| {server} | {'TLS' if mine[0].get('tls') else 'TCP'} | {len(mine)} | "
+                   f"{si(medians[server])} ({' / '.join(si(r['per_s']) for r in mine)}) | "
+                   f"{failed}{(' (' + first + ')') if first else ''} | {ms(_med(mine, 'p50_us'))} | {ms(_med(mine, 'p99_us'))} | "
+                   f"{'–' if cpu is None else f'{cpu:.0f}'} | {si(per_cpu)} | {_med(mine, 'gen_cpu_pct'):.0f} | "
+                   f"{mine[0].get('server_log_lines', '–')} |")
+    notes = []
+    if medians.get("chat-tls") and medians.get("chat"):
+        notes.append(f"- TLS / plain: {medians['chat-tls'] / medians['chat']:.0%} of the plaintext cycle rate "
+                     f"({si(medians['chat-tls'])} full TLS handshakes per second).")
+    if any((_med(handshake_rows(rows, s), "gen_cpu_pct") or 0) >= 90 for s in medians):
+        notes.append("- chat-bench used 90% or more of its CPU: the load generator, not the server, may be the limit.")
+    return out + ([""] + notes if notes else [])
+
+
 def render(plan, results, machine, command, versions):
     """The results as markdown: machine, command, one table per workload run."""
     w1 = results.get("w1", [])
@@ -290,6 +361,11 @@ def render(plan, results, machine, command, versions):
     if "w6" in results:
         lines += ["", "### Workload 6 — `chat send`, exec to exit", ""]
         lines += _w6_table(results["w6"])
+    if "handshakes" in results:
+        lines += ["", f"### Handshakes — connect, {'TLS handshake, ' if 'chat-tls' in plan.servers else ''}hello, "
+                      f"welcome, close: {plan.hs_in_flight} in flight, {plan.hs_repeat} run(s) of {plan.hs_seconds:g} s, "
+                      "full handshakes (no resumption), certificate not verified by the client", ""]
+        lines += _hs_table(plan, results["handshakes"])
     if "w7" in results:
         lines += ["", f"### Workload 7 — overload (chat, N={plan.w7_n}, K={plan.w7_k}, burst of {plan.w7_burst} s at "
                       f"{' and '.join(f'{f}×' for f in plan.w7_factors)} {si(plan.w7_base_rate)} msg/s beside "

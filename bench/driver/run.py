@@ -3,7 +3,8 @@
 
 Runs workloads 1, 2, 4, 5, 6 and 7 of /work/shared/benchmarks.md against
 chat, ngircd, InspIRCd and bench-relay (each server pinned to CPU 0,
-chat-bench to CPU 1; workloads 5, 6 and 7 chat only), writes the raw rows and
+chat-bench to CPU 1; workloads 5, 6 and 7 chat only), and on request the
+handshake workload and chat over TLS (server kind chat-tls), writes the raw rows and
 a markdown table to bench/results/, and refreshes the results section of
 docs/benchmarks.md (not with --only, which measures a subset).
 """
@@ -127,6 +128,34 @@ class Runner:
                                        str(self.plan.w6_runs)], 60 + self.plan.w6_runs * 2)
 
 
+    def handshakes(self):
+        """Per chat kind, one server: hs_repeat runs of connect (TLS on chat-tls),
+        hello, welcome, close cycles, as many as it sustains."""
+        p, rows = self.plan, []
+        for kind in [s for s in p.servers if s in servers.CHAT_KINDS]:
+            log(f"handshakes: {kind}, {p.hs_in_flight} in flight, {p.hs_repeat} x {p.hs_seconds:g} s")
+            got = []
+            with self.serve(kind) as server:
+                start = os.path.getsize(server.log)  # what it logged while starting is not counted
+                for rep in range(p.hs_repeat):
+                    for row in self.bench(server, ["--mode", "handshake", "--in-flight", str(p.hs_in_flight),
+                                                   "--warmup", str(p.hs_warmup), "--duration", str(p.hs_seconds)],
+                                          60 + p.hs_warmup + p.hs_seconds, record=False):
+                        row["rep"] = rep
+                        got.append(row)
+                server.stop()
+                with open(server.log) as f:
+                    f.seek(start)
+                    log_lines = sum(1 for _ in f)
+            for row in got:
+                row["server_log_lines"] = log_lines  # all runs, until it stopped: a cycle should not log
+            for row in got:
+                if "error" not in row:
+                    log(f"handshakes: {kind}: {row['per_s']:.0f}/s, {row['failed']} failed, "
+                        f"server CPU {row.get('server_cpu_pct', 0):.0f}%, chat-bench CPU {row['gen_cpu_pct']:.0f}%")
+            rows += self.record(got)
+        return rows
+
     def workload7(self):
         """Per factor, a fresh server: an unloaded baseline, then busy loops on
         the server's CPU and the burst, and the base rate again to see recovery."""
@@ -221,8 +250,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller N, shorter runs: under three minutes")
     ap.add_argument("--targets", action="store_true", help="only the points issue 6 sets targets for, repeated")
+    ap.add_argument("--smoke", action="store_true", help="tiny and short: proves the set-up works, measures nothing")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
-    ap.add_argument("--servers", default=None, help="comma-separated subset of chat,ngircd,inspircd,relay")
+    ap.add_argument("--servers", default=None,
+                    help="comma-separated servers: chat, ngircd, inspircd, relay (the default), "
+                         "chat-mem (chat with --db :memory:), chat-tls (chat serving TLS only)")
     ap.add_argument("--only", default=None,
                     help=f"comma-separated subset of {','.join(plans.WORKLOADS)}: measure just these "
                          "(docs/benchmarks.md is then left alone), e.g. --only w7")
@@ -230,7 +262,10 @@ def main():
     ap.add_argument("--command", default=None, help="the command line to record (default: this one)")
     args = ap.parse_args()
 
-    plan = plans.QUICK if args.quick else plans.TARGETS if args.targets else plans.FULL
+    plan = (plans.SMOKE if args.smoke else plans.QUICK if args.quick else plans.TARGETS if args.targets
+            else plans.FULL)
+    if args.smoke:
+        args.no_docs = True  # never replaces measured results
     only = plans.WORKLOADS
     if args.only:
         only = tuple(w.strip() for w in args.only.split(",") if w.strip())
@@ -238,8 +273,10 @@ def main():
         if unknown or not only:
             sys.exit(f"bench: --only takes {','.join(plans.WORKLOADS)}, not {args.only!r}")
         args.no_docs = True  # a subset must not replace the full results in the docs
-        if set(only) <= {"w5", "w6", "w7"}:  # chat-only workloads
-            plan.servers = [s for s in plan.servers if s == "chat"]
+        if set(only) <= plans.CHAT_ONLY:
+            plan.servers = [s for s in plan.servers if s in servers.CHAT_KINDS]
+        if set(only) == {"handshakes"}:
+            plan.servers = list(plans.HANDSHAKE_SERVERS)
     if args.servers:
         plan.servers = [s for s in args.servers.split(",") if s]
     bins = {"chat": os.path.join(args.build_dir, "chat"),
@@ -266,7 +303,8 @@ def main():
             r = Runner(plan, bins, work, raw)
             results = {}
             steps = [("w1", r.workload1, False), ("w2", r.workload2, False), ("w5", r.workload5, True),
-                     ("w6", r.workload6, True), ("w4", r.workload4, False), ("w7", r.workload7, True)]
+                     ("w6", r.workload6, True), ("w4", r.workload4, False), ("w7", r.workload7, True),
+                     ("handshakes", r.handshakes, False)]
             for key, step, chat_only in steps:
                 if key in only:
                     results[key] = step() if not chat_only or "chat" in plan.servers else []

@@ -70,25 +70,33 @@ def pinned(cpu, argv):
 # a backlog of 10 (hard-coded), so more than that overflows its accept queue
 # and costs SYN retransmits of a second or more; InspIRCd completes
 # registrations on a once-a-second timer, so it needs many in flight.
-LOGIN_WINDOW = {"chat": 64, "chat-mem": 64, "relay": 64, "ngircd": 8, "inspircd": 256}
+LOGIN_WINDOW = {"chat": 64, "chat-mem": 64, "chat-tls": 64, "relay": 64, "ngircd": 8, "inspircd": 256}
+
+# The kinds that are `chat serve` (the chat adapter; workloads 5, 6, 7 and
+# the handshake workload are for these only).
+CHAT_KINDS = ("chat", "chat-mem", "chat-tls")
 
 
 class Server:
-    """One running server: kind ('chat', 'chat-mem', 'ngircd', 'inspircd', 'relay'), pid, port, log.
+    """One running server: kind ('chat', 'chat-mem', 'chat-tls', 'ngircd', 'inspircd', 'relay'), pid, port, log.
     'chat' keeps its history in a database file in the work directory (the
     default: every message committed before its ok); 'chat-mem' is the same
-    server with --db :memory:."""
+    server with --db :memory:; 'chat-tls' is 'chat' (database file included)
+    serving only TLS, with a self-signed certificate made for the run by
+    `chat serve --generate-cert` in the work directory, and chat-bench
+    speaking TLS to it (without verifying it: see chat-bench --help)."""
 
     def __init__(self, kind, proc, port, log):
         self.kind, self.proc, self.pid, self.port, self.log = kind, proc, proc.pid, port, log
 
     def adapter(self):
-        return {"chat": "chat", "chat-mem": "chat", "relay": "line"}.get(self.kind, "irc")
+        return {"chat": "chat", "chat-mem": "chat", "chat-tls": "chat", "relay": "line"}.get(self.kind, "irc")
 
     def bench_args(self):
         """chat-bench options that address this server."""
-        return ["--adapter", self.adapter(), "--server", self.kind, "--port", str(self.port),
-                "--server-pid", str(self.pid), "--connect-concurrency", str(LOGIN_WINDOW[self.kind])]
+        return (["--adapter", self.adapter(), "--server", self.kind, "--port", str(self.port),
+                 "--server-pid", str(self.pid), "--connect-concurrency", str(LOGIN_WINDOW[self.kind])]
+                + (["--tls"] if self.kind == "chat-tls" else []))
 
     def stop(self):
         if self in STARTED:
@@ -139,17 +147,41 @@ def _wait_listening(proc, port, log, timeout=15):
     raise RuntimeError(f"server did not listen on {port} within {timeout}s; see {log}")
 
 
-def _port_from_stdout(proc, path, timeout=15):
+LISTENING = r"listening on [0-9.]+:(\d+)"
+LISTENING_TLS = r"listening for TLS on [0-9.]+:(\d+)"
+
+
+def _port_from_stdout(proc, path, timeout=15, pattern=LISTENING):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with open(path) as f:
-            m = re.search(r"listening on [0-9.]+:(\d+)", f.read())
+            m = re.search(pattern, f.read())
         if m:
             return int(m.group(1))
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}; see {path}")
         time.sleep(0.02)
-    raise RuntimeError(f"no 'listening on' line within {timeout}s in {path}")
+    raise RuntimeError(f"no line matching {pattern!r} within {timeout}s in {path}")
+
+
+def generate_certificate(chat, directory):
+    """`chat serve --generate-cert DIR` for 127.0.0.1 and localhost: returns
+    (cert.pem, key.pem) in `directory`."""
+    os.makedirs(directory, exist_ok=True)
+    out = subprocess.run([chat, "serve", "--generate-cert", directory, "--cert-host", "127.0.0.1",
+                          "--cert-host", "localhost"], capture_output=True, text=True, timeout=30)
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    if out.returncode != 0 or not (os.path.exists(cert) and os.path.exists(key)):
+        raise RuntimeError(f"chat serve --generate-cert failed ({out.returncode}): {(out.stderr or out.stdout).strip()}")
+    return cert, key
+
+
+def chat_tls_flags(chat, cert, key):
+    """Serve TLS on a free port; only TLS when this build has --tls-only."""
+    help_text = subprocess.run([chat, "serve", "--help"], capture_output=True, text=True, timeout=10).stdout
+    if "--tls-cert" not in help_text:
+        raise RuntimeError(f"{chat} has no TLS (chat serve --tls-cert)")
+    return ["--tls-cert", cert, "--tls-key", key, "--tls-port", "0"] + (["--tls-only"] if "--tls-only" in help_text else [])
 
 
 def start(kind, work, bins, max_clients=100000, max_queue=0):
@@ -159,10 +191,12 @@ def start(kind, work, bins, max_clients=100000, max_queue=0):
     log = os.path.join(work, f"{n:03d}-{kind}.log")
     out = open(log, "w")
     port = None
-    if kind in ("chat", "chat-mem"):
-        db = os.path.join(work, f"{n:03d}-chat.db") if kind == "chat" else ":memory:"
+    if kind in CHAT_KINDS:
+        db = ":memory:" if kind == "chat-mem" else os.path.join(work, f"{n:03d}-chat.db")
         argv = [bins["chat"], "serve", "--host", "127.0.0.1", "--port", "0"] + chat_serve_flags(
             bins["chat"], max_clients, max_queue, db)
+        if kind == "chat-tls":
+            argv += chat_tls_flags(bins["chat"], *generate_certificate(bins["chat"], os.path.join(work, f"{n:03d}-tls")))
     elif kind == "relay":
         argv = [bins["relay"], "--host", "127.0.0.1", "--port", "0"]
     elif kind in ("ngircd", "inspircd"):
@@ -182,7 +216,7 @@ def start(kind, work, bins, max_clients=100000, max_queue=0):
     STARTED.append(server)
     try:
         if port is None:
-            server.port = _port_from_stdout(proc, log)
+            server.port = _port_from_stdout(proc, log, pattern=LISTENING_TLS if kind == "chat-tls" else LISTENING)
         _wait_listening(proc, server.port, log)
     except Exception:
         server.stop()
@@ -211,5 +245,5 @@ def versions(bins):
             return "?"
     pkg = lambda p: subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True, text=True).stdout
     chat = first_line([bins["chat"], "--version"])
-    return {"chat": chat, "chat-mem": chat + " --db :memory:", "ngircd": "ngircd " + pkg("ngircd"),
+    return {"chat": chat, "chat-mem": chat + " --db :memory:", "chat-tls": chat + " over TLS", "ngircd": "ngircd " + pkg("ngircd"),
             "inspircd": "InspIRCd " + pkg("inspircd"), "relay": "bench-relay"}

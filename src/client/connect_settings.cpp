@@ -8,7 +8,8 @@ namespace chat {
 
 namespace {
 const std::vector<std::string>& settingNames() {
-    static const std::vector<std::string> names{"host", "port", "user", "color", "colors", "timestamps", "bell"};
+    static const std::vector<std::string> names{"host",       "port", "user", "color", "colors",
+                                                "timestamps", "bell", "tls",  "ca-file"};
     return names;
 }
 
@@ -31,8 +32,8 @@ std::string defaultHistoryPath() { return xdgPath("XDG_STATE_HOME", ".local/stat
 
 void addConnectOptions(CLI::App& connect, ConnectCommandLine& line) {
     auto& o = line.options;
-    connect.add_option("--host", o.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
-    connect.add_option("--port", o.port, "Server port (1-65535)")
+    connect.add_option("--host", o.host, "Server address: a host name, an IP address, or chat[s]://HOST[:PORT]")->envname("CHAT_HOST")->capture_default_str();
+    connect.add_option("--port", o.port, "Server port (1-65535; 5051 with TLS when not given)")
         ->envname("CHAT_PORT")
         ->check(CLI::Range(1, 65535).description(""))
         ->capture_default_str();
@@ -59,6 +60,7 @@ void addConnectOptions(CLI::App& connect, ConnectCommandLine& line) {
                      "When the connection drops, exit 69 instead of reconnecting (the default on a terminal)");
     connect.add_flag("--json", o.json,
                      "Bot mode: print every server message as a JSON line; read JSON requests or text lines");
+    addTlsOptions(connect, line.tls);
     connect.add_option("--config", line.config,
                        "Settings file (default: $XDG_CONFIG_HOME/chat/config.ini, i.e. ~/.config/chat/config.ini)");
 }
@@ -72,7 +74,7 @@ std::map<std::string, std::string> readConfigFile(const std::string& path) {
         const auto& names = settingNames();
         if (std::find(names.begin(), names.end(), item.name) == names.end())
             throw CLI::ConfigError(path + ": unknown setting '" + item.fullname() +
-                                   "' (settings: host, port, user, color, colors, timestamps, bell)");
+                                   "' (settings: host, port, user, color, colors, timestamps, bell, tls, ca-file)");
         std::string value;
         for (const auto& input : item.inputs) value += (value.empty() ? "" : " ") + input;
         settings[item.name] = value;
@@ -99,6 +101,11 @@ ConnectOptions resolveConnectOptions(CLI::App& connect, ConnectCommandLine& line
         }
     }
     auto options = line.options;
+    const auto server = resolveServer(options.host, options.port, connect.get_option("--port")->count() > 0, line.tls);
+    options.host = server.address.host;
+    options.port = server.address.port;
+    options.tls = server.address.tls;
+    options.tlsSettings = server.tls;
     if (options.user.empty())
         if (const char* user = std::getenv("USER"); user && *user) options.user = user;
     options.pingInterval = std::chrono::milliseconds(static_cast<long long>(line.pingSeconds * 1000));

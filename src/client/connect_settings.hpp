@@ -3,6 +3,7 @@
 // and the config file, in that order of precedence.
 
 #include "client/interactive_client.hpp"
+#include "client/tls_options.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -21,6 +22,7 @@ struct ConnectCommandLine {
     double pingSeconds = 30;
     bool noReconnect = false;
     std::string config;  ///< --config FILE; empty: the default file, if it exists
+    TlsCommandLine tls;
 };
 
 /// Adds connect's options to `connect`, bound to `line`. --host, --port and
@@ -32,7 +34,9 @@ void addConnectOptions(CLI::App& connect, ConnectCommandLine& line);
 /// defaultConfigPath() when that file exists), then the user name from
 /// $USER, and returns the finished options. Throws CLI::FileError when an
 /// explicit --config file is missing, CLI::ConfigError for an unknown
-/// setting, CLI::ValidationError for a bad value (each exits 64).
+/// setting, CLI::ValidationError for a bad value or a contradictory
+/// address (each exits 64). A chats:// host or --tls (or `tls = true`)
+/// gives TLS settings; the question on first use is for runInteractive.
 ConnectOptions resolveConnectOptions(CLI::App& connect, ConnectCommandLine& line);
 
 /// The settings a config file holds: `key = value` lines at the top or in a

@@ -2,12 +2,14 @@
 
 #include "client/client_session.hpp"
 #include "client/input_parser.hpp"
+#include "client/known_servers.hpp"
 #include "client/line_editor.hpp"
 #include "client/guest_keys.hpp"
 #include "client/password_prompt.hpp"
 #include "client/paste_guard.hpp"
 #include "client/reconnect_backoff.hpp"
 #include "client/server_connection.hpp"
+#include "client/server_trust.hpp"
 #include "client/terminal_text.hpp"
 #include "shared/exit_codes.hpp"
 
@@ -192,6 +194,9 @@ private:
     /// The first connection: on a terminal, a registered name's password is
     /// asked for (without echo) when $CHAT_PASSWORD gives none or a wrong one.
     Welcome firstConnect();
+    /// One first-connection attempt, with the trust-on-first-use question.
+    Welcome connectFirst();
+    bool askToTrust(const UntrustedServer& question);
     void setUp(const Welcome& welcome);
     void send(const Poco::JSON::Object::Ptr& message);
     void lost(const std::string& why);
@@ -237,9 +242,13 @@ private:
     LineEditor::Stash stashed_;                    ///< the input line while asking
 };
 
-/// Connects and says hello, each within `timeout` (at most 10 s for the welcome).
+/// Connects and says hello, each within `timeout` (at most 10 s for the
+/// welcome). Only before the line editor starts may a person be asked to
+/// trust a certificate: on reconnection an unknown one is refused.
 Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseconds timeout) {
-    auto connection = std::make_unique<ServerConnection>(options_.host, options_.port, timeout);
+    auto tls = options_.tlsSettings;
+    tls.canAsk = mode_ == Mode::Terminal && !editor_;
+    auto connection = std::make_unique<ServerConnection>(ServerAddress{options_.host, options_.port, options_.tls}, tls, timeout);
     const auto key = client_ ? client_->guestKey() : key_;
     const auto welcome = connection->hello(user, std::string("chat/") + CHAT_VERSION, true,
                                            Clock::now() + std::min<std::chrono::milliseconds>(timeout, kAnswerTimeout),
@@ -256,7 +265,7 @@ Welcome InteractiveLoop::firstConnect() {
     key_ = loadGuestKey(options_.host, options_.port, options_.user);
     for (int attempt = 0;; ++attempt) {
         try {
-            auto welcome = connect(options_.user, std::chrono::seconds(10));
+            auto welcome = connectFirst();
             key_ = welcome.key;
             saveGuestKey(options_.host, options_.port, welcome.user, welcome.key);
             return welcome;
@@ -269,6 +278,45 @@ Welcome InteractiveLoop::firstConnect() {
             password_ = *typed;
         }
     }
+}
+
+/// One attempt of the first connection, with the trust-on-first-use
+/// question on a terminal: yes pins the fingerprint and connects again (a
+/// certificate that changed in between is refused like any other).
+Welcome InteractiveLoop::connectFirst() {
+    try {
+        return connect(options_.user, std::chrono::seconds(10));
+    } catch (const UntrustedServer& e) {
+        if (!e.askable()) throw;
+        if (!askToTrust(e)) throw ClientError(exit_code::kUntrusted, "not trusted; not connecting");
+        const std::string server = ServerAddress{options_.host, options_.port, true}.name();
+        try {
+            KnownServers::append(options_.tlsSettings.knownServersPath, server, e.fingerprint());
+            std::cerr << "Remembered " << server << " in " << options_.tlsSettings.knownServersPath << ".\n";
+        } catch (const std::runtime_error& failed) {
+            // Trusted for this run all the same, as the person said.
+            std::cerr << "chat: could not remember the server (" << failed.what() << "); trusting it for this session only\n";
+            options_.tlsSettings.fingerprint = e.fingerprint();
+        }
+        return connect(options_.user, std::chrono::seconds(10));
+    }
+}
+
+/// Shows the certificate and asks once on the terminal, before readline
+/// owns it; the answer is read from stdin byte by byte so that nothing typed
+/// after it is swallowed.
+bool InteractiveLoop::askToTrust(const UntrustedServer& question) {
+    std::cout << std::flush;
+    std::cerr << question.what() << "\n" << kTrustQuestion << std::flush;
+    std::string answer;
+    char c = 0;
+    for (;;) {
+        const ssize_t n = ::read(STDIN_FILENO, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n') break;
+        answer += c;
+    }
+    return confirms(answer);
 }
 
 void InteractiveLoop::send(const Poco::JSON::Object::Ptr& message) {
@@ -351,8 +399,10 @@ void InteractiveLoop::tryReconnect() {
         saveGuestKey(options_.host, options_.port, welcome.user, welcome.key);
         drainServer();  // events that came in the same read as the welcome
     } catch (const ClientError& e) {
+        // A certificate no longer trusted stops reconnecting (exit 77), and
+        // so does a refused login (exit 78).
         if (e.exitCode() == exit_code::kProtocol || e.exitCode() == exit_code::kUsage ||
-            e.exitCode() == exit_code::kAuth)
+            e.exitCode() == exit_code::kUntrusted || e.exitCode() == exit_code::kAuth)
             throw;
         // Quietly: the prompt says "(offline)" until it works; one line when it does.
         connection_.reset();
@@ -533,7 +583,10 @@ int InteractiveLoop::run() {
             pollfd fds[3] = {{connection_ ? connection_->fd() : -1, POLLIN, 0},
                              {inputOpen_ ? STDIN_FILENO : -1, POLLIN, 0},
                              {signalPipe[0], POLLIN, 0}};
-            const int ready = ::poll(fds, 3, timeoutMs);
+            // Bytes already decrypted inside TLS would not wake poll().
+            const bool buffered = connection_ && connection_->pending();
+            const int ready = ::poll(fds, 3, buffered ? 0 : timeoutMs);
+            if (buffered) fds[0].revents |= POLLIN;
             if (ready < 0 && errno != EINTR) break;
             client_->retryDue(Clock::now());
             if (fds[2].revents & POLLIN) {

@@ -3,6 +3,7 @@
 // speaking JSON lines.
 
 #include "client/event_renderer.hpp"
+#include "client/tls_stream.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,10 @@ enum class ColorMode { Auto, Always, Never };
 struct ConnectOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5050;
+    /// TLS (--tls, chats://, `tls = true`); trust as tlsSettings say, and on
+    /// a terminal a self-signed certificate is offered for trust on first use.
+    bool tls = false;
+    TlsSettings tlsSettings;
     std::string user;
     /// Ping a silent server after this long; give up after twice this.
     std::chrono::milliseconds pingInterval{30'000};

@@ -70,7 +70,9 @@ int runSend(const SendOptions& options) {
         }
     }
     try {
-        ServerConnection connection(options.host, options.port, options.timeout);
+        auto tls = options.tlsSettings;
+        tls.canAsk = false;  // scripts are never asked
+        ServerConnection connection(ServerAddress{options.host, options.port, options.tls}, tls, options.timeout);
         const auto welcome = connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline,
                                                  HelloCredentials{options.password,
                                                                   loadGuestKey(options.host, options.port, options.user)});

@@ -1,6 +1,8 @@
 #pragma once
 // `chat send`: deliver one or more messages and report honestly how it went.
 
+#include "client/tls_stream.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -11,6 +13,8 @@ namespace chat {
 struct SendOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 5050;
+    bool tls = false;
+    TlsSettings tlsSettings;  ///< never asks: an unknown certificate is exit 77
     std::string user;
     std::string password;  ///< $CHAT_PASSWORD: for a registered user; empty: a guest
     std::chrono::milliseconds timeout{10'000};  ///< for the whole command
@@ -22,8 +26,10 @@ struct SendOptions {
 /// messages refused as rate_limited are sent again after the delay the
 /// server names, within the timeout.
 /// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
-/// 67 no such user online or no such room, 69 server unreachable, 75 timed out
-/// (or too many failed logins), 78 login refused (auth_required, auth_failed, auth_insecure). Prints
+/// 67 no such user online or no such room, 69 server unreachable (or the
+/// wrong port for plaintext or TLS), 75 timed out (or too many failed
+/// logins), 77 the server's certificate is not trusted, 78 login refused
+/// (auth_required, auth_failed, auth_insecure). Prints
 /// nothing on success and one line on stderr for each failure.
 int runSend(const SendOptions& options);
 

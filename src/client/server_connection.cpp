@@ -45,16 +45,22 @@ int millisUntil(ServerConnection::Clock::time_point deadline) {
 }
 }  // namespace
 
-ServerConnection::ServerConnection(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
-    const std::string where = host + ":" + std::to_string(port);
+ServerConnection::ServerConnection(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout)
+    : ServerConnection(ServerAddress{host, port, false}, TlsSettings{}, timeout) {}
+
+ServerConnection::ServerConnection(const ServerAddress& address, const TlsSettings& tls,
+                                   std::chrono::milliseconds timeout)
+    : where_(address.name()) {
+    const auto deadline = Clock::now() + timeout;
     try {
-        socket_.connect(Poco::Net::SocketAddress(host, port), Poco::Timespan(timeout.count() * 1000));
+        socket_.connect(Poco::Net::SocketAddress(address.host, address.port), Poco::Timespan(timeout.count() * 1000));
         socket_.setNoDelay(true);
     } catch (const Poco::TimeoutException&) {
-        throw ClientError(exit_code::kTempFail, "timed out connecting to " + where);
+        throw ClientError(exit_code::kTempFail, "timed out connecting to " + where_);
     } catch (const Poco::Exception& e) {
-        throw ClientError(exit_code::kUnavailable, "cannot reach server at " + where + ": " + e.displayText());
+        throw ClientError(exit_code::kUnavailable, "cannot reach server at " + where_ + ": " + e.displayText());
     }
+    if (address.tls) tls_ = std::make_unique<TlsStream>(fd(), address, tls, deadline);
 }
 
 Welcome ServerConnection::hello(const std::string& user, const std::string& clientName, bool announce,
@@ -80,6 +86,8 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
                 throw ClientError(exit_code::kAuth, text, code);
             if (code == "auth_throttled") throw ClientError(exit_code::kTempFail, text, code);
             if (code == "name_in_use") throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text, code);
+            if (code == "tls_required" && !tls_)
+                throw ClientError(exit_code::kUnavailable, where_ + " speaks TLS: use --tls (or chats://)");
             throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text);
         }
         if (type != "welcome") continue;
@@ -108,6 +116,7 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
 
 void ServerConnection::send(const Poco::JSON::Object::Ptr& message) {
     const std::string frame = toFrame(message);
+    if (tls_) return tls_->write(frame.data(), frame.size());
     std::size_t sent = 0;
     while (sent < frame.size()) {
         const ssize_t n = ::send(fd(), frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
@@ -127,6 +136,18 @@ void ServerConnection::send(const Poco::JSON::Object::Ptr& message) {
 bool ServerConnection::readAvailable() {
     if (closed_) return false;
     char buffer[16 * 1024];
+    if (tls_) {
+        // Until OpenSSL wants more from the socket: it may hold decrypted
+        // bytes that poll() on the descriptor would never announce.
+        for (;;) {
+            std::size_t got = 0;
+            switch (tls_->read(buffer, sizeof buffer, got)) {
+            case TlsStream::Read::Data: decoder_.feed(buffer, got); continue;
+            case TlsStream::Read::WouldBlock: return true;
+            case TlsStream::Read::Closed: closed_ = true; return false;
+            }
+        }
+    }
     for (;;) {
         const ssize_t n = ::recv(fd(), buffer, sizeof buffer, MSG_DONTWAIT);
         if (n > 0) {
@@ -168,6 +189,7 @@ std::optional<Poco::JSON::Object::Ptr> ServerConnection::waitMessage(Clock::time
 }
 
 void ServerConnection::close() {
+    if (tls_ && !closed_) tls_->shutdown();
     try {
         socket_.shutdownSend();
     } catch (const Poco::Exception&) {

@@ -1,6 +1,9 @@
 #pragma once
 // The client's side of one connection to a chat server.
 
+#include "client/server_address.hpp"
+#include "client/server_connection_error.hpp"
+#include "client/tls_stream.hpp"
 #include "shared/frame_codec.hpp"
 #include "shared/protocol.hpp"
 
@@ -8,26 +11,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace chat {
-
-/// A failure that ends a client command, with the sysexits code to exit with.
-class ClientError : public std::runtime_error {
-public:
-    ClientError(int exitCode, const std::string& message, std::string code = {})
-        : std::runtime_error(message), exitCode_(exitCode), code_(std::move(code)) {}
-    int exitCode() const { return exitCode_; }
-    /// The server's error code when the server refused ("auth_failed"), else empty.
-    const std::string& code() const { return code_; }
-
-private:
-    int exitCode_;
-    std::string code_;
-};
 
 /// What a hello may carry besides the name (docs/protocol.md, "Names").
 struct HelloCredentials {
@@ -50,20 +39,25 @@ struct Welcome {
     Poco::JSON::Object::Ptr message;  ///< the welcome as received
 };
 
-/// Not thread-safe: one thread owns a ServerConnection.
+/// Not thread-safe: one thread owns a ServerConnection. Plain TCP or TLS
+/// underneath (TlsStream); everything above the bytes is the same.
 class ServerConnection {
 public:
     using Clock = std::chrono::steady_clock;
 
-    /// Connects within `timeout`. Throws ClientError(69) naming host and
-    /// port when the server cannot be reached, ClientError(75) on time-out.
+    /// Connects (and with address.tls, completes the TLS handshake and
+    /// decides trust) within `timeout`. Throws ClientError(69) naming host
+    /// and port when the server cannot be reached, ClientError(75) on
+    /// time-out, and what TlsStream throws.
+    ServerConnection(const ServerAddress& address, const TlsSettings& tls, std::chrono::milliseconds timeout);
+    /// Plaintext to host:port.
     ServerConnection(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout);
 
     /// Says hello and waits for welcome. Throws ClientError: 64 for a name
     /// the server refuses, 69 when the server is full or the connection
-    /// drops, 75 on time-out or auth_throttled, 76 when the server speaks
-    /// another version, 78 for auth_required, auth_failed and auth_insecure
-    /// (ClientError::code() says which).
+    /// drops or says the port speaks TLS, 75 on time-out or auth_throttled,
+    /// 76 when the server speaks another version, 78 for auth_required,
+    /// auth_failed and auth_insecure (ClientError::code() says which).
     Welcome hello(const std::string& user, const std::string& clientName, bool announce,
                   Clock::time_point deadline, const HelloCredentials& credentials = {});
 
@@ -71,9 +65,18 @@ public:
     /// when the connection is gone.
     void send(const Poco::JSON::Object::Ptr& message);
 
-    /// Reads whatever the socket has without blocking. False once the server
-    /// has closed the connection (messages already read stay available).
+    /// Reads whatever the socket has without blocking, and with TLS every
+    /// byte OpenSSL has decrypted, so that no complete message waits for
+    /// the socket to become readable again. False once the server has
+    /// closed the connection (messages already read stay available).
     bool readAvailable();
+
+    /// True when bytes already received wait to be read by readAvailable()
+    /// (a poll loop must not sleep on fd() then).
+    bool pending() const { return tls_ && tls_->pending(); }
+
+    /// The server's certificate fingerprint; empty for plaintext.
+    std::string fingerprint() const { return tls_ ? tls_->fingerprint() : std::string(); }
 
     /// The next complete message already read, if any. Throws ClientError(76)
     /// when the server sends something that is not a valid frame.
@@ -88,6 +91,8 @@ public:
 
 private:
     Poco::Net::StreamSocket socket_;
+    std::string where_;  ///< "host:port", for messages
+    std::unique_ptr<TlsStream> tls_;
     FrameDecoder decoder_;
     bool closed_ = false;
 };

@@ -22,17 +22,19 @@ void setupConnect(CLI::App& app) {
     addConnectOptions(*connect, *line);
     connect->footer(
         "Settings: flags override CHAT_HOST, CHAT_PORT and CHAT_USER, which override the config file\n"
-        "(host, port, user, color, colors, timestamps, bell as 'key = value' lines).\n"
-        "Exit status: 0 left, 64 usage or bad settings, 69 server unreachable or connection lost, 75 timed out,\n"
-        "76 the server broke the protocol (it is not trusted: control characters it sends are shown, not obeyed),\n"
-        "78 login refused. A registered --user's password comes from CHAT_PASSWORD, else it is asked on the\n"
-        "terminal without echo (tokens for scripts are not there yet).");
+        "(host, port, user, color, colors, timestamps, bell, tls, ca-file as 'key = value' lines).\n"
+        "Exit status: 0 left, 64 usage or bad settings, 69 server unreachable or connection lost (or plaintext/TLS\n"
+        "on the wrong port), 75 timed out, 76 the server broke the protocol (it is not trusted: control characters\n"
+        "it sends are shown, not obeyed), 77 the server's TLS certificate is not trusted, 78 login refused.\n"
+        "A registered --user's password comes from CHAT_PASSWORD, else it is asked on the terminal without echo\n"
+        "(tokens for scripts are not there yet).");
     connect->callback([connect, line] {
         const auto options = resolveConnectOptions(*connect, *line);
         if (options.user.empty()) {
             std::cerr << "chat connect: no user name: use --user NAME or set CHAT_USER\n";
             throw CLI::RuntimeError(exit_code::kUsage);
         }
+        if (options.tlsSettings.insecure) std::cerr << "chat connect: " << kInsecureWarning << "\n";
         std::signal(SIGPIPE, SIG_IGN);
         if (const int code = runInteractive(options); code != 0) throw CLI::RuntimeError(code);
     });

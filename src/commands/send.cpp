@@ -1,6 +1,7 @@
 #include "commands/commands.hpp"
 
 #include "client/one_shot_sender.hpp"
+#include "client/tls_options.hpp"
 #include "shared/exit_codes.hpp"
 
 #include <cmath>
@@ -17,6 +18,7 @@ struct SendCommandOptions {
     double timeoutSeconds = 10;
     std::vector<std::string> words;
     bool lines = false;
+    TlsCommandLine tls;
 };
 
 std::string joinWords(const std::vector<std::string>& words) {
@@ -29,8 +31,8 @@ std::string joinWords(const std::vector<std::string>& words) {
 void setupSend(CLI::App& app) {
     auto options = std::make_shared<SendCommandOptions>();
     auto* send = app.add_subcommand("send", "Send a message from a script and exit");
-    send->add_option("--host", options->send.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
-    send->add_option("--port", options->send.port, "Server port (1-65535)")
+    send->add_option("--host", options->send.host, "Server address: a host name, an IP address, or chat[s]://HOST[:PORT]")->envname("CHAT_HOST")->capture_default_str();
+    send->add_option("--port", options->send.port, "Server port (1-65535; 5051 with TLS when not given)")
         ->envname("CHAT_PORT")
         ->check(CLI::Range(1, 65535).description(""))
         ->capture_default_str();
@@ -38,15 +40,23 @@ void setupSend(CLI::App& app) {
     send->add_option("--timeout", options->timeoutSeconds, "Seconds to wait for the server's answers")
         ->check(CLI::Range(0.001, 86400.0))
         ->capture_default_str();
+    addTlsOptions(*send, options->tls);
     send->add_flag("--lines", options->lines, "Read stdin and send each non-empty line as its own message");
     send->add_option("target", options->send.target, "@user (a private message) or #room (posted without joining)")->required();
     send->add_option("text", options->words, "Message text; none or - reads stdin");
     send->footer(
         "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online or no such room,\n"
-        "69 server unreachable, 75 timed out, 78 login refused.\n"
+        "69 server unreachable (or plaintext/TLS on the wrong port), 75 timed out,\n"
+        "77 the server's TLS certificate is not trusted (never asked: pin it with --fingerprint), 78 login refused.\n"
         "A registered user's password comes from $CHAT_PASSWORD (tokens for scripts are not there yet).");
-    send->callback([options] {
+    send->callback([send, options] {
         auto& o = options->send;
+        const auto server = resolveServer(o.host, o.port, send->get_option("--port")->count() > 0, options->tls);
+        o.host = server.address.host;
+        o.port = server.address.port;
+        o.tls = server.address.tls;
+        o.tlsSettings = server.tls;
+        if (o.tlsSettings.insecure) std::cerr << "chat send: " << kInsecureWarning << "\n";
         if (o.user.empty()) o.user = defaultUser();
         if (o.user.empty()) {
             std::cerr << "chat send: no user name: use --user NAME or set CHAT_USER\n";

@@ -6,6 +6,7 @@
 #include "server/history_writer.hpp"
 #include "server/password_hash.hpp"
 #include "shared/exit_codes.hpp"
+#include "shared/tls_certificates.hpp"
 #include "shared/validation.hpp"
 
 #include <spdlog/async.h>
@@ -14,6 +15,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -46,7 +48,48 @@ struct ServeOptions {
     std::size_t historyMaxPerRoom = 100000;
     bool requireAccount = false;
     bool allowPlaintextAuth = false;
+    std::string tlsCert;
+    std::string tlsKey;
+    std::uint16_t tlsPort = 5051;
+    bool tlsOnly = false;
+    std::string generateCert;  // a directory: write a self-signed certificate there and exit
+    std::vector<std::string> certHosts;
 };
+
+/// --generate-cert: DIR/cert.pem and DIR/key.pem for the hosts, never
+/// overwriting; prints the fingerprint and the command to serve with.
+int generateCertificate(const ServeOptions& options) {
+    std::vector<std::string> hosts = options.certHosts;
+    if (hosts.empty()) {
+        hosts = {"localhost", "127.0.0.1", "::1"};
+        char name[256] = {};
+        if (::gethostname(name, sizeof name - 1) == 0 && *name && std::string(name) != "localhost") hosts.emplace_back(name);
+    }
+    const std::string dir = options.generateCert;
+    const std::string cert = dir + "/cert.pem";
+    const std::string key = dir + "/key.pem";
+    for (const auto& path : {cert, key}) {
+        if (std::filesystem::exists(path)) {
+            std::cerr << "chat serve: " << path << " already exists; not overwriting it (remove it first)\n";
+            return exit_code::kCantCreate;
+        }
+    }
+    try {
+        std::error_code ignored;
+        std::filesystem::create_directories(dir, ignored);
+        const auto pair = tls::makeSelfSigned({hosts});
+        tls::writePemFiles(pair, cert, key);
+        std::string names;
+        for (const auto& host : hosts) names += (names.empty() ? "" : ", ") + host;
+        std::cout << "wrote " << cert << " and " << key << " (mode 0600), self-signed for " << names << "\n"
+                  << "SHA-256 fingerprint: " << tls::fingerprintSha256(pair.certificate) << "\n"
+                  << "serve with: chat serve --tls-cert " << cert << " --tls-key " << key << std::endl;
+    } catch (const std::exception& e) {
+        std::cerr << "chat serve: --generate-cert: " << e.what() << "\n";
+        return exit_code::kCantCreate;
+    }
+    return exit_code::kOk;
+}
 
 /// $XDG_DATA_HOME/chat/chat.db, or ~/.local/share/chat/chat.db.
 std::string defaultDatabase() {
@@ -121,6 +164,23 @@ bool drainLogs(std::chrono::milliseconds grace) {
     return true;
 }
 
+/// SIGHUP: new TLS connections use the certificate and key as they are now
+/// on disk; existing ones keep theirs. A failed reload keeps the old pair.
+void reloadTls(TlsServerContext* tls) {
+    if (!tls) {
+        spdlog::info("received SIGHUP: nothing to reload (no --tls-cert)");
+        return;
+    }
+    try {
+        tls->reload();
+        spdlog::info("reloaded the TLS certificate {} and key {} (SHA-256 {})", tls->certPath(), tls->keyPath(),
+                     tls->fingerprint());
+    } catch (const TlsSetupError& e) {
+        spdlog::error("TLS reload failed, keeping the previous certificate (SHA-256 {}): {}", tls->fingerprint(),
+                      e.what());
+    }
+}
+
 /// The exit code, after the log is written out (or given up on).
 int finish(int code) {
     // std::cout was flushed line by line (std::endl); std::cerr must not be
@@ -130,12 +190,32 @@ int finish(int code) {
 }
 
 int runServe(const ServeOptions& options) {
+    if (!options.generateCert.empty()) return generateCertificate(options);
+    if (options.tlsCert.empty() != options.tlsKey.empty()) {
+        std::cerr << "chat serve: " << (options.tlsCert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key")
+                  << " (both, or neither)\n";
+        return exit_code::kUsage;
+    }
+    if (options.tlsOnly && options.tlsCert.empty()) {
+        std::cerr << "chat serve: --tls-only needs --tls-cert and --tls-key\n";
+        return exit_code::kUsage;
+    }
+    std::shared_ptr<TlsServerContext> tls;
+    if (!options.tlsCert.empty()) {
+        try {
+            tls = std::make_shared<TlsServerContext>(options.tlsCert, options.tlsKey);
+        } catch (const TlsSetupError& e) {
+            std::cerr << "chat serve: " << e.what() << "\n";
+            return exit_code::kNoInput;
+        }
+    }
     startLogging(options.logLevel);
 
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);  // reloads the TLS certificate and key
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // every thread started below inherits this
     std::signal(SIGPIPE, SIG_IGN);
     // Past a file-size limit (ulimit -f) a write fails with EFBIG, which the
@@ -146,6 +226,9 @@ int runServe(const ServeOptions& options) {
     ServerConfig config;
     config.host = options.host;
     config.port = options.port;
+    config.plaintext = !options.tlsOnly;
+    config.tls = tls;
+    config.tlsPort = options.tlsPort;
     config.hub.maxClients = options.maxClients;
     config.hub.motd = options.motd;
     config.hub.maxTextBytes = options.maxText;
@@ -191,17 +274,23 @@ int runServe(const ServeOptions& options) {
         server = std::make_unique<ChatServer>(config);
         server->start();
     } catch (const Poco::Exception& e) {
-        std::cerr << "chat serve: cannot listen on " << options.host << ":" << options.port << ": "
+        std::cerr << "chat serve: cannot listen on " << options.host << ":" << options.port
+                  << (tls ? " or TLS port " + std::to_string(options.tlsPort) : std::string()) << ": "
                   << e.displayText() << "\n";
         return finish(exit_code::kOsError);
     } catch (const std::exception& e) {
         std::cerr << "chat serve: cannot start: " << e.what() << "\n";
         return finish(exit_code::kOsError);
     }
-    std::cout << "listening on " << server->address().toString() << std::endl;
+    if (const auto plain = server->plainAddress()) std::cout << "listening on " << plain->toString() << std::endl;
+    if (const auto secure = server->tlsAddress()) std::cout << "listening for TLS on " << secure->toString() << std::endl;
 
     int signal = 0;
-    sigwait(&signals, &signal);
+    for (;;) {
+        sigwait(&signals, &signal);
+        if (signal != SIGHUP) break;
+        reloadTls(tls.get());
+    }
     spdlog::info("received {}; shutting down (a second signal exits at once)", strsignal(signal));
     std::thread([signals] {
         int again = 0;
@@ -221,7 +310,9 @@ void setupServe(CLI::App& app) {
     auto* serve = app.add_subcommand("serve", "Run the chat server");
     serve->footer(
         "Names are not protected on this server: anyone may connect under any name, and several\n"
-        "connections may share one name (they are one user). Accounts will come later.");
+        "connections may share one name (they are one user). Accounts will come later.\n"
+        "TLS: --tls-cert and --tls-key add a TLS listener on --tls-port; SIGHUP reloads both files\n"
+        "for new connections. --generate-cert DIR makes a self-signed pair for first use.");
     serve->add_option("--host", options->host, "Address to listen on")->capture_default_str();
     serve->add_option("--port", options->port, "TCP port to listen on (0 picks a free one)")->capture_default_str();
     serve->add_option("--max-clients", options->maxClients, "Most connections served at once")
@@ -284,8 +375,23 @@ void setupServe(CLI::App& app) {
     serve->add_flag("--require-account", options->requireAccount,
                     "Admit registered accounts only: a guest's hello is answered auth_required");
     serve->add_flag("--allow-plaintext-auth", options->allowPlaintextAuth,
-                    "Accept passwords over unencrypted connections from other machines (by default only from "
-                    "loopback)");
+                    "Accept passwords over unencrypted connections from other machines (by default only over "
+                    "TLS or from loopback)");
+    serve->add_option("--tls-cert", options->tlsCert,
+                      "PEM certificate (the server's first, then any chain) for the TLS listener; needs --tls-key")
+        ->type_name("FILE");
+    serve->add_option("--tls-key", options->tlsKey, "PEM private key of --tls-cert")->type_name("FILE");
+    serve->add_option("--tls-port", options->tlsPort, "TCP port of the TLS listener (0 picks a free one)")
+        ->capture_default_str();
+    serve->add_flag("--tls-only", options->tlsOnly, "Serve TLS only: no plaintext listener (--port is unused)");
+    serve->add_option("--generate-cert", options->generateCert,
+                      "Write a self-signed certificate and key (DIR/cert.pem, DIR/key.pem) for --cert-host names, "
+                      "print its fingerprint and exit")
+        ->type_name("DIR");
+    serve->add_option("--cert-host", options->certHosts,
+                      "A host name or address for --generate-cert (repeatable) "
+                      "[default: localhost, 127.0.0.1, ::1 and this machine's host name]")
+        ->type_name("NAME");
     serve->add_option("--log-level", options->logLevel, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();

@@ -29,8 +29,8 @@ struct AuthOutcome {
 
 /// Passwords may travel over this connection: it is secure (TLS), or the
 /// peer is on loopback (127.0.0.0/8, ::1, ::ffff:127.x.x.x), or the server
-/// allows plaintext. The one place that decides; the TLS transport will
-/// pass `secureTransport`.
+/// allows plaintext. The one place that decides; the conversation passes
+/// its Conversation::secureTransport() (TLS, or a loopback peer).
 bool passwordsMayTravel(const std::string& peerIp, bool secureTransport, bool allowPlaintext);
 
 /// Thread-safe; called from session threads, never under the hub's lock

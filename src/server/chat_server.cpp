@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <poll.h>
+#include <stdexcept>
 
 namespace chat {
 
@@ -22,10 +23,11 @@ const Poco::Timespan kDispatcherIdle(0, 200 * 1000);
 
 class SessionFactory final : public Poco::Net::TCPServerConnectionFactory {
 public:
-    SessionFactory(Hub& hub, Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits)
-        : hub_(hub), dispatcher_(dispatcher), logs_(logs), limits_(limits) {}
+    SessionFactory(Hub& hub, Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits,
+                   std::shared_ptr<const TlsServerContext> tls)
+        : hub_(hub), dispatcher_(dispatcher), logs_(logs), limits_(limits), tls_(std::move(tls)) {}
     Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-        return new TcpSession(socket, hub_, dispatcher_, logs_, limits_);
+        return new TcpSession(socket, hub_, dispatcher_, logs_, limits_, tls_);
     }
 
 private:
@@ -33,29 +35,51 @@ private:
     Dispatcher& dispatcher_;
     LogThrottle& logs_;
     SessionLimits limits_;
+    std::shared_ptr<const TlsServerContext> tls_;
 };
 
-Poco::Net::ServerSocket bindSocket(const ServerConfig& config) {
+Poco::Net::ServerSocket bindSocket(const std::string& host, std::uint16_t port) {
     Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(config.host, config.port), /*reuseAddress=*/true, /*reusePort=*/false);
+    socket.bind(Poco::Net::SocketAddress(host, port), /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(1024);
     return socket;
 }
 
 int threadCount(const ServerConfig& config) { return static_cast<int>(config.hub.maxClients) + kSpareThreads; }
+
+int listenerCount(const ServerConfig& config) {
+    if (!config.plaintext && !config.tls) throw std::invalid_argument("no listener: plaintext off and no TLS context");
+    return (config.plaintext ? 1 : 0) + (config.tls ? 1 : 0);
+}
 }  // namespace
 
 ChatServer::ChatServer(ServerConfig config)
     : config_(std::move(config)),
       dispatcher_(config_.backlogBudget),
       hub_(config_.hub, &dispatcher_, config_.history),
-      socket_(bindSocket(config_)),
-      address_(socket_.address()),
-      pool_("session", 2, threadCount(config_), 60, kThreadStackBytes) {}
+      // Each listener may fill its own share: clients beyond --max-clients
+      // still get a thread to be refused on, whichever port they chose.
+      pool_("session", 2, threadCount(config_) * listenerCount(config_), 60, kThreadStackBytes) {
+    if (config_.plaintext) {
+        auto socket = bindSocket(config_.host, config_.port);
+        const auto address = socket.address();
+        plain_.emplace(Listener{std::move(socket), address, nullptr, nullptr});
+    }
+    if (config_.tls) {
+        auto socket = bindSocket(config_.host, config_.tlsPort);
+        const auto address = socket.address();
+        tls_.emplace(Listener{std::move(socket), address, config_.tls, nullptr});
+    }
+}
 
 ChatServer::~ChatServer() { stop(); }
 
 void ChatServer::start() {
+    if (plain_) startListener(*plain_);
+    if (tls_) startListener(*tls_);
+}
+
+void ChatServer::startListener(Listener& listener) {
     auto params = new Poco::Net::TCPServerParams;
     params->setMaxThreads(threadCount(config_));
     params->setMaxQueued(1024);
@@ -64,27 +88,44 @@ void ChatServer::start() {
     // to wait misses the wake-up and sleeps for the whole idle time, which
     // stop()'s joinAll() then waits out. A short idle time bounds that wait.
     params->setThreadIdleTime(kDispatcherIdle);
-    server_ = std::make_unique<Poco::Net::TCPServer>(new SessionFactory(hub_, dispatcher_, logs_, config_.session), pool_,
-                                                     socket_, params);
-    server_->start();
-    spdlog::info("listening on {}", address_.toString());
+    listener.server = std::make_unique<Poco::Net::TCPServer>(
+        new SessionFactory(hub_, dispatcher_, logs_, config_.session, listener.tls), pool_, listener.socket, params);
+    listener.server->start();
+    if (listener.tls)
+        spdlog::info("listening for TLS on {} (certificate SHA-256 {})", listener.address.toString(),
+                     listener.tls->fingerprint());
+    else
+        spdlog::info("listening on {}", listener.address.toString());
 }
 
 void ChatServer::stop(std::chrono::milliseconds grace) {
     if (stopped_) return;
     stopped_ = true;
     spdlog::info("shutting down: notifying {} connection(s)", hub_.connectionCount());
-    if (server_) server_->stop();
+    for (auto* listener : {&plain_, &tls_})
+        if (*listener && (*listener)->server) (*listener)->server->stop();
     hub_.flushHistory();  // oks of stored messages go out before the shutdown notice
     hub_.shutdown("the server is shutting down");
-    refuseWaitingConnections();
+    for (auto* listener : {&plain_, &tls_})
+        if (*listener) refuseWaitingConnections(**listener);
     if (!hub_.waitUntilEmpty(std::chrono::steady_clock::now() + grace))
         spdlog::warn("{} connection(s) still open after {} ms", hub_.connectionCount(), grace.count());
     pool_.joinAll();
     hub_.flushHistory();  // no answer is delivered once the dispatcher is gone
 }
 
-void ChatServer::refuseWaitingConnections() {
+void ChatServer::refuseWaitingConnections(Listener& listener) {
+    Poco::Net::ServerSocket& socket = listener.socket;
+    if (listener.tls) {
+        // No handshake is started for a refusal: the waiting TLS clients see
+        // the connection close.
+        try {
+            socket.close();
+        } catch (const Poco::Exception& e) {
+            spdlog::warn("closing the TLS listening socket: {}", e.displayText());
+        }
+        return;
+    }
     // Connections the kernel accepted but the TCPServer will never take: say
     // why, then close the listening socket so that later ones are refused.
     // Each is closed the way sessions close: FIN, then what the client still
@@ -94,9 +135,9 @@ void ChatServer::refuseWaitingConnections() {
     std::vector<Poco::Net::StreamSocket> refused;
     try {
         for (int i = 0; i < 1024; ++i) {
-            pollfd pfd{socket_.impl()->sockfd(), POLLIN, 0};
+            pollfd pfd{socket.impl()->sockfd(), POLLIN, 0};
             if (::poll(&pfd, 1, 0) <= 0) break;
-            Poco::Net::StreamSocket peer = socket_.acceptConnection();
+            Poco::Net::StreamSocket peer = socket.acceptConnection();
             try {
                 peer.setBlocking(false);
                 peer.sendBytes(frame.data(), static_cast<int>(frame.size()));
@@ -105,7 +146,7 @@ void ChatServer::refuseWaitingConnections() {
             } catch (const Poco::Exception&) {
             }
         }
-        socket_.close();
+        socket.close();
     } catch (const Poco::Exception& e) {
         spdlog::warn("closing the listening socket: {}", e.displayText());
     }

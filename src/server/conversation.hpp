@@ -75,6 +75,12 @@ public:
     /// The user's display name, empty before hello.
     const std::string& user() const { return user_; }
     const std::string& peer() const { return peer_; }
+    /// True when nobody on the path can read the connection: it is TLS, or
+    /// the peer is on this host (loopback). The transport says so once,
+    /// before open(). Passwords are refused (auth_insecure) where this is
+    /// false, unless the operator allows them (--allow-plaintext-auth).
+    void setSecureTransport(bool secure) { secureTransport_ = secure; }
+    bool secureTransport() const { return secureTransport_; }
     const ConversationLimits& limits() const { return limits_; }
 
 private:
@@ -113,6 +119,7 @@ private:
     std::string endReason_;
     bool attached_ = false;
     bool pingSent_ = false;
+    bool secureTransport_ = false;
     Clock::time_point opened_;
     Clock::time_point lastHeard_;
     TokenBucket requests_;

@@ -33,7 +33,7 @@ bool Conversation::checkPassword(const Poco::JSON::Object::Ptr& request, const s
         refuse(ErrorCode::BadRequest, "this server keeps no accounts; leave out \"password\"", id);
         return false;
     }
-    if (auto allowed = auth->transportAllows(ip_); !allowed) {
+    if (auto allowed = auth->transportAllows(ip_, secureTransport()); !allowed) {
         refuseAuth(allowed, id);
         return false;
     }
@@ -50,7 +50,7 @@ void Conversation::handleAccountRequest(const std::string& type, const Poco::JSO
     const auto id = requestId(request);
     auto* auth = hub_.config().auth;
     if (!auth) return refuse(ErrorCode::BadRequest, "this server keeps no accounts", id);
-    if (auto allowed = auth->transportAllows(ip_); !allowed) return refuseAuth(allowed, id);
+    if (auto allowed = auth->transportAllows(ip_, secureTransport()); !allowed) return refuseAuth(allowed, id);
     const std::string name = user_;  // the session's current name
     if (type == "register") {
         const auto password = stringField(request, "password");

@@ -11,4 +11,8 @@ namespace chat {
 /// Anything unparseable is its own group.
 std::string ipGroup(const std::string& address);
 
+/// True for 127.0.0.0/8, ::1 and their IPv4-mapped forms: a peer on this
+/// host, whose traffic never crosses a network.
+bool isLoopbackAddress(const std::string& address);
+
 }  // namespace chat

@@ -21,7 +21,7 @@ Link::Result PlainLink::writeLocked(const char* data, std::size_t size) {
         const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) return {Status::Ok, static_cast<std::size_t>(n)};
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return {Status::WouldBlock};
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {Status::WouldBlock, 0, Wait::Write};
         return {Status::Failed};
     }
 }

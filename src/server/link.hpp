@@ -4,6 +4,7 @@
 #include "shared/mutex.hpp"
 
 #include <cstddef>
+#include <string>
 
 namespace chat {
 
@@ -21,20 +22,49 @@ public:
         Closed,      ///< read: orderly end of stream
         Failed,      ///< reset, broken pipe, or a protocol error underneath
     };
+    /// What a WouldBlock waits for. A TLS read can need the socket to be
+    /// writable (a handshake flight) and a TLS write readable (a write before
+    /// the handshake is done); plain TCP always waits in its own direction.
+    enum class Wait { Read, Write };
     struct Result {
         Status status;
         std::size_t bytes = 0;
+        Wait wait = Wait::Read;  ///< with WouldBlock: poll for this
+        /// read() only: a write had returned WouldBlock waiting for input, and
+        /// this read moved the stream on; the writer should try again now
+        /// (nothing else will tell it, as the reader consumed the readiness).
+        bool writerMayRetry = false;
+        /// read() only: more input is already off the socket (decrypted, not
+        /// yet returned), which the fd will not poll readable for: read again.
+        bool moreBuffered = false;
     };
 
     virtual ~Link() = default;
 
     Result read(char* buffer, std::size_t size) EXCLUDES(streamMutex_) {
         MutexLock lock(streamMutex_);
-        return readLocked(buffer, size);
+        auto result = readLocked(buffer, size);
+        result.writerMayRetry = writerWaitsForRead_;
+        writerWaitsForRead_ = false;
+        return result;
     }
     Result write(const char* data, std::size_t size) EXCLUDES(streamMutex_) {
         MutexLock lock(streamMutex_);
-        return writeLocked(data, size);
+        auto result = writeLocked(data, size);
+        if (result.status == Status::WouldBlock && result.wait == Wait::Read) writerWaitsForRead_ = true;
+        return result;
+    }
+    /// False until the security layer's handshake has completed (always true
+    /// for plain TCP). Frames written before then wait.
+    bool established() EXCLUDES(streamMutex_) {
+        MutexLock lock(streamMutex_);
+        return establishedLocked();
+    }
+    /// After a Failed read: why, in words for the log ("TLS handshake failed:
+    /// ..."); empty when the reason is the usual reset.
+    std::string failure() EXCLUDES(streamMutex_) {
+        MutexLock lock(streamMutex_);
+        return failureLocked();
     }
     /// Ends the sending direction after what was written (a TCP FIN, or a
     /// TLS close_notify then FIN). Reading stays possible.
@@ -50,8 +80,13 @@ protected:
     virtual Result readLocked(char* buffer, std::size_t size) REQUIRES(streamMutex_) = 0;
     virtual Result writeLocked(const char* data, std::size_t size) REQUIRES(streamMutex_) = 0;
     virtual void shutdownWriteLocked() REQUIRES(streamMutex_) = 0;
+    virtual bool establishedLocked() REQUIRES(streamMutex_) { return true; }
+    virtual std::string failureLocked() REQUIRES(streamMutex_) { return {}; }
 
     Mutex streamMutex_;
+
+private:
+    bool writerWaitsForRead_ GUARDED_BY(streamMutex_) = false;
 };
 
 /// Plain TCP on a socket the caller owns and keeps open while the Link is used.

@@ -177,6 +177,15 @@ void Outbox::writable() {
     dispatcher_.addBacklogLocked(static_cast<std::ptrdiff_t>(backlogShareLocked()) - static_cast<std::ptrdiff_t>(before));
 }
 
+void Outbox::retryWrite() {
+    bool mustWake = false;
+    {
+        MutexLock lock(dispatcher_.mutex_);
+        if (scheduled_ && attached_) mustWake = dispatcher_.readyLocked(shared_from_this());
+    }
+    if (mustWake) dispatcher_.wake();
+}
+
 Outbox::FlushResult Outbox::flush(int epollFd) {
     MutexLock writeLock(writeMutex_);
     {
@@ -224,6 +233,11 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             scratch.append(bytes, skip, std::string::npos);
         }
         const auto result = link_.write(scratch.data(), scratch.size());
+        if (result.status == Link::Status::WouldBlock && result.wait == Link::Wait::Read) {
+            // Not the peer refusing bytes: the link's reader will call
+            // retryWrite(). The bytes stay in the backlog meanwhile.
+            return FlushResult::WouldBlock;
+        }
         if (result.status == Link::Status::WouldBlock) {
             armWritable(epollFd, link_.fd(), this);
             MutexLock lock(dispatcher_.mutex_);

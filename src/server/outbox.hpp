@@ -78,13 +78,19 @@ public:
     enum class FlushResult { Done, WouldBlock, More };
     /// Dispatcher thread only: writes what the link takes without blocking.
     /// WouldBlock: the link is full and its fd has been registered for
-    /// EPOLLOUT (one-shot) in `epollFd` with this outbox's address as data.
+    /// EPOLLOUT (one-shot) in `epollFd` with this outbox's address as data;
+    /// or the link waits for its own input, and retryWrite() will schedule
+    /// the outbox again.
     /// More: bytes are still queued after a few writes; flush again later
     /// (so that one busy connection cannot hold up the others). Done: the
     /// queue is empty, the peer is gone or the link detached.
     FlushResult flush(int epollFd) EXCLUDES(writeMutex_, dispatcher_.mutex_);
     /// Dispatcher thread only: the link reported writable again.
     void writable() EXCLUDES(dispatcher_.mutex_);
+    /// The session thread, when a read says the writer may retry
+    /// (Link::Result::writerMayRetry): a flush that waited for the link's
+    /// input (a TLS write before the handshake finished) is scheduled again.
+    void retryWrite() EXCLUDES(dispatcher_.mutex_);
 
 private:
     /// Encodes `event` for this outbox alone and queues it; then, when

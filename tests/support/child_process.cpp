@@ -41,6 +41,10 @@ ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::map<
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    // Nothing else is inherited: in particular not the descriptor of
+    // `flock /tmp/chat-build.lock ctest`, which a server orphaned by a killed
+    // test binary would otherwise hold, blocking every later build.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     // The test process ignores SIGPIPE (see write()); the child starts with
     // the default disposition, as it would from a shell.
     posix_spawnattr_t attributes;
@@ -187,6 +191,18 @@ std::string ChildProcess::stderrText() {
         err_.append(buffer, static_cast<std::size_t>(n));
     }
     return err_;
+}
+
+bool ChildProcess::waitForStderr(const std::string& needle, std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        if (stderrText().find(needle) != std::string::npos) return true;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{stderr_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return stderrText().find(needle) != std::string::npos;
+        if (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)) return stderrText().find(needle) != std::string::npos;
+    }
 }
 
 RunningServer startServer(const std::vector<std::string>& extraArgs) {

@@ -39,6 +39,10 @@ public:
     void signal(int signo);
     pid_t pid() const { return pid_; }
 
+    /// Reads stderr until it contains `needle` (anywhere in all of it so
+    /// far); true when it does within `wait`.
+    bool waitForStderr(const std::string& needle, std::chrono::milliseconds wait = std::chrono::seconds(5));
+
     /// Everything read so far from stdout / stderr (stderr is read at exit).
     const std::string& stdoutText() const { return out_; }
     std::string stderrText();

@@ -182,3 +182,59 @@ TEST_CASE("settings: colors picks the name palette, from a flag or the config fi
     writeFile(dir + "/bad.ini", "colors = 88\n");
     CHECK_THROWS_AS(parse({"--config", dir + "/bad.ini"}), CLI::ValidationError);
 }
+
+TEST_CASE("settings: TLS from --tls, a chats:// host or `tls = true`, with port 5051 unless one is given") {
+    const TemporaryDirectory dir;
+    auto env = kClean;
+    env["XDG_CONFIG_HOME"] = dir;
+    env["XDG_STATE_HOME"] = dir + "/state";
+    Environment e(env);
+    SECTION("plaintext stays the default") {
+        const auto o = parse({});
+        CHECK_FALSE(o.tls);
+        CHECK(o.port == 5050);
+    }
+    SECTION("--tls") {
+        const auto o = parse({"--tls"});
+        CHECK(o.tls);
+        CHECK(o.port == 5051);
+        CHECK(o.tlsSettings.knownServersPath == dir + "/state/chat/known_servers");
+        CHECK_FALSE(o.tlsSettings.insecure);
+        CHECK(parse({"--tls", "--port", "6000"}).port == 6000);
+    }
+    SECTION("chats:// and chat:// addresses") {
+        auto o = parse({"--host", "chats://chat.example:7000"});
+        CHECK(o.tls);
+        CHECK(o.host == "chat.example");
+        CHECK(o.port == 7000);
+        o = parse({"--host", "chats://[::1]"});
+        CHECK(o.host == "::1");
+        CHECK(o.port == 5051);
+        o = parse({"--host", "chat://chat.example"});
+        CHECK_FALSE(o.tls);
+        CHECK(o.port == 5050);
+        CHECK_THROWS_AS(parse({"--host", "chat://chat.example", "--tls"}), CLI::ValidationError);
+        CHECK_THROWS_AS(parse({"--host", "chats://chat.example:7000", "--port", "7001"}), CLI::ValidationError);
+        CHECK_THROWS_AS(parse({"--host", "https://chat.example"}), CLI::ValidationError);
+    }
+    SECTION("the config file's tls and ca-file") {
+        ::mkdir((dir + "/chat").c_str(), 0700);
+        writeFile(dir + "/chat/config.ini", "[connect]\ntls = true\nca-file = /etc/chat-ca.pem\n");
+        const auto o = parse({});
+        CHECK(o.tls);
+        CHECK(o.port == 5051);
+        CHECK(o.tlsSettings.caFile == "/etc/chat-ca.pem");
+    }
+    SECTION("--fingerprint is normalised; a malformed one or a TLS option without TLS is an error") {
+        const std::string hex(64, 'a');
+        const auto o = parse({"--tls", "--fingerprint", hex});
+        REQUIRE(o.tlsSettings.fingerprint);
+        CHECK(o.tlsSettings.fingerprint->size() == 95);
+        CHECK(o.tlsSettings.fingerprint->substr(0, 6) == "AA:AA:");
+        CHECK_THROWS_AS(parse({"--tls", "--fingerprint", "abc"}), CLI::ValidationError);
+        CHECK_THROWS_AS(parse({"--fingerprint", hex}), CLI::ValidationError);
+        CHECK_THROWS_AS(parse({"--insecure"}), CLI::ValidationError);
+        CHECK_THROWS_AS(parse({"--ca-file", "ca.pem"}), CLI::ValidationError);
+        CHECK(parse({"--tls", "--insecure"}).tlsSettings.insecure);
+    }
+}
