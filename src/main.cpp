@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     chat::commands::setupServe(app);
     chat::commands::setupConnect(app);
     chat::commands::setupSend(app);
+    chat::commands::setupPasswd(app);
 
     if (argc < 2) {
         std::cerr << app.help();

@@ -135,6 +135,7 @@ ClientSession::ClientSession(const Welcome& welcome, Send send, ClientOutput& ou
       pace_(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
             welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now()) {
     render_.self = welcome.user;
+    guestKey_ = welcome.key;
     render_.currentRoom = welcome.room;
     rooms_.insert(welcome.rooms.begin(), welcome.rooms.end());
     if (!welcome.room.empty()) rooms_.insert(welcome.room);
@@ -405,6 +406,7 @@ void ClientSession::reconnected(const Welcome& welcome) {
     pace_ = SendPacer(welcome.ratePerSecond > 0 ? welcome.ratePerSecond : 1e9,
                       welcome.rateBurst >= 1 ? welcome.rateBurst : 1e9, Clock::now());
     render_.self = welcome.user;
+    guestKey_ = welcome.key;
     if (welcome.maxText > 0) maxText_ = welcome.maxText;
     rooms_.clear();
     rooms_.insert(welcome.rooms.begin(), welcome.rooms.end());
@@ -573,6 +575,9 @@ bool ClientSession::handleLine(const std::string& line) {
         return true;
     }
     case Kind::Back: request(simple("back"), {"back", {}}); return true;
+    case Kind::Register:  // the terminal client asks the password and sends register itself
+        output_.error("/register needs a terminal to ask the password on (or send {\"type\":\"register\"} with --json)");
+        return true;
     case Kind::History: {
         auto m = simple("history");
         const auto target = !c.room.empty() ? c.room : !c.target.empty() ? "@" + c.target : currentContext();
@@ -806,10 +811,14 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
                " ago; idle " + duration(std::max<std::int64_t>(0, intField(ok, "idle_ms").value_or(0))) + (away.empty() ? "" : "; away: " + away));
     } else if (kind == "nick") {
         render_.self = field(ok, "user");
+        guestKey_ = field(ok, "key");  // a new guest name's key, or none for an account
     } else if (kind == "away") {
         notice("* you are marked away: " + visibleText(pending.detail));
     } else if (kind == "back") {
         notice("* you are back");
+    } else if (kind == "register") {
+        guestKey_.clear();
+        notice("* " + shown(ok, "user") + " is now a registered account; log in with its password from now on");
     } else if (kind == "history") {
         showHistory(pending.detail, ok);
     } else if (kind == "search") {

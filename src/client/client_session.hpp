@@ -93,6 +93,9 @@ public:
     /// Lines kept per room and query, to show what was missed on /switch.
     static constexpr std::size_t kScrollback = 200;
     const std::string& self() const { return render_.self; }
+    /// The guest key of our current name (welcome, then each nick's ok);
+    /// empty for an account. Reconnects present it.
+    const std::string& guestKey() const { return guestKey_; }
     const std::set<std::string>& rooms() const { return rooms_; }
     /// Users seen online (welcome, /who, events), without ourselves; for completion.
     std::vector<std::string> knownUsers() const;
@@ -182,6 +185,7 @@ private:
     std::map<std::string, std::string> users_;  ///< by nameKey: display name
     std::map<std::string, std::string> seenRooms_;  ///< by nameKey: room name
     std::map<std::string, std::set<std::string>> members_;  ///< by room nameKey: members' nameKeys
+    std::string guestKey_;
     std::size_t maxText_ = 0;  ///< longer texts are split (welcome's max_text)
     Clock::time_point lostAt_{};
     std::optional<Clock::time_point> quietUntil_;  ///< repeated joins are not shown until then

@@ -213,6 +213,8 @@ std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event
     if (type == "topic") return notice("* " + field(event, "by") + " set the topic of " + room + ": " + field(event, "topic"));
     if (type == "nick") return notice("* " + field(event, "old") + " is now known as " + field(event, "new"));
     if (type == "shutdown") return notice("* " + field(event, "message"));
+    if (type == "session")  // another session of our account logged in
+        return notice("* another session of " + field(event, "user") + " joined from " + field(event, "from"));
     return std::nullopt;
 }
 

@@ -180,6 +180,7 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
     }
     if (n == "away") return make(Kind::Away, {}, {}, std::string(rest));
     if (n == "back") return make(Kind::Back);
+    if (n == "register") return make(Kind::Register);
     if (n == "bell" || n == "timestamps") {
         static const std::vector<std::string> bell{"off", "mention", "all"}, timestamps{"off", "short", "long"};
         const auto& allowed = n == "bell" ? bell : timestamps;
@@ -212,6 +213,7 @@ const std::vector<CommandHelp>& commandHelp() {
         {"search", {}, "/search [#room] words", "find messages with all the words, newest first"},
         {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},
         {"back", {}, "/back", "you are no longer away"},
+        {"register", {}, "/register", "make your name an account (asks a password twice, not shown)"},
         {"bell", {}, "/bell [off|mention|all]", "show or set when the terminal bell rings"},
         {"timestamps", {}, "/timestamps [off|short|long]", "show or set how message times are shown"},
         {"help", {}, "/help [command]", "list commands, or explain one"},

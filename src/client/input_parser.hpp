@@ -24,6 +24,7 @@ struct InputCommand {
         Nick,     ///< /nick name
         Away,     ///< /away [message]
         Back,     ///< /back
+        Register, ///< /register: make the current name an account (the terminal asks the password)
         Help,     ///< /help [command]
         Bell,     ///< /bell [off|mention|all]: show or set (client-side only)
         Timestamps,  ///< /timestamps [off|short|long]: show or set (client-side only)

@@ -4,6 +4,8 @@
 #include "client/input_parser.hpp"
 #include "client/known_servers.hpp"
 #include "client/line_editor.hpp"
+#include "client/guest_keys.hpp"
+#include "client/password_prompt.hpp"
 #include "client/paste_guard.hpp"
 #include "client/reconnect_backoff.hpp"
 #include "client/server_connection.hpp"
@@ -189,6 +191,10 @@ public:
 
 private:
     Welcome connect(const std::string& user, std::chrono::milliseconds timeout);
+    /// The first connection: on a terminal, a registered name's password is
+    /// asked for (without echo) when $CHAT_PASSWORD gives none or a wrong one.
+    Welcome firstConnect();
+    /// One first-connection attempt, with the trust-on-first-use question.
     Welcome connectFirst();
     bool askToTrust(const UntrustedServer& question);
     void setUp(const Welcome& welcome);
@@ -204,11 +210,15 @@ private:
     void takeBatch(PasteGuard::Batch batch);
     void answerPaste(const std::string& answer);
     void handleLine(const std::string& line);
+    /// /register on a terminal: asks the password twice (no echo), sends register.
+    void registerName();
     void stopInput() { inputOpen_ = false; }
     Completion completeWord(std::string_view before) const;
 
     ConnectOptions options_;
     Mode mode_;
+    std::string password_;  ///< $CHAT_PASSWORD or what was typed; kept for reconnects
+    std::string key_;       ///< the guest key of the first welcome, until a session knows better
     bool color_ = false;
     std::unique_ptr<ServerConnection> connection_;
     std::unique_ptr<LineEditor> editor_;
@@ -239,8 +249,10 @@ Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseco
     auto tls = options_.tlsSettings;
     tls.canAsk = mode_ == Mode::Terminal && !editor_;
     auto connection = std::make_unique<ServerConnection>(ServerAddress{options_.host, options_.port, options_.tls}, tls, timeout);
+    const auto key = client_ ? client_->guestKey() : key_;
     const auto welcome = connection->hello(user, std::string("chat/") + CHAT_VERSION, true,
-                                           Clock::now() + std::min<std::chrono::milliseconds>(timeout, kAnswerTimeout));
+                                           Clock::now() + std::min<std::chrono::milliseconds>(timeout, kAnswerTimeout),
+                                           HelloCredentials{password_, key});
     connection_ = std::move(connection);
     lastHeard_ = Clock::now();
     pingSent_ = false;
@@ -248,9 +260,29 @@ Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseco
     return welcome;
 }
 
-/// The first connection, with the trust-on-first-use question on a
-/// terminal: yes pins the fingerprint and connects again (a certificate that
-/// changed in between is refused like any other).
+Welcome InteractiveLoop::firstConnect() {
+    if (const char* password = std::getenv("CHAT_PASSWORD")) password_ = password;
+    key_ = loadGuestKey(options_.host, options_.port, options_.user);
+    for (int attempt = 0;; ++attempt) {
+        try {
+            auto welcome = connectFirst();
+            key_ = welcome.key;
+            saveGuestKey(options_.host, options_.port, welcome.user, welcome.key);
+            return welcome;
+        } catch (const ClientError& e) {
+            const bool askable = e.code() == "auth_required" || e.code() == "auth_failed";
+            if (!askable || mode_ != Mode::Terminal || attempt >= 3) throw;
+            if (e.code() == "auth_failed") std::cerr << "chat: " << e.what() << "\n";
+            auto typed = askPassword("Password for " + visibleText(options_.user) + ": ");
+            if (!typed) throw;
+            password_ = *typed;
+        }
+    }
+}
+
+/// One attempt of the first connection, with the trust-on-first-use
+/// question on a terminal: yes pins the fingerprint and connects again (a
+/// certificate that changed in between is refused like any other).
 Welcome InteractiveLoop::connectFirst() {
     try {
         return connect(options_.user, std::chrono::seconds(10));
@@ -364,11 +396,13 @@ void InteractiveLoop::tryReconnect() {
         const auto welcome = connect(client_->self(), kReconnectTimeout);
         attempt_ = 0;
         client_->reconnected(welcome);
+        saveGuestKey(options_.host, options_.port, welcome.user, welcome.key);
         drainServer();  // events that came in the same read as the welcome
     } catch (const ClientError& e) {
-        // A certificate no longer trusted stops reconnecting: exit 77.
+        // A certificate no longer trusted stops reconnecting (exit 77), and
+        // so does a refused login (exit 78).
         if (e.exitCode() == exit_code::kProtocol || e.exitCode() == exit_code::kUsage ||
-            e.exitCode() == exit_code::kUntrusted)
+            e.exitCode() == exit_code::kUntrusted || e.exitCode() == exit_code::kAuth)
             throw;
         // Quietly: the prompt says "(offline)" until it works; one line when it does.
         connection_.reset();
@@ -423,7 +457,21 @@ void InteractiveLoop::drainServer() {
 void InteractiveLoop::handleLine(const std::string& line) {
     if (!inputOpen_) return;  // after /quit, the rest of a paste is not sent
     if (editor_) editor_->remember(line);
+    if (editor_ && parseInput(line).kind == InputCommand::Kind::Register) return registerName();
     if (!client_->handleLine(line)) stopInput();
+}
+
+void InteractiveLoop::registerName() {
+    const auto stash = editor_->stash();
+    editor_->suspend();
+    auto password = askNewPassword("Password for " + visibleText(client_->self()) + ": ");
+    editor_->resume();
+    editor_->unstash(stash);
+    if (!password) return notice("* not registered");
+    auto request = makeMessage("register");
+    request->set("password", *password);
+    client_->sendRequest(request);
+    password_ = *password;  // reconnects log in with it
 }
 
 void InteractiveLoop::takeBatch(PasteGuard::Batch batch) {
@@ -499,7 +547,7 @@ void InteractiveLoop::onPipedInput() {
 
 int InteractiveLoop::run() {
     try {
-        const auto welcome = connectFirst();
+        const auto welcome = firstConnect();
         installSignalPipe(mode_ == Mode::Terminal);
         if (mode_ == Mode::Terminal) useTerminalLocale();
         setUp(welcome);

@@ -1,5 +1,6 @@
 #include "client/one_shot_sender.hpp"
 
+#include "client/guest_keys.hpp"
 #include "client/send_pacer.hpp"
 #include "client/server_connection.hpp"
 #include "client/terminal_text.hpp"
@@ -72,7 +73,9 @@ int runSend(const SendOptions& options) {
         auto tls = options.tlsSettings;
         tls.canAsk = false;  // scripts are never asked
         ServerConnection connection(ServerAddress{options.host, options.port, options.tls}, tls, options.timeout);
-        const auto welcome = connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline);
+        const auto welcome = connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline,
+                                                 HelloCredentials{options.password,
+                                                                  loadGuestKey(options.host, options.port, options.user)});
         using Clock = ServerConnection::Clock;
         // Paced so that the server never refuses a message (SendPacer), which
         // keeps --lines in order; one refused all the same (another session

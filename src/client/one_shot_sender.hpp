@@ -16,6 +16,7 @@ struct SendOptions {
     bool tls = false;
     TlsSettings tlsSettings;  ///< never asks: an unknown certificate is exit 77
     std::string user;
+    std::string password;  ///< $CHAT_PASSWORD: for a registered user; empty: a guest
     std::chrono::milliseconds timeout{10'000};  ///< for the whole command
     std::string target;                         ///< "@user" or "#room"
     std::vector<std::string> texts;             ///< messages to send, in order
@@ -26,8 +27,9 @@ struct SendOptions {
 /// server names, within the timeout.
 /// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
 /// 67 no such user online or no such room, 69 server unreachable (or the
-/// wrong port for plaintext or TLS), 75 timed out, 77 the server's
-/// certificate is not trusted. Prints
+/// wrong port for plaintext or TLS), 75 timed out (or too many failed
+/// logins), 77 the server's certificate is not trusted, 78 login refused
+/// (auth_required, auth_failed, auth_insecure). Prints
 /// nothing on success and one line on stderr for each failure.
 int runSend(const SendOptions& options);
 

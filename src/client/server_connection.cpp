@@ -64,12 +64,14 @@ ServerConnection::ServerConnection(const ServerAddress& address, const TlsSettin
 }
 
 Welcome ServerConnection::hello(const std::string& user, const std::string& clientName, bool announce,
-                                Clock::time_point deadline) {
+                                Clock::time_point deadline, const HelloCredentials& credentials) {
     auto hello = makeMessage("hello");
     hello->set("version", kProtocolVersion);
     hello->set("user", user);
     hello->set("client", clientName);
     if (!announce) hello->set("announce", false);
+    if (!credentials.password.empty()) hello->set("password", credentials.password);
+    if (!credentials.key.empty()) hello->set("key", credentials.key);
     send(hello);
     for (;;) {
         auto message = waitMessage(deadline);
@@ -80,6 +82,10 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
             const auto text = visibleText(stringField(*message, "message").value_or(code));
             if (code == "name_invalid") throw ClientError(exit_code::kUsage, text);
             if (code == "version_unsupported") throw ClientError(exit_code::kProtocol, text);
+            if (code == "auth_required" || code == "auth_failed" || code == "auth_insecure")
+                throw ClientError(exit_code::kAuth, text, code);
+            if (code == "auth_throttled") throw ClientError(exit_code::kTempFail, text, code);
+            if (code == "name_in_use") throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text, code);
             if (code == "tls_required" && !tls_)
                 throw ClientError(exit_code::kUnavailable, where_ + " speaks TLS: use --tls (or chats://)");
             throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text);
@@ -102,6 +108,8 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
         }
         welcome.rooms = welcomeStrings(*message, "rooms");
         welcome.online = welcomeStrings(*message, "online");
+        welcome.account = boolField(*message, "account").value_or(false);
+        welcome.key = welcomeString(*message, "key").value_or("");
         return welcome;
     }
 }

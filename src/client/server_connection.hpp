@@ -18,6 +18,12 @@
 
 namespace chat {
 
+/// What a hello may carry besides the name (docs/protocol.md, "Names").
+struct HelloCredentials {
+    std::string password;  ///< empty: none
+    std::string key;       ///< a guest key from an earlier welcome; empty: none
+};
+
 struct Welcome {
     std::string server;
     std::string motd;
@@ -28,6 +34,8 @@ struct Welcome {
     std::size_t maxText = 0;
     double ratePerSecond = 0;  ///< the server's message rate limit; 0 when not announced
     double rateBurst = 0;
+    bool account = false;  ///< the name is a registered account's
+    std::string key;       ///< a guest's key, for further sessions and reconnects
     Poco::JSON::Object::Ptr message;  ///< the welcome as received
 };
 
@@ -47,10 +55,11 @@ public:
 
     /// Says hello and waits for welcome. Throws ClientError: 64 for a name
     /// the server refuses, 69 when the server is full or the connection
-    /// drops or says the port speaks TLS, 75 on time-out, 76 when the server
-    /// speaks another version.
+    /// drops or says the port speaks TLS, 75 on time-out or auth_throttled,
+    /// 76 when the server speaks another version, 78 for auth_required,
+    /// auth_failed and auth_insecure (ClientError::code() says which).
     Welcome hello(const std::string& user, const std::string& clientName, bool announce,
-                  Clock::time_point deadline);
+                  Clock::time_point deadline, const HelloCredentials& credentials = {});
 
     /// Sends one message, blocking until it is written. Throws ClientError(69)
     /// when the connection is gone.

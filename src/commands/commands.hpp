@@ -9,6 +9,7 @@ namespace chat::commands {
 void setupServe(CLI::App& app);
 void setupConnect(CLI::App& app);
 void setupSend(CLI::App& app);
+void setupPasswd(CLI::App& app);
 
 /// The user name to use when --user is not given: $CHAT_USER, then $USER.
 std::string defaultUser();

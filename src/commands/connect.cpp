@@ -25,7 +25,9 @@ void setupConnect(CLI::App& app) {
         "(host, port, user, color, colors, timestamps, bell, tls, ca-file as 'key = value' lines).\n"
         "Exit status: 0 left, 64 usage or bad settings, 69 server unreachable or connection lost (or plaintext/TLS\n"
         "on the wrong port), 75 timed out, 76 the server broke the protocol (it is not trusted: control characters\n"
-        "it sends are shown, not obeyed), 77 the server's TLS certificate is not trusted.");
+        "it sends are shown, not obeyed), 77 the server's TLS certificate is not trusted, 78 login refused.\n"
+        "A registered --user's password comes from CHAT_PASSWORD, else it is asked on the terminal without echo\n"
+        "(tokens for scripts are not there yet).");
     connect->callback([connect, line] {
         const auto options = resolveConnectOptions(*connect, *line);
         if (options.user.empty()) {

@@ -5,6 +5,7 @@
 #include "shared/exit_codes.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <iostream>
 #include <iterator>
@@ -46,7 +47,8 @@ void setupSend(CLI::App& app) {
     send->footer(
         "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online or no such room,\n"
         "69 server unreachable (or plaintext/TLS on the wrong port), 75 timed out,\n"
-        "77 the server's TLS certificate is not trusted (never asked: pin it with --fingerprint).");
+        "77 the server's TLS certificate is not trusted (never asked: pin it with --fingerprint), 78 login refused.\n"
+        "A registered user's password comes from $CHAT_PASSWORD (tokens for scripts are not there yet).");
     send->callback([send, options] {
         auto& o = options->send;
         const auto server = resolveServer(o.host, o.port, send->get_option("--port")->count() > 0, options->tls);
@@ -60,6 +62,7 @@ void setupSend(CLI::App& app) {
             std::cerr << "chat send: no user name: use --user NAME or set CHAT_USER\n";
             throw CLI::RuntimeError(exit_code::kUsage);
         }
+        if (const char* password = std::getenv("CHAT_PASSWORD")) o.password = password;
         o.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(options->timeoutSeconds * 1000)));
         const bool fromStdin = options->words.empty() || (options->words.size() == 1 && options->words[0] == "-");
         if (options->lines && !fromStdin) {

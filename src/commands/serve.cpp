@@ -1,7 +1,10 @@
 #include "commands/commands.hpp"
 
 #include "server/chat_server.hpp"
+#include "server/account_store.hpp"
+#include "server/authenticator.hpp"
 #include "server/history_writer.hpp"
+#include "server/password_hash.hpp"
 #include "shared/exit_codes.hpp"
 #include "shared/tls_certificates.hpp"
 #include "shared/validation.hpp"
@@ -43,6 +46,8 @@ struct ServeOptions {
     std::size_t backlog = 50;
     int historyDays = 0;
     std::size_t historyMaxPerRoom = 100000;
+    bool requireAccount = false;
+    bool allowPlaintextAuth = false;
     std::string tlsCert;
     std::string tlsKey;
     std::uint16_t tlsPort = 5051;
@@ -248,6 +253,22 @@ int runServe(const ServeOptions& options) {
     }
     config.history = history.get();
     spdlog::info("history in {}", db == ":memory:" ? std::string("memory only (--db :memory:)") : db);
+    // Accounts live in the same file (its own connection; with :memory:, a
+    // database of their own that lasts as long as the process).
+    std::unique_ptr<PasswordHasher> hasher;
+    std::unique_ptr<AccountStore> accounts;
+    try {
+        hasher = std::make_unique<PasswordHasher>();
+        accounts = std::make_unique<AccountStore>(db, *hasher);
+    } catch (const std::exception& e) {
+        std::cerr << "chat serve: cannot open the accounts in " << db << ": " << e.what() << "\n";
+        return finish(exit_code::kOsError);
+    }
+    LogThrottle authLogs;
+    Authenticator authenticator(*accounts, AuthOptions{options.requireAccount, options.allowPlaintextAuth}, &authLogs);
+    config.hub.auth = &authenticator;
+    if (options.allowPlaintextAuth)
+        spdlog::warn("--allow-plaintext-auth: passwords are accepted over unencrypted connections from anywhere");
     std::unique_ptr<ChatServer> server;
     try {
         server = std::make_unique<ChatServer>(config);
@@ -351,6 +372,11 @@ void setupServe(CLI::App& app) {
                       "(0: no limit)")
         ->check(CLI::Range(0, 1000000000))
         ->capture_default_str();
+    serve->add_flag("--require-account", options->requireAccount,
+                    "Admit registered accounts only: a guest's hello is answered auth_required");
+    serve->add_flag("--allow-plaintext-auth", options->allowPlaintextAuth,
+                    "Accept passwords over unencrypted connections from other machines (by default only over "
+                    "TLS or from loopback)");
     serve->add_option("--tls-cert", options->tlsCert,
                       "PEM certificate (the server's first, then any chain) for the TLS listener; needs --tls-key")
         ->type_name("FILE");

@@ -18,6 +18,7 @@ Conversation::Conversation(Hub& hub, ParticipantPtr out, ConversationLimits limi
 
 bool Conversation::open(const std::string& ip, Clock::time_point now) {
     opened_ = lastHeard_ = now;
+    ip_ = ip;
     const auto refused = hub_.attach(out_, ip);
     if (!refused) {
         attached_ = true;

@@ -77,8 +77,8 @@ public:
     const std::string& peer() const { return peer_; }
     /// True when nobody on the path can read the connection: it is TLS, or
     /// the peer is on this host (loopback). The transport says so once,
-    /// before open(). Passwords and tokens (the accounts issue) are to be
-    /// refused where this is false, unless the operator allows them.
+    /// before open(). Passwords are refused (auth_insecure) where this is
+    /// false, unless the operator allows them (--allow-plaintext-auth).
     void setSecureTransport(bool secure) { secureTransport_ = secure; }
     bool secureTransport() const { return secureTransport_; }
     const ConversationLimits& limits() const { return limits_; }
@@ -90,6 +90,15 @@ private:
     void handleRoomRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     void handleUserRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     void handleHistoryRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    /// register and passwd (conversation_accounts.cpp).
+    void handleAccountRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    /// Checks the optional "password" field of hello or nick for `name`:
+    /// sets `authenticated` when it verifies; answers (and returns false)
+    /// when it does not, when it may not travel here, or when `name` is
+    /// registered and there is none. Hashes: never under the hub's lock.
+    bool checkPassword(const Poco::JSON::Object::Ptr& request, const std::string& name, bool& authenticated);
+    /// Answers an AuthOutcome's error (with retry_after_ms when throttled).
+    void refuseAuth(const struct AuthOutcome& outcome, const Poco::Dynamic::Var& id);
     /// Takes one request from the request budget; answers rate_limited and
     /// returns false when there is none.
     bool spendRequest(const Poco::Dynamic::Var& id);
@@ -105,6 +114,7 @@ private:
     const ParticipantPtr out_;
     const ConversationLimits limits_;
     const std::string peer_;
+    std::string ip_;              // the peer's address, from open()
     std::string user_;            // empty until hello succeeds
     std::string endReason_;
     bool attached_ = false;

@@ -4,6 +4,7 @@
 #include "server/answer_lists.hpp"
 #include "server/conversation.hpp"
 #include "shared/quoting.hpp"
+#include "shared/validation.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -45,6 +46,10 @@ void Conversation::dispatch(const std::string& type, const Poco::JSON::Object::P
         if (spendRequest(id)) handleHistoryRequest(type, request);
         return;
     }
+    if (type == "register" || type == "passwd") {
+        if (spendRequest(id)) handleAccountRequest(type, request);
+        return;
+    }
     if (type == "who" || type == "whois" || type == "nick" || type == "away" || type == "back") {
         if (spendRequest(id)) handleUserRequest(type, request);
         return;
@@ -73,6 +78,12 @@ void Conversation::handleHello(const Poco::JSON::Object::Ptr& request) {
     if (request->has("announce") && !boolField(request, "announce"))
         return refuse(ErrorCode::BadRequest, "\"announce\" must be true or false", id);
     const bool announce = boolField(request, "announce").value_or(true);
+    if (request->has("key") && !stringField(request, "key"))
+        return refuse(ErrorCode::BadRequest, "\"key\" must be a string", id);
+    JoinAuth auth;
+    auth.key = stringField(request, "key").value_or("");
+    auth.ip = ip_;
+    if (!checkPassword(request, *name, auth.authenticated)) return;
     const auto& config = hub_.config();
     std::string displayName;
     auto joined = hub_.join(out_, *name, announce, displayName, [&](const JoinedState& state) {
@@ -95,8 +106,10 @@ void Conversation::handleHello(const Poco::JSON::Object::Ptr& request) {
         welcome->set("max_text", static_cast<std::uint64_t>(config.maxTextBytes));
         welcome->set("rate_per_second", config.ratePerSecond);
         welcome->set("rate_burst", config.rateBurst);
+        welcome->set("account", state.account);
+        if (!state.key.empty()) welcome->set("key", state.key);
         return makeEvent(welcome);
-    });
+    }, auth);
     if (!joined) return refuse(*joined.error, joined.errorText, id);
     user_ = displayName;
     spdlog::info("{} is {} (client {})", peer_, user_, quoteForError(stringField(request, "client").value_or("unknown")));
@@ -224,13 +237,19 @@ void Conversation::handleUserRequest(const std::string& type, const Poco::JSON::
     } else if (type == "nick") {
         const auto name = stringField(request, "user");
         if (!name) return refuse(ErrorCode::BadRequest, "nick needs a string field \"user\"", id);
+        bool authenticated = false;
+        if (!checkPassword(request, *name, authenticated)) return;
         std::string displayName;
-        result = hub_.rename(out_, *name, displayName);
+        result = hub_.rename(out_, *name, displayName, authenticated);
         if (result) {
             spdlog::info("{} ({}) is now {}", peer_, user_, displayName);
             user_ = displayName;
         }
         ok->set("user", displayName);
+        if (result) {
+            ok->set("account", result.key.empty());
+            if (!result.key.empty()) ok->set("key", result.key);
+        }
     } else {  // away, back
         if (request->has("message") && !stringField(request, "message"))
             return refuse(ErrorCode::BadRequest, "\"message\" must be a string", id);

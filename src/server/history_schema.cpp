@@ -42,6 +42,13 @@ const std::vector<std::vector<std::string>>& migrations() {
             " INSERT INTO events_fts(events_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
             "INSERT INTO events_fts(rowid, text) SELECT id, text FROM events WHERE kind = 'message'",
         },
+        // 3: accounts (server/account_store.hpp): a registered name's key
+        // (nameKey), its spelling when registered, its crypto_pwhash_str
+        // hash and when it was created (ms since the epoch).
+        {
+            "CREATE TABLE accounts(key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL,"
+            " created INTEGER NOT NULL) WITHOUT ROWID",
+        },
     };
     return steps;
 }

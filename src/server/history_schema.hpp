@@ -4,6 +4,7 @@
 //   version 1: events, rooms, read_marks, meta, schema_version
 //   version 2: events_fts, an FTS5 index of the message texts (with the
 //              triggers that keep it in step with events)
+//   version 3: accounts (registered names and their password hashes)
 
 #include <string>
 
@@ -14,7 +15,7 @@ class Session;
 namespace chat::history_schema {
 
 /// The newest schema this binary knows.
-constexpr int kCurrentVersion = 2;
+constexpr int kCurrentVersion = 3;
 
 /// The schema version of the database (0 for a new, empty file).
 int version(Poco::Data::Session& session);

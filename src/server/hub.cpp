@@ -1,8 +1,10 @@
 #include "server/hub.hpp"
 
 #include "server/answer_lists.hpp"
+#include "server/authenticator.hpp"
 #include "server/event_list.hpp"
 #include "server/ip_group.hpp"
+#include "server/password_hash.hpp"
 #include "shared/quoting.hpp"
 #include "shared/validation.hpp"
 
@@ -118,23 +120,46 @@ void Hub::detach(const ParticipantPtr& connection, const std::string& reason) {
     }
 }
 
+bool Hub::registeredLocked(const std::string& key) const { return config_.auth && config_.auth->isRegistered(key); }
+
 HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, bool announce,
-                    std::string& displayName, const WelcomeBuilder& welcome) {
+                    std::string& displayName, const WelcomeBuilder& welcome, const JoinAuth& auth) {
     if (!isValidName(name)) return invalidName(name);
     const std::string key = nameKey(name);
+    const std::string freshKey = randomHex(16);  // 128 bits; made outside the lock, used if the name is free
     MutexLock lock(mutex_);
     auto it = connections_.find(connection.get());
     if (it == connections_.end() || shuttingDown_) return refuse(ErrorCode::ShuttingDown, "the server is shutting down");
     if (!it->second.userKey.empty())
         return refuse(ErrorCode::BadRequest, "already joined as " + users_[it->second.userKey].displayName);
+    const bool registered = registeredLocked(key);
+    if (registered && !auth.authenticated)
+        return refuse(ErrorCode::AuthRequired, "'" + name + "' is a registered name: hello needs its password");
+    if (!registered && config_.auth && config_.auth->options().requireAccount)
+        return refuse(ErrorCode::AuthRequired,
+                      "this server admits registered accounts only, and '" + name + "' is not registered");
+    const auto existing = users_.find(key);
+    const bool online =
+        existing != users_.end() && (!existing->second.sessions.empty() || !existing->second.quietSessions.empty());
+    if (online && !registered && !existing->second.account && !equalSecrets(auth.key, existing->second.guestKey))
+        return refuse(ErrorCode::NameInUse, "the name '" + existing->second.displayName +
+                                                "' is in use; a further session of it needs the key its first "
+                                                "session received");
     it->second.userKey = key;
     it->second.announce = announce;
     --pendingHello_;
     auto& user = users_[key];
-    if (user.sessions.empty() && user.quietSessions.empty()) {
+    std::vector<ParticipantPtr> others = user.sessions;
+    append(others, user.quietSessions);
+    if (!online) {
         user.displayName = name;
         user.sinceMillis = user.lastActiveMillis = nowMillis();
         user.bucket.emplace(config_.ratePerSecond, config_.rateBurst, TokenBucket::Clock::now());
+        user.account = registered;
+        user.guestKey = registered ? std::string() : freshKey;
+    } else if (registered && !user.account) {
+        user.account = true;  // registered meanwhile by one of its sessions
+        user.guestKey.clear();
     }
     (announce ? user.sessions : user.quietSessions).push_back(connection);
     if (announce) sessionsChangedLocked(user);
@@ -143,7 +168,18 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
     if (firstSession)  // the joined event goes to the others only
         addMemberLocked(key, nameKey(config_.defaultRoom), config_.defaultRoom, connection);
     // Queued under the lock that also queues every event: nothing can come before it.
-    if (welcome) connection->deliver(welcome(JoinedState{user.displayName, roomNamesLocked(user), onlineLocked()}));
+    if (welcome)
+        connection->deliver(welcome(
+            JoinedState{user.displayName, roomNamesLocked(user), onlineLocked(), user.account, user.guestKey}));
+    if (user.account && !others.empty()) {
+        auto event = makeEventMessage("session");
+        event->set("user", user.displayName);
+        event->set("from", auth.ip);
+        event->set("announce", announce);
+        event->set("text", "another session of " + user.displayName + " joined from " +
+                               (auth.ip.empty() ? std::string("an unknown address") : auth.ip));
+        publishLocked(event, others);
+    }
     if (announce && !user.rooms.empty()) {
         // Each room's backlog, then its live events: the same lock queues both.
         // Unread counts only for a user coming back, not for a further session.
@@ -152,7 +188,9 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
             connection->deliver(
                 backlogLocked(rooms_.at(roomKey), firstSession ? readMarkLocked(key, roomKey) : nullptr, budget));
     }
-    return {};
+    HubResult result;
+    result.key = user.guestKey;
+    return result;
 }
 
 HubResult Hub::joinRoom(const ParticipantPtr& connection, const std::string& room, RoomDetails& details) {
@@ -318,9 +356,20 @@ HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, con
     return result;
 }
 
-HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName) {
+void Hub::becameAccount(const ParticipantPtr& connection, const std::string& name) {
+    MutexLock lock(mutex_);
+    const auto* entry = connectionLocked(connection);
+    if (!entry || entry->userKey != nameKey(name)) return;  // renamed meanwhile: the account waits for a login
+    auto& user = users_.at(entry->userKey);
+    user.account = true;
+    user.guestKey.clear();
+}
+
+HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName,
+                      bool authenticated) {
     if (!isValidName(newName)) return invalidName(newName);
     const auto newKey = nameKey(newName);
+    const std::string freshKey = randomHex(16);
     MutexLock lock(mutex_);
     auto it = connections_.find(connection.get());
     if (it == connections_.end() || it->second.userKey.empty()) return notGreeted();
@@ -329,11 +378,25 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
     const auto oldKey = it->second.userKey;
     if (users_.at(oldKey).displayName == newName) {
         displayName = newName;
-        return {};
+        HubResult same;
+        same.key = users_.at(oldKey).guestKey;
+        return same;
     }
     if (newKey != oldKey && users_.count(newKey))
         return refuse(ErrorCode::NameInUse, "the name '" + newName + "' is in use by someone else");
+    const bool registered = registeredLocked(newKey);
+    if (newKey != oldKey && registered && !authenticated)
+        return refuse(ErrorCode::AuthRequired, "'" + newName + "' is a registered name: nick needs its password");
+    if (newKey != oldKey && !registered && config_.auth && config_.auth->options().requireAccount)
+        return refuse(ErrorCode::AuthRequired,
+                      "this server admits registered accounts only, and '" + newName + "' is not registered");
+    HubResult result;
     User moved = std::move(users_.at(oldKey));
+    if (newKey != oldKey) {
+        moved.account = registered;
+        moved.guestKey = registered ? std::string() : freshKey;
+    }
+    result.key = moved.guestKey;
     users_.erase(oldKey);
     auto& user = users_.emplace(newKey, std::move(moved)).first->second;
     const auto oldName = user.displayName;
@@ -358,7 +421,7 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
     event->set("old", oldName);
     event->set("new", newName);
     publishLocked(event, recipients);
-    return {};
+    return result;
 }
 
 HubResult Hub::setAway(const ParticipantPtr& connection, const std::string& message) {

@@ -24,6 +24,8 @@
 
 namespace chat {
 
+class Authenticator;
+
 struct HubConfig {
     std::string serverName = "chat";
     std::string motd;
@@ -40,6 +42,16 @@ struct HubConfig {
     double ratePerSecond = 5;             ///< messages per user, sustained
     double rateBurst = 20;                ///< messages per user, at once
     std::size_t backlog = 50;             ///< events in a room's backlog (docs/protocol.md)
+    /// Accounts and their rules (owned by the caller, outliving the hub);
+    /// null: no accounts, every name is a guest's.
+    Authenticator* auth = nullptr;
+};
+
+/// What a hello proved, for Hub::join.
+struct JoinAuth {
+    bool authenticated = false;  ///< the password of the (registered) name was verified
+    std::string key;             ///< the guest key presented, if any
+    std::string ip;              ///< the peer's address, for "another session joined from …"
 };
 
 /// The answer to an operation that may be refused with a protocol error.
@@ -50,6 +62,7 @@ struct HubResult {
     std::string away;             ///< for a DM: the target's away message, if any
     std::int64_t retryAfterMs = 0;  ///< for RateLimited: when the next message will pass
     History::Ticket ticket = 0;     ///< a stored event's, for whenStored(); 0 when nothing is stored
+    std::string key = {};           ///< rename: the user's guest key, empty for an account
     explicit operator bool() const { return !error; }
 };
 
@@ -90,6 +103,8 @@ struct JoinedState {
     std::string displayName;
     std::vector<std::string> rooms;   ///< the user's rooms, sorted
     std::vector<std::string> online;  ///< announced users, sorted
+    bool account = false;             ///< the name is a registered account's
+    std::string key;                  ///< a guest's key (docs/protocol.md, "Names"); empty for an account
 };
 
 /// Thread-safe: every public method may be called from any session thread.
@@ -130,8 +145,21 @@ public:
     /// senders) the session is transient: invisible, in no room. On success
     /// `welcome` (if given) is called with the joined state and its event is
     /// delivered to the connection before any event that follows the join.
+    ///
+    /// Names (docs/protocol.md, "Names"): a registered name (config.auth)
+    /// needs `auth.authenticated`, else AuthRequired; so does any name under
+    /// requireAccount. A guest name that is online needs its key
+    /// (`auth.key`), else NameInUse; a guest name nobody uses gets a fresh
+    /// key. When an account's authenticated session joins, its other
+    /// sessions are sent a `session` event naming `auth.ip`. On success
+    /// result.key is the guest key (empty for an account).
     HubResult join(const ParticipantPtr& connection, const std::string& name, bool announce,
-                   std::string& displayName, const WelcomeBuilder& welcome = {}) EXCLUDES(mutex_);
+                   std::string& displayName, const WelcomeBuilder& welcome = {}, const JoinAuth& auth = {})
+        EXCLUDES(mutex_);
+
+    /// The connection's user is now the registered account of its name
+    /// (after Authenticator::registerName): its guest key is void.
+    void becameAccount(const ParticipantPtr& connection, const std::string& name) EXCLUDES(mutex_);
 
     /// Joins a room, creating it when needed; `details` describes it.
     HubResult joinRoom(const ParticipantPtr& connection, const std::string& room, RoomDetails& details)
@@ -178,9 +206,12 @@ public:
                      const std::string& words, std::size_t limit, HistoryAnswer& answer) EXCLUDES(mutex_);
 
     /// Renames the connection's user everywhere; refused if another user
-    /// has the name. Everyone sharing a room with the user is told.
-    HubResult rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName)
-        EXCLUDES(mutex_);
+    /// has the name (NameInUse), or if it is registered and not
+    /// `authenticated` (AuthRequired). Everyone sharing a room with the user
+    /// is told. Renamed to a guest name, the user gets a new guest key
+    /// (result.key); to an account's, none.
+    HubResult rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName,
+                     bool authenticated = false) EXCLUDES(mutex_);
 
     /// Sets (non-empty) or clears (empty) the user's away message.
     HubResult setAway(const ParticipantPtr& connection, const std::string& message) EXCLUDES(mutex_);
@@ -221,7 +252,11 @@ private:
         std::int64_t lastActiveMillis = 0;
         std::string away;
         std::optional<TokenBucket> bucket;  // the user's message rate limit
+        bool account = false;  // a registered name, every session authenticated
+        std::string guestKey;  // a guest's: further sessions must present it
     };
+    /// Whether `key` (a name key) is registered; false without accounts.
+    bool registeredLocked(const std::string& key) const REQUIRES(mutex_);
 
     struct Published {
         std::uint64_t id = 0;

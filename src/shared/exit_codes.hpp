@@ -17,4 +17,8 @@ inline constexpr int kStorage = EX_IOERR;           // 74: delivered, but the se
 inline constexpr int kTempFail = EX_TEMPFAIL;       // 75: timed out
 inline constexpr int kProtocol = EX_PROTOCOL;       // 76: the peer broke the protocol
 inline constexpr int kUntrusted = EX_NOPERM;        // 77: the server's TLS certificate cannot be trusted
+// A refused login is the caller's configuration (a wrong CHAT_PASSWORD, a
+// registered --user without one), not an untrusted certificate (77), so
+// EX_CONFIG.
+inline constexpr int kAuth = EX_CONFIG;             // 78: auth_required, auth_failed or auth_insecure
 }  // namespace chat::exit_code

@@ -17,7 +17,7 @@
 namespace chat {
 
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 18> kErrorNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 22> kErrorNames{{
     {ErrorCode::BadRequest, "bad_request"},
     {ErrorCode::FrameTooLarge, "frame_too_large"},
     {ErrorCode::VersionUnsupported, "version_unsupported"},
@@ -36,6 +36,10 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 18> kErrorNames{{
     {ErrorCode::TooManyConnections, "too_many_connections"},
     {ErrorCode::RateLimited, "rate_limited"},
     {ErrorCode::TlsRequired, "tls_required"},
+    {ErrorCode::AuthRequired, "auth_required"},
+    {ErrorCode::AuthFailed, "auth_failed"},
+    {ErrorCode::AuthThrottled, "auth_throttled"},
+    {ErrorCode::AuthInsecure, "auth_insecure"},
 }};
 constexpr std::size_t kMaxJsonDepth = 16;
 

@@ -36,6 +36,10 @@ enum class ErrorCode {
     RateLimited,         ///< over the message rate limit; carries retry_after_ms
     StorageUnavailable,  ///< delivered but not stored, or history cannot be read
     TlsRequired,         ///< plaintext on the TLS port; sent unencrypted, then the connection closes
+    AuthRequired,        ///< the name is registered (or --require-account) and no password was given
+    AuthFailed,          ///< wrong password, or no such account: the same answer for both
+    AuthThrottled,       ///< too many failed authentications; carries retry_after_ms
+    AuthInsecure,        ///< a password over plaintext from a non-loopback peer
 };
 
 std::string_view errorCodeName(ErrorCode code);

@@ -20,6 +20,7 @@ int main(int argc, char* argv[]) {
         return 2;
     }
     ::setenv("XDG_DATA_HOME", dir, 1);
+    ::setenv("XDG_RUNTIME_DIR", dir, 1);  // guest keys (client/guest_keys.hpp) stay in the test too
     const int result = Catch::Session().run(argc, argv);
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);

@@ -1,17 +1,40 @@
 #include "support/test_client.hpp"
 
 #include "shared/protocol.hpp"
+#include "shared/validation.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
 #include <sys/socket.h>
 
 namespace chat::test {
 
 TestClient::TestClient(std::uint16_t port) : connection_("127.0.0.1", port, std::chrono::milliseconds(kWait)) {}
 
+namespace {
+std::mutex keysMutex;
+std::map<std::pair<std::uint16_t, std::string>, std::string> keys;  // guest keys by port and name key
+}  // namespace
+
 std::unique_ptr<TestClient> TestClient::joined(std::uint16_t port, const std::string& user, bool announce) {
+    HelloCredentials credentials;
+    {
+        std::lock_guard<std::mutex> lock(keysMutex);
+        credentials.key = keys[{port, nameKey(user)}];
+    }
+    auto client = joinedWith(port, user, announce, credentials);
+    std::lock_guard<std::mutex> lock(keysMutex);
+    if (!client->welcomeKey_.empty()) keys[{port, nameKey(user)}] = client->welcomeKey_;
+    return client;
+}
+
+std::unique_ptr<TestClient> TestClient::joinedWith(std::uint16_t port, const std::string& user, bool announce,
+                                                   const HelloCredentials& credentials) {
     auto client = std::make_unique<TestClient>(port);
-    const auto welcome = client->connection_.hello(user, "test", announce, ServerConnection::Clock::now() + kWait);
+    const auto welcome =
+        client->connection_.hello(user, "test", announce, ServerConnection::Clock::now() + kWait, credentials);
+    client->welcomeKey_ = welcome.key;
     // A backlog per room of the welcome follows at once (docs/protocol.md).
     for (std::size_t i = 0; i < welcome.rooms.size(); ++i) {
         auto backlog = client->next();

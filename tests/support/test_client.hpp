@@ -18,8 +18,13 @@ public:
     /// Connects to 127.0.0.1:port; does not say hello.
     explicit TestClient(std::uint16_t port);
 
-    /// Connects and completes hello as `user`.
+    /// Connects and completes hello as `user`. A further session of a guest
+    /// name presents the key its earlier session in this test process got
+    /// (as a person's own extra sessions would).
     static std::unique_ptr<TestClient> joined(std::uint16_t port, const std::string& user, bool announce = true);
+    /// As joined(), with exactly `credentials` (no remembered key).
+    static std::unique_ptr<TestClient> joinedWith(std::uint16_t port, const std::string& user, bool announce,
+                                                  const HelloCredentials& credentials);
 
     ServerConnection& connection() { return connection_; }
     void send(const Poco::JSON::Object::Ptr& message) { connection_.send(message); }
@@ -47,6 +52,7 @@ public:
 
 private:
     ServerConnection connection_;
+    std::string welcomeKey_;
     std::deque<Poco::JSON::Object::Ptr> backlog_;
 };
 

@@ -1,8 +1,11 @@
 // The protocol state machine driven with payloads and a clock: no sockets.
 
+#include "server/account_store.hpp"
+#include "server/authenticator.hpp"
 #include "server/conversation.hpp"
 #include "server/hub.hpp"
 #include "server/ip_group.hpp"
+#include "server/password_hash.hpp"
 #include "shared/frame_codec.hpp"
 #include "shared/validation.hpp"
 
@@ -255,4 +258,34 @@ TEST_CASE("a conversation is over a secure transport only when its transport say
     CHECK_FALSE(isLoopbackAddress("::ffff:10.0.0.1"));
     CHECK_FALSE(isLoopbackAddress("localhost"));  // a name is not an address
     CHECK_FALSE(isLoopbackAddress(""));
+}
+
+TEST_CASE("a password is checked over a secure transport from any address, refused over plaintext from the network") {
+    PasswordHasher hasher{HashCost::minimum()};
+    AccountStore store{":memory:", hasher};
+    Authenticator auth(store, AuthOptions{});
+    REQUIRE(auth.registerName("alice", "correct horse"));
+    HubConfig config;
+    config.auth = &auth;
+    Harness h({}, config);
+    const std::string helloWithPassword =
+        R"({"type":"hello","version":1,"user":"alice","password":"correct horse","id":1})";
+
+    // Plaintext from a network peer: auth_insecure, the password unchecked.
+    auto plain = std::make_shared<Peer>();
+    Conversation overPlaintext(h.hub, plain, h.limits, "10.0.0.1:1");
+    REQUIRE(overPlaintext.open("10.0.0.1", Clock::now()));
+    overPlaintext.receive(helloWithPassword, Clock::now());
+    CHECK(codeOf(plain->last()) == "auth_insecure");
+    CHECK(overPlaintext.user().empty());
+
+    // The same address over TLS (what the TCP session says for a TLS link).
+    auto secure = std::make_shared<Peer>();
+    Conversation overTls(h.hub, secure, h.limits, "10.0.0.1:2");
+    overTls.setSecureTransport(true);
+    REQUIRE(overTls.open("10.0.0.1", Clock::now()));
+    overTls.receive(helloWithPassword, Clock::now());
+    REQUIRE_FALSE(secure->sent.empty());
+    CHECK(typeOf(secure->sent.front()) == "welcome");
+    CHECK(overTls.user() == "alice");
 }

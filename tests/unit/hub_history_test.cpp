@@ -7,7 +7,11 @@
 #include "support/fake_participant.hpp"
 #include "support/memory_history.hpp"
 
+#include "shared/validation.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <map>
 
 using chat::test::FakeParticipant;
 using chat::test::MemoryHistory;
@@ -24,12 +28,18 @@ chat::HubConfig config(std::size_t backlog = 50) {
 }
 
 std::shared_ptr<FakeParticipant> connect(chat::Hub& hub, const std::string& name) {
+    static std::map<std::pair<const chat::Hub*, std::string>, std::string> keys;  // a user's further sessions know it
+    auto& key = keys[{&hub, chat::nameKey(name)}];
     auto p = std::make_shared<FakeParticipant>();
     REQUIRE_FALSE(hub.attach(p));
     std::string display;
-    REQUIRE(hub.join(p, name, true, display, [](const chat::JoinedState&) {
+    chat::JoinAuth auth;
+    auth.key = key;
+    const auto joined = hub.join(p, name, true, display, [](const chat::JoinedState&) {
         return chat::makeEvent(chat::makeMessage("welcome"));
-    }));
+    }, auth);
+    REQUIRE(joined);
+    key = joined.key;
     return p;
 }
 

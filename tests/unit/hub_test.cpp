@@ -1,10 +1,12 @@
 #include "server/hub.hpp"
 #include "server/ip_group.hpp"
 #include "shared/protocol.hpp"
+#include "shared/validation.hpp"
 #include "support/fake_participant.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -18,11 +20,16 @@ struct Fixture {
         return c;
     }
     chat::Hub hub{config()};
+    std::map<std::string, std::string> keys;  // the guest key of each name, by key: further sessions present it
     std::shared_ptr<FakeParticipant> add(const std::string& name, bool announce = true) {
         auto p = std::make_shared<FakeParticipant>();
         REQUIRE_FALSE(hub.attach(p));
         std::string display;
-        REQUIRE(hub.join(p, name, announce, display));
+        chat::JoinAuth auth;
+        auth.key = keys[chat::nameKey(name)];
+        const auto joined = hub.join(p, name, announce, display, {}, auth);
+        REQUIRE(joined);
+        keys[chat::nameKey(name)] = joined.key;
         return p;
     }
 };

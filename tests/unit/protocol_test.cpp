@@ -62,7 +62,8 @@ TEST_CASE("every error code round-trips through its name") {
                       chat::ErrorCode::NoSuchUser, chat::ErrorCode::ServerFull, chat::ErrorCode::ShuttingDown,
                       chat::ErrorCode::NameInUse, chat::ErrorCode::RoomInvalid, chat::ErrorCode::NoSuchRoom,
                       chat::ErrorCode::NotInRoom, chat::ErrorCode::TooManyRooms, chat::ErrorCode::TooManyConnections,
-                      chat::ErrorCode::RateLimited}) {
+                      chat::ErrorCode::RateLimited, chat::ErrorCode::TlsRequired, chat::ErrorCode::AuthRequired,
+                      chat::ErrorCode::AuthFailed, chat::ErrorCode::AuthThrottled, chat::ErrorCode::AuthInsecure}) {
         CHECK(chat::errorCodeFromName(chat::errorCodeName(code)) == code);
     }
     CHECK_FALSE(chat::errorCodeFromName("nonsense"));
