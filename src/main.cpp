@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
     chat::commands::setupConnect(app);
     chat::commands::setupSend(app);
     chat::commands::setupPasswd(app);
+    chat::commands::setupLogin(app);
+    chat::commands::setupLogout(app);
 
     if (argc < 2) {
         std::cerr << app.help();
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
     const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
     const bool known = std::any_of(subcommands.begin(), subcommands.end(), [&](CLI::App* s) { return s->check_name(first); });
     if (first[0] != '-' && !known) {
-        std::cerr << "chat: unknown command '" << first << "' (commands: serve, connect, send; see chat --help)\n";
+        std::cerr << "chat: unknown command '" << first << "' (commands: serve, connect, send, passwd, login, logout; see chat --help)\n";
         return chat::exit_code::kUsage;
     }
     try {

@@ -575,6 +575,16 @@ bool ClientSession::handleLine(const std::string& line) {
         return true;
     }
     case Kind::Back: request(simple("back"), {"back", {}}); return true;
+    case Kind::Tokens: {
+        if (c.text == "revoke") {
+            auto m = simple("token_revoke");
+            m->set("token_id", static_cast<Poco::Int64>(std::stoll(c.target)));
+            request(m, {"token_revoke", c.target});
+        } else {
+            request(simple("tokens"), {"tokens", {}});
+        }
+        return true;
+    }
     case Kind::Register:  // the terminal client asks the password and sends register itself
         output_.error("/register needs a terminal to ask the password on (or send {\"type\":\"register\"} with --json)");
         return true;
@@ -669,6 +679,9 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
             // Delivered live but not stored: sending it again would deliver it twice.
             output_.error("message to " + visibleText(displayName(pending.detail)) +
                           " delivered but not saved to history: " + shown(message, "message"));
+        } else if (type == "error" && pending.kind == "nick" && nickNeedsPassword_ &&
+                   field(message, "code") == "auth_required" && !pending.detail.empty()) {
+            nickNeedsPassword_(pending.detail);
         } else if (type == "error") {
             output_.error(shown(message, "message") + " (" + shown(message, "code") + ")");
         } else {
@@ -819,11 +832,36 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
     } else if (kind == "register") {
         guestKey_.clear();
         notice("* " + shown(ok, "user") + " is now a registered account; log in with its password from now on");
+    } else if (kind == "tokens") {
+        showTokens(ok);
+    } else if (kind == "token_revoke") {
+        notice("* token " + std::to_string(intField(ok, "token_id").value_or(0)) +
+               " revoked; scripts using it are refused from now on");
     } else if (kind == "history") {
         showHistory(pending.detail, ok);
     } else if (kind == "search") {
         showSearch(pending.detail, ok);
     }
+}
+
+void ClientSession::showTokens(const Poco::JSON::Object::Ptr& ok) {
+    Poco::JSON::Object::Ptr answer = ok;
+    const auto list = answer->has("tokens") ? answer->getArray("tokens") : Poco::JSON::Array::Ptr();
+    if (answer->has("tokens") && !list) violation("ok", "whose \"tokens\" is not an array");
+    const std::size_t count = list ? list->size() : 0;
+    if (count == 0) return notice("* no tokens (chat login makes one for scripts)");
+    output_.line("Tokens (" + std::to_string(count) + "):");
+    const auto when = [](std::int64_t millis) {
+        return millis > 0 ? formatTimestamp(millis, Timestamps::Long) : std::string("never");
+    };
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto token = list->getObject(static_cast<unsigned>(i));
+        if (!token) violation("ok", "with a token that is not an object");
+        output_.line("  " + std::to_string(intField(token, "token_id").value_or(0)) + "  " + shown(token, "label") +
+                     "  created " + when(intField(token, "created").value_or(0)) + ", last used " +
+                     when(intField(token, "last_used").value_or(0)));
+    }
+    output_.line("(/tokens revoke ID revokes one)");
 }
 
 // Not line(): a frame belongs to the stored lines it surrounds, which carry their own times.

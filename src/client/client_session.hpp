@@ -107,6 +107,10 @@ public:
     /// elsewhere and the connection in parentheses: "[#lobby] alice (#dev 3,
     /// @bob 1)> ", "[#lobby] alice (offline)> ".
     std::string prompt() const;
+    /// Called with the name when a /nick is answered auth_required (the name
+    /// is registered): the terminal client asks its password and sends the
+    /// nick again with it. Unset: the refusal is shown as an error.
+    void onNickNeedsPassword(std::function<void(const std::string&)> ask) { nickNeedsPassword_ = std::move(ask); }
     /// A local notice, timestamped like messages.
     void notice(const std::string& text);
     /// On a terminal (RenderOptions::terminal), the current time as
@@ -158,6 +162,8 @@ private:
     void showBacklog(const Poco::JSON::Object::Ptr& backlog);
     /// A `history` answer for `target` ("#room" or "@user").
     void showHistory(const std::string& target, const Poco::JSON::Object::Ptr& ok);
+    /// A `tokens` answer: one line per token.
+    void showTokens(const Poco::JSON::Object::Ptr& ok);
     /// A `search` answer.
     void showSearch(const std::string& words, const Poco::JSON::Object::Ptr& ok);
     /// Stored events shown as history (renderStoredLine), the "-- new --"
@@ -186,6 +192,7 @@ private:
     std::map<std::string, std::string> seenRooms_;  ///< by nameKey: room name
     std::map<std::string, std::set<std::string>> members_;  ///< by room nameKey: members' nameKeys
     std::string guestKey_;
+    std::function<void(const std::string&)> nickNeedsPassword_;
     std::size_t maxText_ = 0;  ///< longer texts are split (welcome's max_text)
     Clock::time_point lostAt_{};
     std::optional<Clock::time_point> quietUntil_;  ///< repeated joins are not shown until then

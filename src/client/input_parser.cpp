@@ -181,6 +181,15 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
     if (n == "away") return make(Kind::Away, {}, {}, std::string(rest));
     if (n == "back") return make(Kind::Back);
     if (n == "register") return make(Kind::Register);
+    if (n == "tokens") {
+        if (rest.empty()) return make(Kind::Tokens);
+        auto [verb, more] = splitWord(rest);
+        auto [id, extra] = splitWord(more);
+        const bool digits = !id.empty() && id.size() <= 18 &&
+                            std::all_of(id.begin(), id.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+        if (lower(verb) != "revoke" || !digits || !extra.empty()) return usage(name);
+        return make(Kind::Tokens, std::string(id), {}, "revoke");
+    }
     if (n == "bell" || n == "timestamps") {
         static const std::vector<std::string> bell{"off", "mention", "all"}, timestamps{"off", "short", "long"};
         const auto& allowed = n == "bell" ? bell : timestamps;
@@ -214,6 +223,7 @@ const std::vector<CommandHelp>& commandHelp() {
         {"away", {}, "/away [message]", "mark yourself away; DMs to you get the message back"},
         {"back", {}, "/back", "you are no longer away"},
         {"register", {}, "/register", "make your name an account (asks a password twice, not shown)"},
+        {"tokens", {}, "/tokens [revoke ID]", "list your account's tokens for scripts (chat login), or revoke one"},
         {"bell", {}, "/bell [off|mention|all]", "show or set when the terminal bell rings"},
         {"timestamps", {}, "/timestamps [off|short|long]", "show or set how message times are shown"},
         {"help", {}, "/help [command]", "list commands, or explain one"},

@@ -25,6 +25,7 @@ struct InputCommand {
         Away,     ///< /away [message]
         Back,     ///< /back
         Register, ///< /register: make the current name an account (the terminal asks the password)
+        Tokens,   ///< /tokens: list the account's tokens; text "revoke", target the id: revoke one
         Help,     ///< /help [command]
         Bell,     ///< /bell [off|mention|all]: show or set (client-side only)
         Timestamps,  ///< /timestamps [off|short|long]: show or set (client-side only)

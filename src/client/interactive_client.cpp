@@ -1,6 +1,8 @@
 #include "client/interactive_client.hpp"
 
 #include "client/client_session.hpp"
+#include "client/credentials.hpp"
+#include "client/token_login.hpp"
 #include "client/input_parser.hpp"
 #include "client/known_servers.hpp"
 #include "client/line_editor.hpp"
@@ -12,6 +14,7 @@
 #include "client/server_trust.hpp"
 #include "client/terminal_text.hpp"
 #include "shared/exit_codes.hpp"
+#include "shared/validation.hpp"
 
 #include <cerrno>
 #include <clocale>
@@ -212,6 +215,9 @@ private:
     void handleLine(const std::string& line);
     /// /register on a terminal: asks the password twice (no echo), sends register.
     void registerName();
+    /// A /nick refused auth_required: asks the name's password (no echo)
+    /// and sends the nick again with it.
+    void nickWithPassword(const std::string& name);
     void stopInput() { inputOpen_ = false; }
     Completion completeWord(std::string_view before) const;
 
@@ -219,6 +225,8 @@ private:
     Mode mode_;
     std::string password_;  ///< $CHAT_PASSWORD or what was typed; kept for reconnects
     std::string key_;       ///< the guest key of the first welcome, until a session knows better
+    std::string token_;     ///< $CHAT_TOKEN or chat login's token for options_.user; wins over password_
+    std::optional<std::string> nickToAsk_;  ///< a /nick waiting for its password to be asked
     bool color_ = false;
     std::unique_ptr<ServerConnection> connection_;
     std::unique_ptr<LineEditor> editor_;
@@ -250,9 +258,11 @@ Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseco
     tls.canAsk = mode_ == Mode::Terminal && !editor_;
     auto connection = std::make_unique<ServerConnection>(ServerAddress{options_.host, options_.port, options_.tls}, tls, timeout);
     const auto key = client_ ? client_->guestKey() : key_;
+    // The token is options_.user's: after a /nick to another name, the password typed for it.
+    const auto token = nameKey(user) == nameKey(options_.user) ? token_ : std::string();
     const auto welcome = connection->hello(user, std::string("chat/") + CHAT_VERSION, true,
                                            Clock::now() + std::min<std::chrono::milliseconds>(timeout, kAnswerTimeout),
-                                           HelloCredentials{password_, key});
+                                           HelloCredentials{password_, key, token});
     connection_ = std::move(connection);
     lastHeard_ = Clock::now();
     pingSent_ = false;
@@ -261,7 +271,9 @@ Welcome InteractiveLoop::connect(const std::string& user, std::chrono::milliseco
 }
 
 Welcome InteractiveLoop::firstConnect() {
-    if (const char* password = std::getenv("CHAT_PASSWORD")) password_ = password;
+    token_ = loginToken(ServerAddress{options_.host, options_.port, options_.tls}, options_.user,
+                        defaultCredentialsPath());
+    if (const char* password = std::getenv("CHAT_PASSWORD"); password && token_.empty()) password_ = password;
     key_ = loadGuestKey(options_.host, options_.port, options_.user);
     for (int attempt = 0;; ++attempt) {
         try {
@@ -270,7 +282,8 @@ Welcome InteractiveLoop::firstConnect() {
             saveGuestKey(options_.host, options_.port, welcome.user, welcome.key);
             return welcome;
         } catch (const ClientError& e) {
-            const bool askable = e.code() == "auth_required" || e.code() == "auth_failed";
+            // A refused token is not a reason to ask: its message says to run chat login again.
+            const bool askable = token_.empty() && (e.code() == "auth_required" || e.code() == "auth_failed");
             if (!askable || mode_ != Mode::Terminal || attempt >= 3) throw;
             if (e.code() == "auth_failed") std::cerr << "chat: " << e.what() << "\n";
             auto typed = askPassword("Password for " + visibleText(options_.user) + ": ");
@@ -360,6 +373,7 @@ void InteractiveLoop::setUp(const Welcome& welcome) {
     render.palette = options_.palette.value_or(detectPalette());
     client_ = std::make_unique<ClientSession>(welcome, [this](const auto& m) { send(m); }, *output_, render);
     if (terminal) client_->useIgnoreFile(options_.ignoreFile);
+    if (terminal) client_->onNickNeedsPassword([this](const std::string& name) { nickToAsk_ = name; });
     if (mode_ == Mode::Json && welcome.message) output_->message(welcome.message);
     if (terminal)
         editor_ = std::make_unique<LineEditor>(client_->prompt(), options_.historyFile,
@@ -472,6 +486,20 @@ void InteractiveLoop::registerName() {
     request->set("password", *password);
     client_->sendRequest(request);
     password_ = *password;  // reconnects log in with it
+}
+
+void InteractiveLoop::nickWithPassword(const std::string& name) {
+    const auto stash = editor_->stash();
+    editor_->suspend();
+    auto password = askPassword(visibleText(name) + " is registered. Password for " + visibleText(name) + ": ");
+    editor_->resume();
+    editor_->unstash(stash);
+    if (!password) return notice("* still " + visibleText(client_->self()) + " (no password given)");
+    auto request = makeMessage("nick");
+    request->set("user", name);
+    request->set("password", *password);
+    client_->sendRequest(request);
+    password_ = *password;  // reconnects log in as the new name with it
 }
 
 void InteractiveLoop::takeBatch(PasteGuard::Batch batch) {
@@ -596,6 +624,11 @@ int InteractiveLoop::run() {
                 if (leaveNow_) break;
             }
             if (connection_ && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) onServer();
+            if (nickToAsk_ && editor_) {
+                const auto name = std::move(*nickToAsk_);
+                nickToAsk_.reset();
+                nickWithPassword(name);
+            }
             if (inputOpen_ && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
                 if (editor_) onTerminalInput(Clock::now());
                 else onPipedInput();

@@ -75,7 +75,8 @@ int runSend(const SendOptions& options) {
         ServerConnection connection(ServerAddress{options.host, options.port, options.tls}, tls, options.timeout);
         const auto welcome = connection.hello(options.user, std::string("chat-send/") + CHAT_VERSION, false, deadline,
                                                  HelloCredentials{options.password,
-                                                                  loadGuestKey(options.host, options.port, options.user)});
+                                                                  loadGuestKey(options.host, options.port, options.user),
+                                                                  options.token});
         using Clock = ServerConnection::Clock;
         // Paced so that the server never refuses a message (SendPacer), which
         // keeps --lines in order; one refused all the same (another session

@@ -17,6 +17,7 @@ struct SendOptions {
     TlsSettings tlsSettings;  ///< never asks: an unknown certificate is exit 77
     std::string user;
     std::string password;  ///< $CHAT_PASSWORD: for a registered user; empty: a guest
+    std::string token;     ///< $CHAT_TOKEN or the credentials file's (loginToken); wins over `password`
     std::chrono::milliseconds timeout{10'000};  ///< for the whole command
     std::string target;                         ///< "@user" or "#room"
     std::vector<std::string> texts;             ///< messages to send, in order

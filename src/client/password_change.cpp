@@ -39,9 +39,11 @@ int runPasswd(PasswdOptions options) {
     }
     const auto deadline = ServerConnection::Clock::now() + options.timeout;
     try {
-        ServerConnection connection(options.host, options.port, options.timeout);
+        auto tls = options.tls;
+        tls.canAsk = false;
+        ServerConnection connection(options.address, tls, options.timeout);
         connection.hello(options.user, std::string("chat-passwd/") + CHAT_VERSION, false, deadline,
-                         HelloCredentials{options.oldPassword, {}});
+                         HelloCredentials{options.oldPassword, {}, {}});
         auto request = makeMessage("passwd");
         request->set("id", 1);
         request->set("old", options.oldPassword);

@@ -70,7 +70,8 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
     hello->set("user", user);
     hello->set("client", clientName);
     if (!announce) hello->set("announce", false);
-    if (!credentials.password.empty()) hello->set("password", credentials.password);
+    if (!credentials.token.empty()) hello->set("token", credentials.token);
+    else if (!credentials.password.empty()) hello->set("password", credentials.password);
     if (!credentials.key.empty()) hello->set("key", credentials.key);
     send(hello);
     for (;;) {
@@ -82,6 +83,12 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
             const auto text = visibleText(stringField(*message, "message").value_or(code));
             if (code == "name_invalid") throw ClientError(exit_code::kUsage, text);
             if (code == "version_unsupported") throw ClientError(exit_code::kProtocol, text);
+            if (code == "auth_failed" && !credentials.token.empty())
+                throw ClientError(exit_code::kAuth,
+                                  "the server refused the token for " + visibleText(user) +
+                                      " (revoked, or issued by another server): run 'chat login' again"
+                                      " (or fix CHAT_TOKEN)",
+                                  code);
             if (code == "auth_required" || code == "auth_failed" || code == "auth_insecure")
                 throw ClientError(exit_code::kAuth, text, code);
             if (code == "auth_throttled") throw ClientError(exit_code::kTempFail, text, code);

@@ -14,14 +14,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chat {
 
 /// What a hello may carry besides the name (docs/protocol.md, "Names").
 struct HelloCredentials {
+    HelloCredentials(std::string password = {}, std::string key = {}, std::string token = {})
+        : password(std::move(password)), key(std::move(key)), token(std::move(token)) {}
     std::string password;  ///< empty: none
     std::string key;       ///< a guest key from an earlier welcome; empty: none
+    std::string token;     ///< a token of `chat login` (instead of a password); empty: none
 };
 
 struct Welcome {
@@ -57,7 +61,8 @@ public:
     /// the server refuses, 69 when the server is full or the connection
     /// drops or says the port speaks TLS, 75 on time-out or auth_throttled,
     /// 76 when the server speaks another version, 78 for auth_required,
-    /// auth_failed and auth_insecure (ClientError::code() says which).
+    /// auth_failed and auth_insecure (ClientError::code() says which; a
+    /// refused token's message says to run `chat login` again).
     Welcome hello(const std::string& user, const std::string& clientName, bool announce,
                   Clock::time_point deadline, const HelloCredentials& credentials = {});
 

@@ -10,6 +10,8 @@ void setupServe(CLI::App& app);
 void setupConnect(CLI::App& app);
 void setupSend(CLI::App& app);
 void setupPasswd(CLI::App& app);
+void setupLogin(CLI::App& app);   ///< and its counterpart:
+void setupLogout(CLI::App& app);
 
 /// The user name to use when --user is not given: $CHAT_USER, then $USER.
 std::string defaultUser();

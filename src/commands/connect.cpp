@@ -26,8 +26,8 @@ void setupConnect(CLI::App& app) {
         "Exit status: 0 left, 64 usage or bad settings, 69 server unreachable or connection lost (or plaintext/TLS\n"
         "on the wrong port), 75 timed out, 76 the server broke the protocol (it is not trusted: control characters\n"
         "it sends are shown, not obeyed), 77 the server's TLS certificate is not trusted, 78 login refused.\n"
-        "A registered --user's password comes from CHAT_PASSWORD, else it is asked on the terminal without echo\n"
-        "(tokens for scripts are not there yet).");
+        "A registered --user logs in with CHAT_TOKEN, else the token 'chat login' stored for the server and\n"
+        "user, else the password in CHAT_PASSWORD, else one asked on the terminal without echo.");
     connect->callback([connect, line] {
         const auto options = resolveConnectOptions(*connect, *line);
         if (options.user.empty()) {

@@ -1,7 +1,9 @@
 #include "commands/commands.hpp"
 
 #include "client/one_shot_sender.hpp"
+#include "client/credentials.hpp"
 #include "client/tls_options.hpp"
+#include "client/token_login.hpp"
 #include "shared/exit_codes.hpp"
 
 #include <cmath>
@@ -48,7 +50,8 @@ void setupSend(CLI::App& app) {
         "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online or no such room,\n"
         "69 server unreachable (or plaintext/TLS on the wrong port), 75 timed out,\n"
         "77 the server's TLS certificate is not trusted (never asked: pin it with --fingerprint), 78 login refused.\n"
-        "A registered user's password comes from $CHAT_PASSWORD (tokens for scripts are not there yet).");
+        "A registered user logs in with $CHAT_TOKEN, else the token 'chat login' stored for this server and\n"
+        "user, else the password in $CHAT_PASSWORD.");
     send->callback([send, options] {
         auto& o = options->send;
         const auto server = resolveServer(o.host, o.port, send->get_option("--port")->count() > 0, options->tls);
@@ -62,7 +65,8 @@ void setupSend(CLI::App& app) {
             std::cerr << "chat send: no user name: use --user NAME or set CHAT_USER\n";
             throw CLI::RuntimeError(exit_code::kUsage);
         }
-        if (const char* password = std::getenv("CHAT_PASSWORD")) o.password = password;
+        o.token = loginToken(server.address, o.user, defaultCredentialsPath());
+        if (const char* password = std::getenv("CHAT_PASSWORD"); password && o.token.empty()) o.password = password;
         o.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(options->timeoutSeconds * 1000)));
         const bool fromStdin = options->words.empty() || (options->words.size() == 1 && options->words[0] == "-");
         if (options->lines && !fromStdin) {

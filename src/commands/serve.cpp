@@ -257,15 +257,18 @@ int runServe(const ServeOptions& options) {
     // database of their own that lasts as long as the process).
     std::unique_ptr<PasswordHasher> hasher;
     std::unique_ptr<AccountStore> accounts;
+    std::unique_ptr<TokenStore> tokens;
     try {
         hasher = std::make_unique<PasswordHasher>();
         accounts = std::make_unique<AccountStore>(db, *hasher);
+        tokens = std::make_unique<TokenStore>(db);
     } catch (const std::exception& e) {
         std::cerr << "chat serve: cannot open the accounts in " << db << ": " << e.what() << "\n";
         return finish(exit_code::kOsError);
     }
     LogThrottle authLogs;
-    Authenticator authenticator(*accounts, AuthOptions{options.requireAccount, options.allowPlaintextAuth}, &authLogs);
+    Authenticator authenticator(*accounts, AuthOptions{options.requireAccount, options.allowPlaintextAuth}, &authLogs,
+                                tokens.get());
     config.hub.auth = &authenticator;
     if (options.allowPlaintextAuth)
         spdlog::warn("--allow-plaintext-auth: passwords are accepted over unencrypted connections from anywhere");
@@ -309,8 +312,9 @@ void setupServe(CLI::App& app) {
     auto options = std::make_shared<ServeOptions>();
     auto* serve = app.add_subcommand("serve", "Run the chat server");
     serve->footer(
-        "Names are not protected on this server: anyone may connect under any name, and several\n"
-        "connections may share one name (they are one user). Accounts will come later.\n"
+        "Names are protected: a registered name (an account) needs its password or a token (chat login),\n"
+        "and a guest name in use needs the key its first session got; several connections may share one\n"
+        "name (they are one user). Accounts and tokens live in --db; only hashes of passwords and tokens.\n"
         "TLS: --tls-cert and --tls-key add a TLS listener on --tls-port; SIGHUP reloads both files\n"
         "for new connections. --generate-cert DIR makes a self-signed pair for first use.");
     serve->add_option("--host", options->host, "Address to listen on")->capture_default_str();

@@ -1,5 +1,7 @@
 #include "server/conversation.hpp"
 
+#include "server/authenticator.hpp"
+
 #include "shared/frame_codec.hpp"
 #include "shared/quoting.hpp"
 
@@ -106,6 +108,7 @@ void Conversation::closeAfterReply(const std::string& reason) {
 void Conversation::close() {
     if (logs_)
         for (const auto& summary : logs_->forget(peer_)) spdlog::warn("{}", summary);
+    if (tokenId_ && hub_.config().auth) hub_.config().auth->tokenSessions().remove(tokenId_, out_.get());
     if (!attached_) return;
     attached_ = false;
     hub_.detach(out_, endReason_.empty() ? "closed" : endReason_);

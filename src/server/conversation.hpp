@@ -97,6 +97,14 @@ private:
     /// when it does not, when it may not travel here, or when `name` is
     /// registered and there is none. Hashes: never under the hub's lock.
     bool checkPassword(const Poco::JSON::Object::Ptr& request, const std::string& name, bool& authenticated);
+    /// token_create, tokens and token_revoke (conversation_tokens.cpp).
+    void handleTokenRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    /// Checks the "token" of a hello for `name`, as checkPassword checks a
+    /// password: sets `tokenId` when it verifies; answers (and returns
+    /// false) when it does not or may not travel here.
+    bool checkToken(const Poco::JSON::Object::Ptr& request, const std::string& name, std::int64_t& tokenId);
+    /// After a hello with token `tokenId` succeeded: revoking it closes us.
+    void loggedInWithToken(std::int64_t tokenId);
     /// Answers an AuthOutcome's error (with retry_after_ms when throttled).
     void refuseAuth(const struct AuthOutcome& outcome, const Poco::Dynamic::Var& id);
     /// Takes one request from the request budget; answers rate_limited and
@@ -120,6 +128,8 @@ private:
     bool attached_ = false;
     bool pingSent_ = false;
     bool secureTransport_ = false;
+    bool account_ = false;      // the current name is an account and this session proved it
+    std::int64_t tokenId_ = 0;  // the token this session logged in with; 0: none
     Clock::time_point opened_;
     Clock::time_point lastHeard_;
     TokenBucket requests_;

@@ -58,6 +58,7 @@ void Conversation::handleAccountRequest(const std::string& type, const Poco::JSO
         const auto outcome = auth->registerName(name, *password);
         if (!outcome) return refuseAuth(outcome, id);
         hub_.becameAccount(out_, name);
+        account_ = true;
         auto ok = makeOk(id);
         ok->set("user", name);
         ok->set("account", true);

@@ -50,6 +50,10 @@ void Conversation::dispatch(const std::string& type, const Poco::JSON::Object::P
         if (spendRequest(id)) handleAccountRequest(type, request);
         return;
     }
+    if (type == "token_create" || type == "tokens" || type == "token_revoke") {
+        if (spendRequest(id)) handleTokenRequest(type, request);
+        return;
+    }
     if (type == "who" || type == "whois" || type == "nick" || type == "away" || type == "back") {
         if (spendRequest(id)) handleUserRequest(type, request);
         return;
@@ -83,8 +87,16 @@ void Conversation::handleHello(const Poco::JSON::Object::Ptr& request) {
     JoinAuth auth;
     auth.key = stringField(request, "key").value_or("");
     auth.ip = ip_;
-    if (!checkPassword(request, *name, auth.authenticated)) return;
+    std::int64_t tokenId = 0;
+    if (request->has("token")) {
+        if (request->has("password")) return refuse(ErrorCode::BadRequest, "give \"password\" or \"token\", not both", id);
+        if (!checkToken(request, *name, tokenId)) return;
+        auth.authenticated = true;
+    } else if (!checkPassword(request, *name, auth.authenticated)) {
+        return;
+    }
     const auto& config = hub_.config();
+    bool account = false;
     std::string displayName;
     auto joined = hub_.join(out_, *name, announce, displayName, [&](const JoinedState& state) {
         auto welcome = withId(makeMessage("welcome"), id);
@@ -107,11 +119,14 @@ void Conversation::handleHello(const Poco::JSON::Object::Ptr& request) {
         welcome->set("rate_per_second", config.ratePerSecond);
         welcome->set("rate_burst", config.rateBurst);
         welcome->set("account", state.account);
+        account = state.account;
         if (!state.key.empty()) welcome->set("key", state.key);
         return makeEvent(welcome);
     }, auth);
     if (!joined) return refuse(*joined.error, joined.errorText, id);
     user_ = displayName;
+    account_ = account && auth.authenticated;
+    if (tokenId) loggedInWithToken(tokenId);
     spdlog::info("{} is {} (client {})", peer_, user_, quoteForError(stringField(request, "client").value_or("unknown")));
 }
 
@@ -244,6 +259,7 @@ void Conversation::handleUserRequest(const std::string& type, const Poco::JSON::
         if (result) {
             spdlog::info("{} ({}) is now {}", peer_, user_, displayName);
             user_ = displayName;
+            account_ = authenticated && result.key.empty();
         }
         ok->set("user", displayName);
         if (result) {

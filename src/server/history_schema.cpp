@@ -49,6 +49,15 @@ const std::vector<std::vector<std::string>>& migrations() {
             "CREATE TABLE accounts(key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL,"
             " created INTEGER NOT NULL) WITHOUT ROWID",
         },
+        // tokens for scripts (server/token_store.hpp): an account's key, a
+        // label, the SHA-256 of the token (hex; never the token), when it was
+        // created and last used to log in (ms since the epoch, 0: never).
+        // AUTOINCREMENT: a revoked token's id is never given to another.
+        {
+            "CREATE TABLE tokens(id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, label TEXT NOT NULL,"
+            " hash TEXT NOT NULL, created INTEGER NOT NULL, last_used INTEGER NOT NULL)",
+            "CREATE INDEX tokens_by_account ON tokens(account, id)",
+        },
     };
     return steps;
 }

@@ -30,7 +30,7 @@ TEST_CASE("chat --help exits 0 and lists every subcommand on stdout") {
     const auto r = runChat({"--help"});
     INFO(describe(r));
     CHECK(r.exitCode == 0);
-    for (const char* command : {"serve", "connect", "send"}) {
+    for (const char* command : {"serve", "connect", "send", "passwd", "login", "logout"}) {
         INFO(command);
         CHECK(std::regex_search(r.out, std::regex(std::string("(^|\\n)\\s+") + command + "\\s")));
     }
@@ -94,11 +94,13 @@ TEST_CASE("chat serve --max-text out of range and a non-numeric --port are refus
     }
 }
 
-TEST_CASE("chat serve --help says that names are not protected") {
+TEST_CASE("chat serve --help says that names are protected by passwords and tokens") {
     const auto r = runChat({"serve", "--help"});
     INFO(describe(r));
     CHECK(r.exitCode == 0);
-    CHECK(contains(r.out, "not protected"));
+    CHECK(contains(r.out, "Names are protected"));
+    CHECK(contains(r.out, "chat login"));
+    CHECK_FALSE(contains(r.out, "not protected"));
     for (const char* option : {"--host", "--port", "--max-clients", "--max-text", "--motd"}) CHECK(contains(r.out, option));
 }
 
