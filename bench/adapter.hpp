@@ -42,6 +42,11 @@ public:
     /// `reply`. Returns false when the stream is broken beyond repair (a
     /// frame length out of range, a line longer than any server sends).
     bool feed(const char* data, std::size_t n, EventSink& sink, std::string& reply);
+    /// For a message transport (WebSocket): handles one whole protocol
+    /// message (no stream framing) and appends at most one whole message
+    /// the client must send in answer to `reply`. Returns false when this
+    /// protocol has no message form (Adapter::hasMessageForm()).
+    virtual bool feedMessage(std::string_view /*message*/, EventSink& /*sink*/, std::string& /*reply*/) { return false; }
 
 protected:
     /// Parses complete units at the start of [data, data+n) and returns how
@@ -67,6 +72,15 @@ public:
     /// Appends the bytes that post `text` to the room; `requestId` numbers it
     /// where the protocol has request ids.
     virtual void appendPost(std::string& out, std::string_view text, std::uint64_t requestId) const = 0;
+
+    // The message form, for transports that carry one protocol message per
+    // transport message (WebSocket): the same messages without the stream
+    // framing. Only protocols that have one say so.
+    virtual bool hasMessageForm() const { return false; }
+    /// The login as one message (the bytes login() frames).
+    virtual std::string loginMessage(const LoginOptions& /*options*/) const { return {}; }
+    /// Appends the one message that posts `text` (what appendPost frames).
+    virtual void appendPostMessage(std::string& /*out*/, std::string_view /*text*/, std::uint64_t /*requestId*/) const {}
 };
 
 /// "chat", "irc" or "line"; nullptr for any other name.

@@ -3,6 +3,10 @@
 // schedule; every member checks every other sender's sequence and measures
 // latency from each message's scheduled send time.
 //
+// Mixed (--ws-members W < N): W members speak WebSocket and the others TCP,
+// in the same room at the same rate (senders of both kinds); rows are
+// workload "mixed" and add deliveries, loss and latency per kind of receiver.
+//
 // Overload (--mode overload): one baseline run at the base rate, then one
 // schedule of `pre` s at the base rate, `burst` s at the burst rate and
 // `after` s at the base rate, drained for up to `drain` s. Its row adds the
@@ -54,6 +58,9 @@ public:
             return emitError(o_, "broadcast", "setup: " + std::to_string(crowd.ready) + "/" + std::to_string(n) +
                                                   " members ready; first failure " + crowd.firstFailure);
         settle(engine_, 200, 10);
+        mixed_ = o_.wsMembers > 0 && o_.wsMembers < n && !o_.ws;
+        kind_.assign(static_cast<std::size_t>(n), 0);
+        for (int id = 0; id < n; ++id) kind_[static_cast<std::size_t>(id)] = engine_.webSocket(id) ? 1 : 0;
         if (overloadMode) {
             k_ = o_.senders[0];
             measure(o_.rates[0], 0, "overload_baseline");
@@ -66,7 +73,8 @@ public:
                 int clean = 0;
                 bool overloaded = false;
                 for (int rep = 0; rep < o_.repeat; ++rep) {
-                    const auto outcome = measure(rate, rep, o_.slowConsumers > 0 ? "slow_consumer" : "broadcast");
+                    const auto outcome =
+                        measure(rate, rep, o_.slowConsumers > 0 ? "slow_consumer" : mixed_ ? "mixed" : "broadcast");
                     clean += outcome == Outcome::Clean ? 1 : 0;
                     overloaded = overloaded || outcome == Outcome::Overloaded;
                 }
@@ -95,6 +103,11 @@ public:
         lastDeliveryNs_ = now;
         const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - stamp->scheduledNs)) / 1000;
         latency_.record(us);
+        if (mixed_) {
+            const int kind = kind_[static_cast<std::size_t>(id)];
+            kindLatency_[kind].record(us);
+            ++kindDelivered_[kind];
+        }
         if (!timeline_.empty() && stamp->scheduledNs >= timelineStartNs_) {
             const auto bucket = static_cast<std::size_t>((stamp->scheduledNs - timelineStartNs_) / 1'000'000'000);
             if (bucket < timeline_.size()) {
@@ -342,12 +355,34 @@ private:
         return 0;
     }
 
+    /// Per kind of receiver (tcp, ws): members, expected (every message of
+    /// every other sender), delivered, lost and latency.
+    void addKinds(JsonLine& row, int receivers) const {
+        static const char* const names[2] = {"tcp", "ws"};
+        for (int kind = 0; kind < 2; ++kind) {
+            std::uint64_t members = 0, expected = 0;
+            for (int id = 0; id < receivers; ++id) members += kind_[static_cast<std::size_t>(id)] == kind ? 1 : 0;
+            for (int s = 0; s < k_; ++s) {
+                const std::uint64_t others = members - (kind_[static_cast<std::size_t>(s)] == kind ? 1 : 0);
+                expected += sent_[static_cast<std::size_t>(s)] * others;
+            }
+            const std::string p = names[kind];
+            const std::uint64_t got = kindDelivered_[kind];
+            row.add(p + "_members", members).add(p + "_expected", expected).add(p + "_delivered", got)
+                .add(p + "_lost", expected - std::min(expected, got))
+                .add(p + "_p50_us", kindLatency_[kind].percentile(50)).add(p + "_p99_us", kindLatency_[kind].percentile(99))
+                .add(p + "_max_us", kindLatency_[kind].max());
+        }
+    }
+
     void startPhase(bool measuring) {
         ++epoch_;
         measuring_ = measuring;
         sent_.assign(static_cast<std::size_t>(k_), 0);
         streams_.assign(static_cast<std::size_t>(o_.clients) * k_, SequenceTracker());
         latency_.clear();
+        for (auto& h : kindLatency_) h.clear();
+        kindDelivered_[0] = kindDelivered_[1] = 0;
         delivered_ = 0;
         stale_ = 0;
         lastDeliveryNs_ = 0;
@@ -412,6 +447,7 @@ private:
         if (foreign_ > 0) row.add("foreign", foreign_);  // text that is not one of our payloads: an adapter bug
         if (!firstDisconnect_.empty()) row.add("first_disconnect", firstDisconnect_);
         if (!firstError_.empty()) row.add("first_error", firstError_);
+        if (mixed_) addKinds(row, receivers);
         if (o_.slowConsumers > 0) {
             row.add("slow_cut", slowCutNs_ != 0);
             if (slowCutNs_ != 0)
@@ -438,6 +474,10 @@ private:
     int errors_ = 0, disconnects_ = 0;
     std::string firstError_, firstDisconnect_;
     std::set<std::string> left_;
+    bool mixed_ = false;                  // members of both kinds: per-kind figures in every row
+    std::vector<int> kind_;               // per member: 0 TCP, 1 WebSocket
+    Histogram kindLatency_[2];
+    std::uint64_t kindDelivered_[2] = {0, 0};
     bool slowStopped_ = false;
     std::int64_t slowStopNs_ = 0, slowCutNs_ = 0;
     std::string slowReason_;
@@ -456,7 +496,7 @@ private:
 
 int runBroadcast(const RunOptions& options) {
     auto adapter = makeAdapter(options.adapter);
-    Engine engine(*adapter, options.host, options.port, tlsOptions(options));
+    Engine engine(*adapter, options.host, options.port, tlsOptions(options), webSocketOptions(options));
     return Broadcast(options, engine).run();
 }
 

@@ -1,11 +1,13 @@
 // Our protocol: 4-byte big-endian length, then one JSON object (docs:
-// src/shared/protocol.hpp). Only the fields the load generator needs are
+// src/shared/protocol.hpp); over WebSocket the same objects, one per text
+// message, without the length (the message form). Only the fields the load generator needs are
 // read, by a plain scan: the server writes compact JSON and our payloads
 // need no escaping.
 
 #include "adapter.hpp"
 #include "json_line.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 
@@ -20,6 +22,17 @@ void appendFrame(std::string& out, std::string_view json) {
                             static_cast<char>(n)};
     out.append(header, 4);
     out.append(json);
+}
+
+/// Appends the send request for `text`, built in place (no temporary strings).
+void appendSend(std::string& out, std::string_view text, std::uint64_t requestId) {
+    char id[24];
+    const auto [end, ec] = std::to_chars(id, id + sizeof id, requestId);
+    out += R"({"type":"send","id":)";
+    out.append(id, static_cast<std::size_t>(end - id));
+    out += R"(,"text":)";
+    appendJsonString(out, text);
+    out += '}';
 }
 
 /// The raw (still escaped) contents of the string field `key`, or empty.
@@ -85,6 +98,12 @@ std::string_view messageText(std::string_view json) {
 }
 
 class ChatParser final : public Parser {
+public:
+    bool feedMessage(std::string_view message, EventSink& sink, std::string& reply) override {
+        handle(message, sink, reply, false);
+        return true;
+    }
+
 protected:
     std::size_t consume(const char* data, std::size_t n, EventSink& sink, std::string& reply) override {
         std::size_t at = 0;
@@ -94,14 +113,15 @@ protected:
                                        (std::size_t{h[2]} << 8) | std::size_t{h[3]};
             if (length > kMaxFrame) return SIZE_MAX;
             if (n - at - 4 < length) break;
-            handle(std::string_view(data + at + 4, length), sink, reply);
+            handle(std::string_view(data + at + 4, length), sink, reply, true);
             at += 4 + length;
         }
         return at;
     }
 
 private:
-    static void handle(std::string_view json, EventSink& sink, std::string& reply) {
+    /// One server message; a pong in answer goes to `reply`, `framed` or as a bare message.
+    static void handle(std::string_view json, EventSink& sink, std::string& reply, bool framed) {
         const auto type = jsonType(json);
         if (type == "message") {
             sink.onEvent({Event::Kind::Payload, messageText(json), {}});
@@ -114,7 +134,8 @@ private:
         } else if (type == "left") {
             sink.onEvent({Event::Kind::Left, jsonString(json, "user"), jsonString(json, "reason")});
         } else if (type == "ping") {  // the server's heartbeat
-            appendFrame(reply, R"({"type":"pong"})");
+            if (framed) appendFrame(reply, R"({"type":"pong"})");
+            else reply += R"({"type":"pong"})";
         } else if (type == "shutdown") {
             sink.onEvent({Event::Kind::Error, "shutdown", jsonString(json, "text")});
         }
@@ -126,23 +147,37 @@ public:
     std::string_view name() const override { return "chat"; }
 
     std::string login(const LoginOptions& options) const override {
-        std::string json = "{\"type\":\"hello\",\"version\":1,\"user\":";
-        appendJsonString(json, options.user);
-        json += ",\"client\":\"bench\"";
-        if (!options.joinRoom) json += ",\"announce\":false";  // logged in, in no room
-        json += '}';
         std::string out;
-        appendFrame(out, json);
+        appendFrame(out, loginMessage(options));
         return out;
     }
 
     std::unique_ptr<Parser> newParser(const LoginOptions&) const override { return std::make_unique<ChatParser>(); }
 
     void appendPost(std::string& out, std::string_view text, std::uint64_t requestId) const override {
-        std::string json = "{\"type\":\"send\",\"id\":" + std::to_string(requestId) + ",\"text\":";
-        appendJsonString(json, text);
+        const std::size_t at = out.size();
+        out.append(4, '\0');  // the length, filled in below
+        appendSend(out, text, requestId);
+        const auto n = static_cast<std::uint32_t>(out.size() - at - 4);
+        out[at] = static_cast<char>(n >> 24);
+        out[at + 1] = static_cast<char>(n >> 16);
+        out[at + 2] = static_cast<char>(n >> 8);
+        out[at + 3] = static_cast<char>(n);
+    }
+
+    bool hasMessageForm() const override { return true; }
+
+    std::string loginMessage(const LoginOptions& options) const override {
+        std::string json = "{\"type\":\"hello\",\"version\":1,\"user\":";
+        appendJsonString(json, options.user);
+        json += ",\"client\":\"bench\"";
+        if (!options.joinRoom) json += ",\"announce\":false";  // logged in, in no room
         json += '}';
-        appendFrame(out, json);
+        return json;
+    }
+
+    void appendPostMessage(std::string& out, std::string_view text, std::uint64_t requestId) const override {
+        appendSend(out, text, requestId);
     }
 };
 }  // namespace

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"chat", "irc", "line"}))->capture_default_str();
     app.add_option("--server", o.server, "Label for the results (default: the adapter)");
     app.add_option("--host", o.host, "Server address; must be 127.x.x.x")->capture_default_str();
-    app.add_option("--port", o.port, "Server port")->required();
+    app.add_option("--port", o.port, "Server port (TCP members); not needed with --ws");
     app.add_flag("--tls", o.tls,
                  "Every connection speaks TLS (1.2 or 1.3, OpenSSL's defaults) with a full handshake: no session "
                  "resumption. The server's certificate is NOT verified unless --ca-file is given: the benchmark "
@@ -30,6 +30,15 @@ int main(int argc, char** argv) {
     app.add_option("--ca-file", o.caFile, "With --tls: verify the server's certificate chain and address against "
                                           "this PEM file (costs the load generator a signature check per handshake)")
         ->check(CLI::ExistingFile);
+    app.add_flag("--ws", o.ws,
+                 "Every connection speaks WebSocket (RFC 6455) to --web-port: HTTP upgrade on --ws-path with an "
+                 "Origin matching the Host, then one protocol JSON object per masked text frame (chat adapter only)");
+    app.add_option("--ws-members", o.wsMembers,
+                   "broadcast: this many of the --clients members speak WebSocket to --web-port, the others TCP to "
+                   "--port, spread evenly (senders too); rows then report p50/p99 and loss per kind (workload 'mixed')")
+        ->check(CLI::Range(0, 100000));
+    app.add_option("--web-port", o.webPort, "The server's web port (chat serve --web-port), for WebSocket members");
+    app.add_option("--ws-path", o.wsPath, "The WebSocket's path on the web port")->capture_default_str();
     app.add_option("--server-pid", o.serverPid, "Server process for CPU, RSS and threads");
     app.add_option("--clients", o.clients, "N: members (broadcast, fanout) or connections (idle)")
         ->check(CLI::Range(1, 100000))->capture_default_str();
@@ -67,6 +76,23 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     if (!o.caFile.empty() && !o.tls) {
         std::fprintf(stderr, "chat-bench: --ca-file needs --tls\n");
+        return 2;
+    }
+    if (o.ws && o.wsMembers > 0) {
+        std::fprintf(stderr, "chat-bench: --ws (all members) and --ws-members (some) exclude each other\n");
+        return 2;
+    }
+    const bool anyWs = o.ws || o.wsMembers > 0;
+    if (anyWs && (o.webPort == 0 || o.adapter != "chat")) {
+        std::fprintf(stderr, "chat-bench: WebSocket members need --web-port and the chat adapter\n");
+        return 2;
+    }
+    if (anyWs && o.mode == "oneshot") {
+        std::fprintf(stderr, "chat-bench: oneshot measures `chat send`, which speaks TCP\n");
+        return 2;
+    }
+    if (o.port == 0 && !o.ws) {
+        std::fprintf(stderr, "chat-bench: --port is required (TCP members)\n");
         return 2;
     }
 

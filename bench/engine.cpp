@@ -7,6 +7,7 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <stdexcept>
 #include <sys/epoll.h>
@@ -22,6 +23,15 @@ constexpr int kReadsPerEvent = 4;  // then give other connections a turn
 constexpr int kTlsReadsPerEvent = 64;  // a TLS read returns one record (<= 16 KiB): about the same 1 MiB
 constexpr std::size_t kReadBuffer = 256 * 1024;
 }  // namespace
+
+bool webSocketMember(const WebSocketOptions& options, int id) {
+    if (options.members <= 0) return false;
+    if (options.members >= options.of) return true;
+    if (id >= options.of) return false;
+    const auto before = static_cast<std::int64_t>(id) * options.members / options.of;
+    const auto upTo = static_cast<std::int64_t>(id + 1) * options.members / options.of;
+    return upTo > before;
+}
 
 /// Forwards one connection's parser events to the handler with its id.
 class Engine::Dispatch final : public EventSink {
@@ -60,13 +70,45 @@ private:
     std::int64_t now_;
 };
 
-Engine::Engine(const Adapter& adapter, const std::string& host, std::uint16_t port, const TlsOptions& tls)
-    : adapter_(adapter), host_(host), readBuffer_(kReadBuffer) {
+/// Carries one WebSocket connection's messages to its parser, and the
+/// parser's answers back into WebSocket frames.
+class Engine::WsBridge final : public WsSink {
+public:
+    WsBridge(Engine& engine, int id, EventSink& dispatch, std::string& reply)
+        : engine_(engine), id_(id), dispatch_(dispatch), reply_(reply) {}
+    void onOpen() override { engine_.webSocketOpened(id_); }
+    bool onMessage(std::string_view text) override {
+        auto& client = engine_.clients_[id_];
+        if (client.fd < 0) return false;
+        answer_.clear();
+        client.parser->feedMessage(text, dispatch_, answer_);
+        if (!answer_.empty() && engine_.clients_[id_].fd >= 0) engine_.clients_[id_].ws->appendText(reply_, answer_);
+        return engine_.clients_[id_].fd >= 0;
+    }
+
+private:
+    Engine& engine_;
+    int id_;
+    EventSink& dispatch_;
+    std::string& reply_;
+    std::string answer_;  // a pong, now and then: no allocation otherwise
+};
+
+Engine::Engine(const Adapter& adapter, const std::string& host, std::uint16_t port, const TlsOptions& tls,
+               const WebSocketOptions& ws)
+    : adapter_(adapter), host_(host), ws_(ws), readBuffer_(kReadBuffer) {
     in_addr addr{};
     if (inet_pton(AF_INET, host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127)
         throw std::invalid_argument("host must be an IPv4 loopback address (127.x.x.x), not '" + host + "'");
     address_ = addr.s_addr;
     port_ = htons(port);
+    if (ws.members > 0) {
+        if (ws.port == 0) throw std::invalid_argument("WebSocket members need the server's web port");
+        if (!adapter.hasMessageForm())
+            throw std::invalid_argument("the " + std::string(adapter.name()) + " adapter cannot speak over WebSocket");
+    }
+    wsPort_ = htons(ws.port);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&maskSeed_), sizeof maskSeed_) != 1) maskSeed_ = 0x9E3779B97F4A7C15ULL;
     if (tls.enabled) tls_ = std::make_unique<TlsContext>(tls);
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
@@ -99,6 +141,10 @@ int Engine::open(const LoginOptions& login, int receiveBuffer) {
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = address_;
     to.sin_port = port_;
+    if (webSocketMember(ws_, id)) {
+        to.sin_port = wsPort_;
+        client.ws = std::make_unique<WsStream>(wsNewKey(), maskSeed_ + 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(id + 1));
+    }
     client.fd = fd;
     if (tls_) {
         std::string why;
@@ -124,7 +170,14 @@ int Engine::open(const LoginOptions& login, int receiveBuffer) {
 void Engine::post(int id, std::string_view text) {
     auto& client = clients_[id];
     if (client.fd < 0) return;
-    adapter_.appendPost(client.out, text, 0);
+    if (client.ws) {
+        scratch_.clear();
+        adapter_.appendPostMessage(scratch_, text, 0);
+        if (!client.ws->open()) return client.ws->appendText(client.held, scratch_);
+        client.ws->appendText(client.out, scratch_);
+    } else {
+        adapter_.appendPost(client.out, text, 0);
+    }
     if (!client.connecting && !client.handshaking) flush(id);
 }
 
@@ -135,7 +188,21 @@ void Engine::setReading(int id, bool on) {
     if (client.fd >= 0) updateInterest(id);
 }
 
-void Engine::close(int id) { release(id, true); }
+void Engine::close(int id) {
+    sayGoodbye(id);
+    release(id, true);
+}
+
+/// A WebSocket that is open gets a close frame (1000), in one try: the
+/// socket is closed right after, so nothing waits for the server's answer.
+void Engine::sayGoodbye(int id) {
+    auto& client = clients_[id];
+    if (client.fd < 0 || !client.ws || !client.ws->open() || client.outPos < client.out.size()) return;
+    scratch_.clear();
+    client.ws->appendClose(scratch_);
+    if (client.ssl) (void)tlsWrite(client.ssl, scratch_.data(), scratch_.size());
+    else (void)::send(client.fd, scratch_.data(), scratch_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
 
 void Engine::release(int id, bool notifyTls) {
     auto& client = clients_[id];
@@ -227,12 +294,57 @@ void Engine::continueHandshake(int id) {
 }
 
 /// The transport is up (TCP, and TLS when on): the login goes first, before
-/// anything posted meanwhile.
+/// anything posted meanwhile; a WebSocket asks for the upgrade first.
 void Engine::startLogin(int id) {
     auto& client = clients_[id];
-    client.out.insert(0, adapter_.login(client.login));
+    if (client.ws) {
+        client.out = wsUpgradeRequest(host_, ws_.port, ws_.path, client.ws->key(), tls_ != nullptr);
+        client.outPos = 0;
+    } else {
+        client.out.insert(0, adapter_.login(client.login));
+    }
     flush(id);
     if (clients_[id].fd >= 0) updateInterest(id);
+}
+
+/// The server accepted the upgrade: the login goes out, then what was posted meanwhile.
+void Engine::webSocketOpened(int id) {
+    auto& client = clients_[id];
+    ++upgradeCount_;
+    client.ws->appendText(client.out, adapter_.loginMessage(client.login));
+    client.out += client.held;
+    client.held.clear();
+    client.held.shrink_to_fit();
+    flush(id);
+}
+
+bool Engine::consume(int id, const char* data, std::size_t n, std::string& reply) {
+    bytesRead_ += n;
+    Dispatch dispatch(*this, id, nowNs());
+    auto& client = clients_[id];
+    if (!client.ws) {
+        if (!client.parser->feed(data, n, dispatch, reply)) {
+            fail(id, "unparseable data from server");
+            return false;
+        }
+        return clients_[id].fd >= 0;
+    }
+    WsStream& ws = *client.ws;
+    WsBridge bridge(*this, id, dispatch, reply);
+    const auto status = ws.feed(data, n, bridge, reply);
+    if (clients_[id].fd < 0) return false;
+    if (status == WsStream::Status::Ok) return true;
+    if (status == WsStream::Status::Closed) {  // answer the close frame, then close
+        clients_[id].out += reply;
+        reply.clear();
+        flush(id);
+        if (clients_[id].fd < 0) return false;
+        const auto& last = clients_[id].lastError;
+        fail(id, last.empty() ? "closed by server (" + ws.error() + ")" : last + " (" + ws.error() + ")");
+        return false;
+    }
+    fail(id, ws.error());
+    return false;
 }
 
 void Engine::readFrom(int id) {
@@ -246,11 +358,7 @@ void Engine::readFrom(int id) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             return fail(id, std::string("recv: ") + std::strerror(errno));
         }
-        bytesRead_ += static_cast<std::uint64_t>(n);
-        Dispatch dispatch(*this, id, nowNs());
-        if (!clients_[id].parser->feed(readBuffer_.data(), static_cast<std::size_t>(n), dispatch, reply))
-            return fail(id, "unparseable data from server");
-        if (clients_[id].fd < 0) return;
+        if (!consume(id, readBuffer_.data(), static_cast<std::size_t>(n), reply)) return;
         if (static_cast<std::size_t>(n) < readBuffer_.size()) break;
     }
     if (!reply.empty()) {
@@ -272,11 +380,7 @@ void Engine::readTls(int id) {
         if (step.status == TlsStatus::Closed)
             return fail(id, client.lastError.empty() ? step.error : client.lastError);
         if (step.status == TlsStatus::Failed) return fail(id, step.error);
-        bytesRead_ += step.bytes;
-        Dispatch dispatch(*this, id, nowNs());
-        if (!client.parser->feed(readBuffer_.data(), step.bytes, dispatch, reply))
-            return fail(id, "unparseable data from server");
-        if (clients_[id].fd < 0) return;
+        if (!consume(id, readBuffer_.data(), step.bytes, reply)) return;
     }
     if (!reply.empty()) {
         clients_[id].out += reply;

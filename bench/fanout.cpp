@@ -84,7 +84,7 @@ private:
 
 int runFanout(const RunOptions& options) {
     auto adapter = makeAdapter(options.adapter);
-    Engine engine(*adapter, options.host, options.port, tlsOptions(options));
+    Engine engine(*adapter, options.host, options.port, tlsOptions(options), webSocketOptions(options));
     return Fanout(options, engine).run();
 }
 

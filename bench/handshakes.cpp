@@ -117,7 +117,7 @@ private:
 
 int runHandshakes(const RunOptions& options) {
     auto adapter = makeAdapter(options.adapter);
-    Engine engine(*adapter, options.host, options.port, tlsOptions(options));
+    Engine engine(*adapter, options.host, options.port, tlsOptions(options), webSocketOptions(options));
     return Handshakes(options, engine).run();
 }
 

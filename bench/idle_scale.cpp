@@ -28,7 +28,7 @@ std::string probeBeyond(Engine& engine, bool joinRoom) {
 
 int runIdleScale(const RunOptions& o) {
     auto adapter = makeAdapter(o.adapter);
-    Engine engine(*adapter, o.host, o.port, tlsOptions(o));
+    Engine engine(*adapter, o.host, o.port, tlsOptions(o), webSocketOptions(o));
     std::vector<int> steps = o.steps;
     if (steps.empty()) steps = {o.clients};
     std::sort(steps.begin(), steps.end());

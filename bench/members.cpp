@@ -53,6 +53,20 @@ TlsOptions tlsOptions(const RunOptions& options) {
     return tls;
 }
 
+WebSocketOptions webSocketOptions(const RunOptions& options) {
+    WebSocketOptions ws;
+    ws.port = options.webPort;
+    ws.path = options.wsPath;
+    ws.members = options.ws ? 1 : options.wsMembers;
+    ws.of = options.ws ? 1 : options.clients;
+    return ws;
+}
+
+const char* transportName(const RunOptions& options) {
+    if (options.ws || options.wsMembers >= options.clients) return "ws";
+    return options.wsMembers > 0 ? "mixed" : "tcp";
+}
+
 void settle(Engine& engine, int quietMs, double maxSeconds) {
     const std::int64_t deadline = nowNs() + static_cast<std::int64_t>(maxSeconds * 1e9);
     std::uint64_t lastBytes = engine.bytesRead();
@@ -73,7 +87,9 @@ JsonLine rowStart(const RunOptions& options, const char* workload) {
     row.add("workload", workload)
         .add("server", options.server.empty() ? options.adapter : options.server)
         .add("adapter", options.adapter)
-        .add("tls", options.tls);
+        .add("tls", options.tls)
+        .add("transport", transportName(options));
+    if (!options.ws && options.wsMembers > 0) row.add("ws_members", options.wsMembers);
     return row;
 }
 

@@ -33,6 +33,13 @@ CrowdResult connectCrowd(Engine& engine, int target, bool joinRoom, int concurre
 /// The engine's transport as the options ask for it (TLS or plain TCP).
 TlsOptions tlsOptions(const RunOptions& options);
 
+/// Which connections speak WebSocket, as the options ask: all (--ws), the
+/// given number of the members spread evenly (--ws-members), or none.
+WebSocketOptions webSocketOptions(const RunOptions& options);
+
+/// "tcp", "ws" or "mixed": how the members connect.
+const char* transportName(const RunOptions& options);
+
 /// Handles events until nothing has arrived for `quietMs` or `maxSeconds` pass.
 void settle(Engine& engine, int quietMs, double maxSeconds);
 

@@ -20,6 +20,10 @@ struct RunOptions {
     std::uint16_t port = 0;
     bool tls = false;                ///< every connection speaks TLS (full handshakes; see tls_client.hpp)
     std::string caFile;              ///< TLS: verify the server against this PEM file (else no verification)
+    bool ws = false;                 ///< every connection speaks WebSocket to `webPort` (see websocket_client.hpp)
+    int wsMembers = 0;               ///< this many of the `clients` members speak WebSocket, the others TCP (mixed)
+    std::uint16_t webPort = 0;       ///< the server's web port (`chat serve --web-port`)
+    std::string wsPath = "/ws";      ///< the WebSocket's path on the web port
     pid_t serverPid = 0;             ///< for CPU, RSS and threads; 0: not reported
     int clients = 100;               ///< N: room members (broadcast, fanout); connections (idle)
     std::vector<int> senders{1};     ///< K; broadcast measures each K in turn over the same members

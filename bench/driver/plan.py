@@ -59,6 +59,13 @@ class Plan:
     hs_warmup: float = 1.0
     hs_seconds: float = 5.0
     hs_repeat: int = 3
+    # mixed room (issue 16): mixed_ws WebSocket and mixed_tcp TCP members of
+    # one room on one chat-ws server, mixed_k senders of both kinds, the
+    # same ramp and repeats as workload 1 over mixed_rates; per-kind loss and p99.
+    mixed_ws: int = 1000
+    mixed_tcp: int = 1000
+    mixed_k: int = 10
+    mixed_rates: list = field(default_factory=lambda: geometric(250, 8000, 2 ** 0.5))
     # seconds each chat-bench run may take to log everyone in
     setup_timeout: float = 600
 
@@ -86,6 +93,7 @@ TARGETS = Plan(
     w4_steps=[1000, 5000, 10000],
     w5_duration=10.0, w5_repeat=3,
     w6_runs=100,
+    mixed_rates=geometric(250, 8000, 2 ** 0.5),
 )
 
 QUICK = Plan(
@@ -99,6 +107,7 @@ QUICK = Plan(
     w7_n=200, w7_base_rate=3000, w7_baseline_rate=500, w7_baseline_s=2.0,
     w7_pre=1, w7_burst=3, w7_after=5, w7_drain=15.0,
     hs_warmup=0.5, hs_seconds=2.0, hs_repeat=1,
+    mixed_ws=150, mixed_tcp=150, mixed_rates=[250, 1000, 4000],
 )
 
 # A few seconds that prove the instrument and the driver work end to end
@@ -108,10 +117,11 @@ SMOKE = Plan(
     w2_n=[20], probes=2, w4_steps=[20], w5_duration=2.0, w5_repeat=1, w6_runs=3, setup_timeout=20,
     w7_n=20, w7_base_rate=100, w7_baseline_rate=50, w7_baseline_s=1.0, w7_pre=1, w7_burst=1, w7_after=1,
     w7_drain=5.0, hs_warmup=0.5, hs_seconds=5.0, hs_repeat=1,
+    mixed_ws=10, mixed_tcp=10, mixed_k=2, mixed_rates=[100],
 )
 
-WORKLOADS = ("w1", "w2", "w4", "w5", "w6", "w7", "handshakes")
+WORKLOADS = ("w1", "w2", "w4", "w5", "w6", "w7", "handshakes", "mixed")
 # Workloads only `chat serve` runs (the others have no such feature or protocol).
-CHAT_ONLY = {"w5", "w6", "w7", "handshakes"}
+CHAT_ONLY = {"w5", "w6", "w7", "handshakes", "mixed"}
 # The servers --only handshakes measures when --servers is not given.
 HANDSHAKE_SERVERS = ["chat", "chat-tls"]

@@ -15,8 +15,9 @@ import overload
 P99_LIMIT_US = 100_000
 # Variants of chat measured beside plain `chat` in the same run, and the
 # least fraction of chat's clean rate each should reach (issue 13: storage
-# costs at most 10 %; issue 15: TLS keeps at least half).
-MODES = (("chat-tls", "over TLS", 0.5), ("chat-mem", "with --db :memory:", None))
+# costs at most 10 %; issue 15: TLS keeps at least half; issue 16: WebSocket
+# members keep at least 70 %).
+MODES = (("chat-tls", "over TLS", 0.5), ("chat-ws", "over WebSocket", 0.7), ("chat-mem", "with --db :memory:", None))
 BEGIN, END = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
 ANCHORS = ("ngircd", "inspircd")
 
@@ -312,7 +313,8 @@ def _hs_table(plan, rows):
         per_cpu = _med(mine, "per_cpu_s")
         failed = sum(r["failed"] for r in mine)
         first = next((r["first_failure"] for r in mine if r.get("first_failure")), "")
-        out.append(f"| {server} | {'TLS' if mine[0].get('tls') else 'TCP'} | {len(mine)} | "
+        transport = ("TLS" if mine[0].get("tls") else "TCP") + (" + WebSocket" if mine[0].get("transport") == "ws" else "")
+        out.append(f"| {server} | {transport} | {len(mine)} | "
                    f"{si(medians[server])} ({' / '.join(si(r['per_s']) for r in mine)}) | "
                    f"{failed}{(' (' + first + ')') if first else ''} | {ms(_med(mine, 'p50_us'))} | {ms(_med(mine, 'p99_us'))} | "
                    f"{'–' if cpu is None else f'{cpu:.0f}'} | {si(per_cpu)} | {_med(mine, 'gen_cpu_pct'):.0f} | "
@@ -321,9 +323,52 @@ def _hs_table(plan, rows):
     if medians.get("chat-tls") and medians.get("chat"):
         notes.append(f"- TLS / plain: {medians['chat-tls'] / medians['chat']:.0%} of the plaintext cycle rate "
                      f"({si(medians['chat-tls'])} full TLS handshakes per second).")
+    if medians.get("chat-ws") and medians.get("chat"):
+        notes.append(f"- WebSocket / plain: {medians['chat-ws'] / medians['chat']:.0%} of the TCP cycle rate "
+                     f"({si(medians['chat-ws'])} WebSocket upgrades and logins per second).")
     if any((_med(handshake_rows(rows, s), "gen_cpu_pct") or 0) >= 90 for s in medians):
         notes.append("- chat-bench used 90% or more of its CPU: the load generator, not the server, may be the limit.")
     return out + ([""] + notes if notes else [])
+
+
+def mixed_points(rows):
+    """{rate: [rows]} of the mixed room, rates ascending."""
+    points = {}
+    for r in rows:
+        if r.get("workload") == "mixed":
+            points.setdefault(r["rate"], []).append(r)
+    return dict(sorted(points.items()))
+
+
+def _mixed_table(plan, rows):
+    """Per rate: each kind's median p50/p99 and its loss, and whether the run
+    was clean for the whole room; then the highest clean rate."""
+    out = ["| rate msg/s | runs | WebSocket p50 ms | WebSocket p99 ms | WebSocket lost | TCP p50 ms | TCP p99 ms | "
+           "TCP lost | duplicates | disconnects | deliveries/CPU-s | RSS MiB | gen CPU % | clean |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    errors = [r["error"] for r in rows if "error" in r]
+    points = mixed_points(rows)
+    for rate, reps in points.items():
+        rss = _med(reps, "server_rss_kib")
+        gen = _med(reps, "gen_cpu_pct")
+        out.append(f"| {si(rate)} | {len(reps)} | {ms(_med(reps, 'ws_p50_us'))} | {ms(_med(reps, 'ws_p99_us'))} | "
+                   f"{sum(r.get('ws_lost', 0) for r in reps)} | {ms(_med(reps, 'tcp_p50_us'))} | "
+                   f"{ms(_med(reps, 'tcp_p99_us'))} | {sum(r.get('tcp_lost', 0) for r in reps)} | "
+                   f"{sum(r.get('duplicates', 0) for r in reps)} | {sum(r.get('disconnects', 0) for r in reps)} | "
+                   f"{si(_med(reps, 'deliveries_per_cpu_s'))} | {'–' if rss is None else f'{rss / 1024:.1f}'} | "
+                   f"{'–' if gen is None else f'{gen:.0f}'} | {'yes' if _clean(reps) else '✗ ' + _why_unclean(reps)} |")
+    if errors:
+        out += ["", "Errors: " + "; ".join(errors)]
+    clean = [rate for rate, reps in points.items() if _clean(reps)]
+    if clean:
+        best = points[max(clean)]
+        ws, tcp = _med(best, "ws_p99_us"), _med(best, "tcp_p99_us")
+        out += ["", f"- Highest rate clean for the whole room: {si(max(clean))} msg/s; there WebSocket members' p99 is "
+                    f"{ms(ws)} ms and TCP members' {ms(tcp)} ms"
+                    + (f" ({ws / tcp:.2f}×)" if ws and tcp else "") + "."]
+    elif points:
+        out += ["", "- No rate was clean for the whole room."]
+    return out
 
 
 def render(plan, results, machine, command, versions):
@@ -366,6 +411,11 @@ def render(plan, results, machine, command, versions):
                       f"welcome, close: {plan.hs_in_flight} in flight, {plan.hs_repeat} run(s) of {plan.hs_seconds:g} s, "
                       "full handshakes (no resumption), certificate not verified by the client", ""]
         lines += _hs_table(plan, results["handshakes"])
+    if "mixed" in results:
+        lines += ["", f"### Mixed room — {plan.mixed_ws} WebSocket + {plan.mixed_tcp} TCP members in one room on "
+                      f"chat-ws, K={plan.mixed_k} senders of both kinds, the same rate for all "
+                      f"({plan.repeat} run(s) of {plan.duration:g} s per step)", ""]
+        lines += _mixed_table(plan, results["mixed"])
     if "w7" in results:
         lines += ["", f"### Workload 7 — overload (chat, N={plan.w7_n}, K={plan.w7_k}, burst of {plan.w7_burst} s at "
                       f"{' and '.join(f'{f}×' for f in plan.w7_factors)} {si(plan.w7_base_rate)} msg/s beside "

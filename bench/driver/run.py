@@ -4,7 +4,8 @@
 Runs workloads 1, 2, 4, 5, 6 and 7 of /work/shared/benchmarks.md against
 chat, ngircd, InspIRCd and bench-relay (each server pinned to CPU 0,
 chat-bench to CPU 1; workloads 5, 6 and 7 chat only), and on request the
-handshake workload and chat over TLS (server kind chat-tls), writes the raw rows and
+handshake workload, chat over TLS (server kind chat-tls), chat over WebSocket
+(chat-ws) and a room of WebSocket and TCP members (mixed), writes the raw rows and
 a markdown table to bench/results/, and refreshes the results section of
 docs/benchmarks.md (not with --only, which measures a subset).
 """
@@ -45,7 +46,11 @@ class Runner:
     def bench(self, server, args, timeout, record=True):
         """Runs chat-bench pinned to CPU 1 against `server`; returns its JSON rows
         (written to the raw file unless `record` is false: the caller adds to them first)."""
-        argv = servers.pinned(1, [self.bins["bench"]] + server.bench_args() + args)
+        return self.bench_argv(server, server.bench_args() + args, timeout, record)
+
+    def bench_argv(self, server, args, timeout, record=True):
+        """bench() with every chat-bench option given (the server's included)."""
+        argv = servers.pinned(1, [self.bins["bench"]] + args)
         try:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
             stdout, err = out.stdout, out.stderr.strip()
@@ -78,6 +83,23 @@ class Runner:
                         "--setup-timeout", str(p.setup_timeout)]
                 with self.serve(kind) as server:
                     rows += self.bench(server, args, p.setup_timeout + 30 + per_step * len(p.w1_rates) * len(p.w1_k))
+        return rows
+
+    def mixed(self):
+        """One chat-ws server, one room: mixed_ws WebSocket and mixed_tcp TCP
+        members, mixed_k senders of both kinds, over the ramp mixed_rates."""
+        p = self.plan
+        n = p.mixed_ws + p.mixed_tcp
+        log(f"mixed room: chat-ws with {p.mixed_ws} WebSocket + {p.mixed_tcp} TCP members, K={p.mixed_k}")
+        per_step = p.repeat * (p.warmup + p.duration + 2 * p.drain + 1) + 1
+        args = mixed_args(p)
+        with self.serve("chat-ws") as server:
+            rows = self.bench_argv(server, server.bench_args(ws_members=p.mixed_ws) + args,
+                                   p.setup_timeout + 30 + per_step * len(p.mixed_rates))
+        for row in rows:
+            if row.get("workload") == "mixed" and "error" not in row:
+                log(f"mixed: {row['rate']:g} msg/s: WebSocket p99 {report.ms(row.get('ws_p99_us'))} ms, lost "
+                    f"{row.get('ws_lost')}; TCP p99 {report.ms(row.get('tcp_p99_us'))} ms, lost {row.get('tcp_lost')}")
         return rows
 
     def workload2(self):
@@ -241,6 +263,14 @@ class Runner:
         return rows
 
 
+def mixed_args(p):
+    """chat-bench options of the mixed run (after the server's own)."""
+    return ["--mode", "broadcast", "--clients", str(p.mixed_ws + p.mixed_tcp), "--senders", str(p.mixed_k),
+            "--rate", ",".join(str(r) for r in p.mixed_rates), "--repeat", str(p.repeat),
+            "--warmup", str(p.warmup), "--duration", str(p.duration), "--drain", str(p.drain),
+            "--setup-timeout", str(p.setup_timeout)]
+
+
 def _interrupt(*_):
     """SIGTERM ends the run the way Ctrl-C does: servers stopped, nothing written."""
     raise KeyboardInterrupt
@@ -254,10 +284,12 @@ def main():
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--servers", default=None,
                     help="comma-separated servers: chat, ngircd, inspircd, relay (the default), "
-                         "chat-mem (chat with --db :memory:), chat-tls (chat serving TLS only)")
+                         "chat-mem (chat with --db :memory:), chat-tls (chat serving TLS only), "
+                         "chat-ws (chat with --web-port, every member a WebSocket)")
     ap.add_argument("--only", default=None,
                     help=f"comma-separated subset of {','.join(plans.WORKLOADS)}: measure just these "
-                         "(docs/benchmarks.md is then left alone), e.g. --only w7")
+                         "(docs/benchmarks.md is then left alone), e.g. --only w7; 'mixed' is one room of "
+                         "WebSocket and TCP members on chat-ws")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     ap.add_argument("--command", default=None, help="the command line to record (default: this one)")
     args = ap.parse_args()
@@ -304,7 +336,7 @@ def main():
             results = {}
             steps = [("w1", r.workload1, False), ("w2", r.workload2, False), ("w5", r.workload5, True),
                      ("w6", r.workload6, True), ("w4", r.workload4, False), ("w7", r.workload7, True),
-                     ("handshakes", r.handshakes, False)]
+                     ("handshakes", r.handshakes, False), ("mixed", r.mixed, False)]
             for key, step, chat_only in steps:
                 if key in only:
                     results[key] = step() if not chat_only or "chat" in plan.servers else []

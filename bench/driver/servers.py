@@ -70,11 +70,11 @@ def pinned(cpu, argv):
 # a backlog of 10 (hard-coded), so more than that overflows its accept queue
 # and costs SYN retransmits of a second or more; InspIRCd completes
 # registrations on a once-a-second timer, so it needs many in flight.
-LOGIN_WINDOW = {"chat": 64, "chat-mem": 64, "chat-tls": 64, "relay": 64, "ngircd": 8, "inspircd": 256}
+LOGIN_WINDOW = {"chat": 64, "chat-mem": 64, "chat-tls": 64, "chat-ws": 64, "relay": 64, "ngircd": 8, "inspircd": 256}
 
 # The kinds that are `chat serve` (the chat adapter; workloads 5, 6, 7 and
 # the handshake workload are for these only).
-CHAT_KINDS = ("chat", "chat-mem", "chat-tls")
+CHAT_KINDS = ("chat", "chat-mem", "chat-tls", "chat-ws")
 
 
 class Server:
@@ -84,19 +84,31 @@ class Server:
     server with --db :memory:; 'chat-tls' is 'chat' (database file included)
     serving only TLS, with a self-signed certificate made for the run by
     `chat serve --generate-cert` in the work directory, and chat-bench
-    speaking TLS to it (without verifying it: see chat-bench --help)."""
+    speaking TLS to it (without verifying it: see chat-bench --help).
+    'chat-ws' is 'chat' (database file included) also serving the web port
+    (`--web-port 0`, read from `listening for web on HOST:PORT`), with every
+    member a WebSocket on /ws; the mixed workload puts members of both
+    kinds in one room on the same server."""
 
-    def __init__(self, kind, proc, port, log):
+    def __init__(self, kind, proc, port, log, web_port=None):
         self.kind, self.proc, self.pid, self.port, self.log = kind, proc, proc.pid, port, log
+        self.web_port = web_port
 
     def adapter(self):
-        return {"chat": "chat", "chat-mem": "chat", "chat-tls": "chat", "relay": "line"}.get(self.kind, "irc")
+        return {"chat": "chat", "chat-mem": "chat", "chat-tls": "chat", "chat-ws": "chat",
+                "relay": "line"}.get(self.kind, "irc")
 
-    def bench_args(self):
-        """chat-bench options that address this server."""
-        return (["--adapter", self.adapter(), "--server", self.kind, "--port", str(self.port),
-                 "--server-pid", str(self.pid), "--connect-concurrency", str(LOGIN_WINDOW[self.kind])]
-                + (["--tls"] if self.kind == "chat-tls" else []))
+    def bench_args(self, ws_members=None):
+        """chat-bench options that address this server. On chat-ws every
+        member is a WebSocket, or only `ws_members` of them (the others TCP)."""
+        args = ["--adapter", self.adapter(), "--server", self.kind, "--port", str(self.port),
+                "--server-pid", str(self.pid), "--connect-concurrency", str(LOGIN_WINDOW[self.kind])]
+        if self.kind == "chat-tls":
+            args.append("--tls")
+        if self.kind == "chat-ws":
+            args += ["--web-port", str(self.web_port)]
+            args += ["--ws-members", str(ws_members)] if ws_members is not None else ["--ws"]
+        return args
 
     def stop(self):
         if self in STARTED:
@@ -149,6 +161,7 @@ def _wait_listening(proc, port, log, timeout=15):
 
 LISTENING = r"listening on [0-9.]+:(\d+)"
 LISTENING_TLS = r"listening for TLS on [0-9.]+:(\d+)"
+LISTENING_WEB = r"listening for web on [0-9.]+:(\d+)"
 
 
 def _port_from_stdout(proc, path, timeout=15, pattern=LISTENING):
@@ -184,6 +197,14 @@ def chat_tls_flags(chat, cert, key):
     return ["--tls-cert", cert, "--tls-key", key, "--tls-port", "0"] + (["--tls-only"] if "--tls-only" in help_text else [])
 
 
+def chat_web_flags(chat):
+    """Serve the web client and WebSockets on a free port."""
+    help_text = subprocess.run([chat, "serve", "--help"], capture_output=True, text=True, timeout=10).stdout
+    if "--web-port" not in help_text:
+        raise RuntimeError(f"{chat} has no web port (chat serve --web-port)")
+    return ["--web-port", "0"]
+
+
 def start(kind, work, bins, max_clients=100000, max_queue=0):
     """Starts `kind` pinned to CPU 0 with its throttles off; returns a Server.
     `max_queue` (chat only, 0 for its default) is the slow-consumer limit."""
@@ -197,6 +218,8 @@ def start(kind, work, bins, max_clients=100000, max_queue=0):
             bins["chat"], max_clients, max_queue, db)
         if kind == "chat-tls":
             argv += chat_tls_flags(bins["chat"], *generate_certificate(bins["chat"], os.path.join(work, f"{n:03d}-tls")))
+        if kind == "chat-ws":
+            argv += chat_web_flags(bins["chat"])
     elif kind == "relay":
         argv = [bins["relay"], "--host", "127.0.0.1", "--port", "0"]
     elif kind in ("ngircd", "inspircd"):
@@ -218,6 +241,9 @@ def start(kind, work, bins, max_clients=100000, max_queue=0):
         if port is None:
             server.port = _port_from_stdout(proc, log, pattern=LISTENING_TLS if kind == "chat-tls" else LISTENING)
         _wait_listening(proc, server.port, log)
+        if kind == "chat-ws":
+            server.web_port = _port_from_stdout(proc, log, pattern=LISTENING_WEB)
+            _wait_listening(proc, server.web_port, log)
     except Exception:
         server.stop()
         raise
@@ -245,5 +271,6 @@ def versions(bins):
             return "?"
     pkg = lambda p: subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True, text=True).stdout
     chat = first_line([bins["chat"], "--version"])
-    return {"chat": chat, "chat-mem": chat + " --db :memory:", "chat-tls": chat + " over TLS", "ngircd": "ngircd " + pkg("ngircd"),
+    return {"chat": chat, "chat-mem": chat + " --db :memory:", "chat-tls": chat + " over TLS",
+            "chat-ws": chat + " over WebSocket", "ngircd": "ngircd " + pkg("ngircd"),
             "inspircd": "InspIRCd " + pkg("inspircd"), "relay": "bench-relay"}
