@@ -113,6 +113,7 @@ void Conversation::handleHello(const Poco::JSON::Object::Ptr& request) {
     if (!joined) return refuse(*joined.error, joined.errorText, id);
     user_ = displayName;
     spdlog::info("{} is {} (client {})", peer_, user_, quoteForError(stringField(request, "client").value_or("unknown")));
+    hub_.deliverOffline(out_);  // an account's DMs sent while it was away, after its welcome and backlogs
 }
 
 void Conversation::handleSend(const Poco::JSON::Object::Ptr& request) {
@@ -146,6 +147,7 @@ void Conversation::handleSend(const Poco::JSON::Object::Ptr& request) {
     auto ok = makeOk(id);
     ok->set("msg_id", result.messageId);
     if (!result.away.empty()) ok->set("away", result.away);
+    if (result.offline) ok->set("offline", true);
     hub_.whenStored(result.ticket, [out = out_, answer = makeEvent(ok), id, messageId = result.messageId](
                                        const std::optional<std::string>& unstored) {
         if (!unstored) return out->deliver(answer);  // the writer logs why storing failed, once per cause
@@ -259,6 +261,7 @@ void Conversation::handleUserRequest(const std::string& type, const Poco::JSON::
     }
     if (!result) return refuse(*result.error, result.errorText, id);
     reply(ok);
+    if (type == "nick") hub_.deliverOffline(out_);  // renamed into an account: its waiting DMs, after the ok
 }
 
 }  // namespace chat

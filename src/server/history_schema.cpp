@@ -49,6 +49,24 @@ const std::vector<std::vector<std::string>>& migrations() {
             "CREATE TABLE accounts(key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL,"
             " created INTEGER NOT NULL) WITHOUT ROWID",
         },
+        // offline messages and private history (issue 14, points 5 and 7):
+        // each DM records who its two sides were (StoredEvent::fromIdentity);
+        // a DM stored before is given the account of a side whose name is
+        // registered now, and no identity (readable by nobody) otherwise.
+        // Read marks are kept for accounts only: those of other names go.
+        // The mailbox holds, per account, the DMs sent while it was offline,
+        // with their event JSON, until they are delivered.
+        {
+            "ALTER TABLE events ADD COLUMN sender_id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE events ADD COLUMN recipient_id TEXT NOT NULL DEFAULT ''",
+            "UPDATE events SET sender_id = 'a:' || lower(sender)"
+            " WHERE room = '' AND lower(sender) IN (SELECT key FROM accounts)",
+            "UPDATE events SET recipient_id = 'a:' || lower(recipient)"
+            " WHERE room = '' AND lower(recipient) IN (SELECT key FROM accounts)",
+            "DELETE FROM read_marks WHERE user_key NOT IN (SELECT key FROM accounts)",
+            "CREATE TABLE mailbox(account TEXT NOT NULL, id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+            " payload TEXT NOT NULL, PRIMARY KEY (account, id)) WITHOUT ROWID",
+        },
     };
     return steps;
 }

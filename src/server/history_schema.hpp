@@ -5,6 +5,8 @@
 //   version 2: events_fts, an FTS5 index of the message texts (with the
 //              triggers that keep it in step with events)
 //   version 3: accounts (registered names and their password hashes)
+//   then (offline messages, private history): events.sender_id and
+//              recipient_id, read marks for accounts only, and mailbox
 
 #include <string>
 
@@ -15,7 +17,10 @@ class Session;
 namespace chat::history_schema {
 
 /// The newest schema this binary knows.
-constexpr int kCurrentVersion = 3;
+constexpr int kCurrentVersion = 4;
+/// The version whose step adds offline messages and DM identities (keep it
+/// naming that step when steps are ordered; offline_test.cpp checks it).
+constexpr int kOfflineVersion = 4;
 
 /// The schema version of the database (0 for a new, empty file).
 int version(Poco::Data::Session& session);
