@@ -702,9 +702,11 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
         if (field(message, "room").empty()) violation(type, "without a \"room\"");
         storedEvents(message, "events");
     }
+    if (type == "offline") storedEvents(message, "events");
     output_.message(message);
     if (type == "backlog") return showBacklog(message);
     if (type == "typing" || type == "read") return handleSignal(type, message);
+    if (type == "offline") return showOffline(message);
     if (repeatedJoin(message)) return;  // someone rejoining after an outage: not news
     const bool chat = type == "message";
     if (chat && nameKey(field(message, "from")) != nameKey(render_.self) && ignore_.contains(field(message, "from")))
@@ -937,6 +939,22 @@ void ClientSession::showBacklog(const Poco::JSON::Object::Ptr& backlog) {
             firstUnread = first;
     }
     showStored(events, room, firstUnread);
+}
+
+void ClientSession::showOffline(const Poco::JSON::Object::Ptr& offline) {
+    const auto events = objects(offline, "events");
+    const auto total = integer(offline, "total").value_or(0);
+    const auto remaining = integer(offline, "remaining").value_or(0);
+    if (total > 0 && remaining + static_cast<std::int64_t>(events.size()) == total)  // the first of the series
+        frame("-- " + std::to_string(total) + (total == 1 ? " message" : " messages") + " while you were away --");
+    for (const auto& event : events) {
+        const auto from = field(event, "from");
+        if (nameKey(from) != nameKey(render_.self)) {
+            lastDmFrom_ = from;  // /reply answers the last of them
+            noteUser(from);
+        }
+    }
+    showStored(events, "");
 }
 
 void ClientSession::showHistory(const std::string& target, const Poco::JSON::Object::Ptr& ok) {

@@ -182,6 +182,9 @@ private:
     bool localCommand(const InputCommand& c);
     /// A `backlog` event: its room's recent past, shown as history.
     void showBacklog(const Poco::JSON::Object::Ptr& backlog);
+    /// An `offline` event: private messages sent while we were away; the
+    /// first of a series says how many ("3 messages while you were away").
+    void showOffline(const Poco::JSON::Object::Ptr& offline);
     /// A `history` answer for `target` ("#room" or "@user").
     void showHistory(const std::string& target, const Poco::JSON::Object::Ptr& ok);
     /// A `tokens` answer: one line per token.

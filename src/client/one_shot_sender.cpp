@@ -19,6 +19,7 @@ int exitCodeForError(const std::string& code) {
     if (code == "name_invalid" || code == "room_invalid") return exit_code::kUsage;
     if (code == "bad_request" || code == "version_unsupported") return exit_code::kProtocol;
     if (code == "storage_unavailable") return exit_code::kStorage;  // delivered, but not kept
+    if (code == "mailbox_full") return exit_code::kTempFail;        // try again once they have logged in
     return exit_code::kUnavailable;
 }
 }  // namespace

@@ -26,10 +26,11 @@ struct SendOptions {
 /// Sends every text to the target and waits for the server's answer to each;
 /// messages refused as rate_limited are sent again after the delay the
 /// server names, within the timeout.
-/// Returns a sysexits code: 0 all delivered, 64 usage, 65 text refused,
+/// Returns a sysexits code: 0 all delivered (or, for a registered user who
+/// is offline, stored for their next login), 64 usage, 65 text refused,
 /// 67 no such user online or no such room, 69 server unreachable (or the
 /// wrong port for plaintext or TLS), 75 timed out (or too many failed
-/// logins), 77 the server's certificate is not trusted, 78 login refused
+/// logins, or the offline user's mailbox is full), 77 the server's certificate is not trusted, 78 login refused
 /// (auth_required, auth_failed, auth_insecure). Prints
 /// nothing on success and one line on stderr for each failure.
 int runSend(const SendOptions& options);

@@ -47,8 +47,9 @@ void setupSend(CLI::App& app) {
     send->add_option("target", options->send.target, "@user (a private message) or #room (posted without joining)")->required();
     send->add_option("text", options->words, "Message text; none or - reads stdin");
     send->footer(
-        "Exit status: 0 delivered, 64 usage, 65 text refused, 67 no such user online or no such room,\n"
-        "69 server unreachable (or plaintext/TLS on the wrong port), 75 timed out,\n"
+        "Exit status: 0 delivered (to a registered user who is offline: kept for their next login),\n"
+        "64 usage, 65 text refused, 67 no such user online or no such room,\n"
+        "69 server unreachable (or plaintext/TLS on the wrong port), 75 timed out (or the offline user's mailbox is full),\n"
         "77 the server's TLS certificate is not trusted (never asked: pin it with --fingerprint), 78 login refused.\n"
         "A registered user logs in with $CHAT_TOKEN, else the token 'chat login' stored for this server and\n"
         "user, else the password in $CHAT_PASSWORD.");

@@ -132,6 +132,7 @@ void Conversation::handleHello(const Poco::JSON::Object::Ptr& request) {
     account_ = account && auth.authenticated;
     if (tokenId) loggedInWithToken(tokenId);
     spdlog::info("{} is {} (client {})", peer_, user_, quoteForError(stringField(request, "client").value_or("unknown")));
+    hub_.deliverOffline(out_);  // an account's DMs sent while it was away, after its welcome and backlogs
 }
 
 void Conversation::handleSend(const Poco::JSON::Object::Ptr& request) {
@@ -165,6 +166,7 @@ void Conversation::handleSend(const Poco::JSON::Object::Ptr& request) {
     auto ok = makeOk(id);
     ok->set("msg_id", result.messageId);
     if (!result.away.empty()) ok->set("away", result.away);
+    if (result.offline) ok->set("offline", true);
     hub_.whenStored(result.ticket, [out = out_, answer = makeEvent(ok), id, messageId = result.messageId](
                                        const std::optional<std::string>& unstored) {
         if (!unstored) return out->deliver(answer);  // the writer logs why storing failed, once per cause
@@ -279,6 +281,7 @@ void Conversation::handleUserRequest(const std::string& type, const Poco::JSON::
     }
     if (!result) return refuse(*result.error, result.errorText, id);
     reply(ok);
+    if (type == "nick") hub_.deliverOffline(out_);  // renamed into an account: its waiting DMs, after the ok
 }
 
 }  // namespace chat

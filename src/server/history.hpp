@@ -28,6 +28,16 @@ struct StoredEvent {
     std::string text;           ///< message text, or the new topic
     bool action = false;        ///< a /me
     std::string payload;        ///< the event's JSON
+    /// For a DM, who each side was (docs/protocol.md, "Privacy of private
+    /// messages"): "a:" + the account's key for an account, "g:" + a random
+    /// id a guest holds for as long as its name stays online. history and
+    /// search show a DM only to a reader holding one of the two. Empty for a
+    /// room event (and for a DM stored before identities were: no reader).
+    std::string fromIdentity = {};
+    std::string toIdentity = {};
+    /// When non-empty, the account key whose offline mailbox also holds the
+    /// event (offline_queue.hpp): stored in the same transaction.
+    std::string mailbox = {};
 };
 
 /// The conversation key of the private messages between two users, whoever
@@ -55,8 +65,10 @@ struct ReadMark {
 struct HistorySnapshot {
     std::uint64_t lastId = 0;  ///< the largest msg_id ever stored (ids continue after it)
     std::vector<StoredRoom> rooms;
-    /// By user key, then room key.
+    /// By account key, then room key (guests' marks are never stored).
     std::map<std::string, std::map<std::string, ReadMark>> readMarks;
+    /// Messages waiting in each account's offline mailbox, by account key.
+    std::map<std::string, std::size_t> mailboxCounts;
 };
 
 /// Older events of one conversation, oldest first.
@@ -102,19 +114,28 @@ public:
     /// Blocks until everything queued so far is resolved and every
     /// whenStored() callback for it has returned.
     virtual void flush() = 0;
-    /// Queues a read mark (replacing the user's earlier mark for the room).
+    /// Queues a read mark (replacing the account's earlier mark for the room).
     virtual void markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) = 0;
+    /// Queues the removal of the messages of `accountKey`'s mailbox with ids
+    /// up to `throughId`: they have been delivered (the delivered marker).
+    virtual void mailboxDelivered(const std::string& accountKey, std::uint64_t throughId) = 0;
 
     /// Up to `limit` events of `conversation` with ids below `before` (0:
-    /// the newest), oldest first. Waits for events already queued to be
-    /// committed first, so a page never misses one. Throws StorageError.
-    virtual HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit) = 0;
+    /// the newest), oldest first, leaving out every DM for which none of
+    /// `readers` (identities, see StoredEvent) is a side. Waits for events
+    /// already queued to be committed first, so a page never misses one.
+    /// Throws StorageError.
+    virtual HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit,
+                             const std::vector<std::string>& readers) = 0;
     /// Messages (not topics) of the given conversations whose text matches
     /// every word of `words` (full-text, case-insensitive; words are taken
     /// literally, never as query syntax), newest first, at most `limit`;
-    /// `more` when there were more. Throws StorageError.
+    /// `more` when there were more. DMs as for page(). Throws StorageError.
     virtual HistoryPage search(const std::vector<std::string>& conversations, const std::string& words,
-                               std::size_t limit) = 0;
+                               std::size_t limit, const std::vector<std::string>& readers) = 0;
+    /// The messages waiting in `accountKey`'s offline mailbox, oldest first
+    /// (after what is queued is committed). Throws StorageError.
+    virtual std::vector<StoredEvent> mailbox(const std::string& accountKey) = 0;
     /// The private conversations (directKey) with `userKey` in them that
     /// have stored messages. Throws StorageError.
     virtual std::vector<std::string> directConversationsOf(const std::string& userKey) = 0;

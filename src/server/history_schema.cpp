@@ -49,7 +49,7 @@ const std::vector<std::vector<std::string>>& migrations() {
             "CREATE TABLE accounts(key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL,"
             " created INTEGER NOT NULL) WITHOUT ROWID",
         },
-        // tokens for scripts (server/token_store.hpp): an account's key, a
+        // 4: tokens for scripts (server/token_store.hpp): an account's key, a
         // label, the SHA-256 of the token (hex; never the token), when it was
         // created and last used to log in (ms since the epoch, 0: never).
         // AUTOINCREMENT: a revoked token's id is never given to another.
@@ -57,6 +57,24 @@ const std::vector<std::vector<std::string>>& migrations() {
             "CREATE TABLE tokens(id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, label TEXT NOT NULL,"
             " hash TEXT NOT NULL, created INTEGER NOT NULL, last_used INTEGER NOT NULL)",
             "CREATE INDEX tokens_by_account ON tokens(account, id)",
+        },
+        // 5: offline messages and private history (issue 14, points 5 and 7):
+        // each DM records who its two sides were (StoredEvent::fromIdentity);
+        // a DM stored before is given the account of a side whose name is
+        // registered now, and no identity (readable by nobody) otherwise.
+        // Read marks are kept for accounts only: those of other names go.
+        // The mailbox holds, per account, the DMs sent while it was offline,
+        // with their event JSON, until they are delivered.
+        {
+            "ALTER TABLE events ADD COLUMN sender_id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE events ADD COLUMN recipient_id TEXT NOT NULL DEFAULT ''",
+            "UPDATE events SET sender_id = 'a:' || lower(sender)"
+            " WHERE room = '' AND lower(sender) IN (SELECT key FROM accounts)",
+            "UPDATE events SET recipient_id = 'a:' || lower(recipient)"
+            " WHERE room = '' AND lower(recipient) IN (SELECT key FROM accounts)",
+            "DELETE FROM read_marks WHERE user_key NOT IN (SELECT key FROM accounts)",
+            "CREATE TABLE mailbox(account TEXT NOT NULL, id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+            " payload TEXT NOT NULL, PRIMARY KEY (account, id)) WITHOUT ROWID",
         },
     };
     return steps;

@@ -90,6 +90,22 @@ void createParentDirectories(const std::string& path) {
 
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
+/// " AND (e.room <> '' OR e.sender_id IN (?, …) OR e.recipient_id IN (?, …))"
+/// for `count` readers: a room event passes, a DM only for one of its sides.
+/// No readers: no DM passes.
+std::string readersClause(std::size_t count) {
+    if (count == 0) return " AND e.room <> ''";
+    std::string list;
+    for (std::size_t i = 0; i < count; ++i) list += i == 0 ? "?" : ", ?";
+    return " AND (e.room <> '' OR e.sender_id IN (" + list + ") OR e.recipient_id IN (" + list + "))";
+}
+
+/// Binds the readers twice, as readersClause() asks.
+void useReaders(Poco::Data::Statement& statement, std::vector<std::string>& readers) {
+    for (int pass = 0; pass < 2; ++pass)
+        for (std::string& reader : readers) statement, use(reader);
+}
+
 /// A query asks for one row more than `limit`: finding it means `more`.
 void keepAtMost(HistoryPage& page, std::size_t limit) {
     if (page.events.size() > limit) {
@@ -125,7 +141,8 @@ std::string ftsQuery(const std::string& words) {
     return query;
 }
 
-SqliteHistoryStore::SqliteHistoryStore(HistoryOptions options, StoreTestOptions test) : options_(std::move(options)) {
+SqliteHistoryStore::SqliteHistoryStore(HistoryOptions options, StoreTestOptions test)
+    : options_(std::move(options)), schema_(test.schemaVersion) {
     Poco::Data::SQLite::Connector::registerConnector();
     const std::string& path = options_.path;
     if (path != ":memory:" && !test.readOnly) {
@@ -196,26 +213,40 @@ HistorySnapshot SqliteHistoryStore::load(std::size_t recentPerRoom) {
             mark.messages = static_cast<std::uint64_t>(messages[i]);
             mark.ts = times[i];
         }
+
+        std::vector<std::string> accounts;
+        std::vector<Int64> waiting;
+        if (schema_ >= history_schema::kOfflineVersion)
+            *session_ << "SELECT account, count(*) FROM mailbox GROUP BY account", into(accounts), into(waiting), now;
+        for (std::size_t i = 0; i < accounts.size(); ++i)
+            snapshot.mailboxCounts[accounts[i]] = static_cast<std::size_t>(waiting[i]);
     } catch (...) {
         throwStorageError(handle(), options_.path);
     }
     return snapshot;
 }
 
-void SqliteHistoryStore::append(const std::vector<StoredEvent>& events, const std::vector<MarkUpdate>& marks) {
-    if (events.empty() && marks.empty()) {
+void SqliteHistoryStore::append(const std::vector<StoredEvent>& events, const std::vector<MarkUpdate>& marks,
+                                const std::vector<MailboxClear>& clears) {
+    if (events.empty() && marks.empty() && clears.empty()) {
         return;
     }
     inTransaction(*session_, options_.path, [&] {
         Poco::Data::Session& session = *session_;
         // Statements prepared once per batch, bound by reference to these.
         Int64 id = 0, ts = 0, action = 0, added = 0, isTopic = 0, maxId = 0;
-        std::string kind, conversation, room, sender, recipient, text, payload, topic;
+        std::string kind, conversation, room, sender, recipient, text, payload, topic, senderId, recipientId, box;
+        const bool sides = schema_ >= history_schema::kOfflineVersion;  // false only for a test's old file
         Poco::Data::Statement insert(session);
-        insert << "INSERT INTO events(id, ts, kind, conversation, room, sender, recipient, text, action, payload)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        insert << "INSERT INTO events(id, ts, kind, conversation, room, sender, recipient, text, action, payload"
+               << (sides ? ", sender_id, recipient_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                         : ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             use(id), use(ts), use(kind), use(conversation), use(room), use(sender), use(recipient), use(text),
             use(action), use(payload);
+        if (sides) insert, use(senderId), use(recipientId);
+        Poco::Data::Statement toMailbox(session);
+        toMailbox << "INSERT OR IGNORE INTO mailbox(account, id, ts, payload) VALUES (?, ?, ?, ?)", use(box), use(id),
+            use(ts), use(payload);
         Poco::Data::Statement upsertRoom(session);
         upsertRoom << "INSERT INTO rooms(key, name, topic, messages) VALUES (?, ?, ?, ?)"
                       " ON CONFLICT(key) DO UPDATE SET name = excluded.name,"
@@ -233,7 +264,13 @@ void SqliteHistoryStore::append(const std::vector<StoredEvent>& events, const st
             text = e.text;
             action = e.action ? 1 : 0;
             payload = e.payload;
+            senderId = e.fromIdentity;
+            recipientId = e.toIdentity;
             insert.execute();
+            if (sides && !e.mailbox.empty()) {
+                box = e.mailbox;
+                toMailbox.execute();
+            }
             maxId = std::max(maxId, id);
             if (!e.room.empty()) {
                 isTopic = e.kind == "topic" ? 1 : 0;
@@ -261,6 +298,17 @@ void SqliteHistoryStore::append(const std::vector<StoredEvent>& events, const st
             markTs = update.mark.ts;
             upsertMark.execute();
         }
+
+        std::string account;
+        Int64 through = 0;
+        Poco::Data::Statement clear(session);
+        clear << "DELETE FROM mailbox WHERE account = ? AND id <= ?", use(account), use(through);
+        for (const MailboxClear& done : clears) {
+            if (!sides) break;
+            account = done.account;
+            through = asInt(done.throughId);
+            clear.execute();
+        }
     });
     ++commits_;
     if (options_.maxPerConversation > 0) {
@@ -270,7 +318,8 @@ void SqliteHistoryStore::append(const std::vector<StoredEvent>& events, const st
     }
 }
 
-HistoryPage SqliteHistoryStore::page(const std::string& conversation, std::uint64_t before, std::size_t limit) {
+HistoryPage SqliteHistoryStore::page(const std::string& conversation, std::uint64_t before, std::size_t limit,
+                                     const std::vector<std::string>* readers) {
     HistoryPage result;
     if (limit == 0) {
         return result;
@@ -279,11 +328,14 @@ HistoryPage SqliteHistoryStore::page(const std::string& conversation, std::uint6
         std::string key = conversation;
         Int64 bound = before == 0 ? kNoBound : asInt(before);
         Int64 rows = asInt(limit) + 1;  // one more, to learn whether older ones exist
+        std::vector<std::string> who = readers ? *readers : std::vector<std::string>{};
         EventColumns columns;
         Poco::Data::Statement select(*session_);
-        select << "SELECT " << kEventColumns
-               << " FROM events e WHERE e.conversation = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?",
-            use(key), use(bound), use(rows);
+        select << "SELECT " << kEventColumns << " FROM events e WHERE e.conversation = ? AND e.id < ?"
+               << (readers ? readersClause(who.size()) : std::string()) << " ORDER BY e.id DESC LIMIT ?",
+            use(key), use(bound);
+        if (readers) useReaders(select, who);
+        select, use(rows);
         columns.extractInto(select);
         select.execute();
         result.events = columns.events();
@@ -296,7 +348,7 @@ HistoryPage SqliteHistoryStore::page(const std::string& conversation, std::uint6
 }
 
 HistoryPage SqliteHistoryStore::search(const std::vector<std::string>& conversations, const std::string& words,
-                                       std::size_t limit) {
+                                       std::size_t limit, const std::vector<std::string>* readers) {
     HistoryPage result;
     std::string query = ftsQuery(words);
     std::vector<std::string> keys = conversations;
@@ -312,7 +364,8 @@ HistoryPage SqliteHistoryStore::search(const std::vector<std::string>& conversat
         for (std::size_t i = 0; i < keys.size(); ++i) {
             sql += i == 0 ? "?" : ", ?";
         }
-        sql += ") ORDER BY events_fts.rowid DESC LIMIT ?";
+        std::vector<std::string> who = readers ? *readers : std::vector<std::string>{};
+        sql += ")" + (readers ? readersClause(who.size()) : std::string()) + " ORDER BY events_fts.rowid DESC LIMIT ?";
         Int64 rows = asInt(limit) + 1;
         EventColumns columns;
         Poco::Data::Statement select(*session_);
@@ -320,6 +373,7 @@ HistoryPage SqliteHistoryStore::search(const std::vector<std::string>& conversat
         for (std::string& key : keys) {
             select, use(key);
         }
+        if (readers) useReaders(select, who);
         select, use(rows);
         columns.extractInto(select);
         select.execute();
@@ -329,6 +383,30 @@ HistoryPage SqliteHistoryStore::search(const std::vector<std::string>& conversat
     }
     keepAtMost(result, limit);
     return result;
+}
+
+std::vector<StoredEvent> SqliteHistoryStore::mailbox(const std::string& account) {
+    std::vector<StoredEvent> waiting;
+    try {
+        std::string key = account;
+        std::vector<Int64> ids, times;
+        std::vector<std::string> payloads;
+        Poco::Data::Statement select(*session_);
+        select << "SELECT id, ts, payload FROM mailbox WHERE account = ? ORDER BY id", use(key), into(ids),
+            into(times), into(payloads);
+        select.execute();
+        waiting.resize(ids.size());
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            waiting[i].id = static_cast<std::uint64_t>(ids[i]);
+            waiting[i].ts = times[i];
+            waiting[i].kind = "message";
+            waiting[i].mailbox = account;
+            waiting[i].payload = std::move(payloads[i]);
+        }
+    } catch (...) {
+        throwStorageError(handle(), options_.path);
+    }
+    return waiting;
 }
 
 std::vector<std::string> SqliteHistoryStore::directConversationsOf(const std::string& userKey) {

@@ -42,6 +42,12 @@ struct MarkUpdate {
     ReadMark mark;
 };
 
+/// Messages of `account`'s mailbox up to id `throughId` were delivered.
+struct MailboxClear {
+    std::string account;
+    std::uint64_t throughId = 0;
+};
+
 /// The history database. Not thread-safe: one caller at a time.
 class SqliteHistoryStore {
 public:
@@ -61,20 +67,29 @@ public:
     /// first), and every read mark. Throws StorageError.
     HistorySnapshot load(std::size_t recentPerRoom);
 
-    /// Stores `events` (with their rooms' name, topic and message count) and
-    /// `marks` in one transaction: all or nothing. Throws StorageError with
-    /// the reason ("…: disk full", "…: the database is read-only") after
-    /// rolling back.
-    void append(const std::vector<StoredEvent>& events, const std::vector<MarkUpdate>& marks);
+    /// Stores `events` (with their rooms' name, topic and message count, and
+    /// each in the mailbox it names), `marks` and `clears` in one
+    /// transaction: all or nothing. Throws StorageError with the reason
+    /// ("…: disk full", "…: the database is read-only") after rolling back.
+    void append(const std::vector<StoredEvent>& events, const std::vector<MarkUpdate>& marks,
+                const std::vector<MailboxClear>& clears = {});
 
     /// Up to `limit` events of `conversation` with ids below `before` (0: no
-    /// bound), oldest first; `more` when older ones exist. Throws StorageError.
-    HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit);
+    /// bound), oldest first; `more` when older ones exist. With `readers`,
+    /// a DM is left out unless its sender_id or recipient_id is one of them
+    /// (History::page). Throws StorageError.
+    HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit,
+                     const std::vector<std::string>* readers = nullptr);
 
     /// Messages of `conversations` containing every word of `words`, newest
-    /// first, at most `limit` (`more` when there were more). Words are
-    /// literal: see ftsQuery(). Throws StorageError.
-    HistoryPage search(const std::vector<std::string>& conversations, const std::string& words, std::size_t limit);
+    /// first, at most `limit` (`more` when there were more), DMs filtered by
+    /// `readers` (when given) as for page(). Words are literal: see ftsQuery(). Throws
+    /// StorageError.
+    HistoryPage search(const std::vector<std::string>& conversations, const std::string& words, std::size_t limit,
+                       const std::vector<std::string>* readers = nullptr);
+    /// The messages waiting in `account`'s mailbox, oldest first, with
+    /// their id, ts and payload. Throws StorageError.
+    std::vector<StoredEvent> mailbox(const std::string& account);
     /// The private conversations with `userKey` in them (History::directConversationsOf).
     std::vector<std::string> directConversationsOf(const std::string& userKey);
 
@@ -100,6 +115,9 @@ private:
     void forgetEmptyRooms(const std::set<std::string>& touched);
 
     HistoryOptions options_;
+    /// The schema built (below kCurrentVersion only in tests making an old
+    /// file, whose appends then write only the columns that version has).
+    const int schema_;
     std::unique_ptr<Poco::Data::Session> session_;
     /// Conversations that may have grown past maxPerConversation.
     std::set<std::string> uncapped_;

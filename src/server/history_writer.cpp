@@ -51,8 +51,15 @@ History::Ticket SqliteHistory::record(StoredEvent event) {
 
 void SqliteHistory::markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) {
     Item item;
-    item.isMark = true;
+    item.kind = Item::Kind::Mark;
     item.mark = MarkUpdate{userKey, roomKey, mark};
+    enqueue(std::move(item));
+}
+
+void SqliteHistory::mailboxDelivered(const std::string& accountKey, std::uint64_t throughId) {
+    Item item;
+    item.kind = Item::Kind::Clear;
+    item.clear = MailboxClear{accountKey, throughId};
     enqueue(std::move(item));
 }
 
@@ -128,17 +135,24 @@ void SqliteHistory::waitQueuedWork() {
     waitResolved(lastTicket_);
 }
 
-HistoryPage SqliteHistory::page(const std::string& conversation, std::uint64_t before, std::size_t limit) {
+HistoryPage SqliteHistory::page(const std::string& conversation, std::uint64_t before, std::size_t limit,
+                                const std::vector<std::string>& readers) {
     waitQueuedWork();
     MutexLock db(dbMutex_);
-    return store_.page(conversation, before, limit);
+    return store_.page(conversation, before, limit, &readers);
 }
 
 HistoryPage SqliteHistory::search(const std::vector<std::string>& conversations, const std::string& words,
-                                  std::size_t limit) {
+                                  std::size_t limit, const std::vector<std::string>& readers) {
     waitQueuedWork();
     MutexLock db(dbMutex_);
-    return store_.search(conversations, words, limit);
+    return store_.search(conversations, words, limit, &readers);
+}
+
+std::vector<StoredEvent> SqliteHistory::mailbox(const std::string& accountKey) {
+    waitQueuedWork();
+    MutexLock db(dbMutex_);
+    return store_.mailbox(accountKey);
 }
 
 std::vector<std::string> SqliteHistory::directConversationsOf(const std::string& userKey) {
@@ -186,17 +200,18 @@ void SqliteHistory::run() {
 std::optional<std::string> SqliteHistory::commit(std::vector<Item>& batch) {
     std::vector<StoredEvent> events;
     std::vector<MarkUpdate> marks;
+    std::vector<MailboxClear> clears;
     for (Item& item : batch) {
-        if (item.isMark) {
-            marks.push_back(std::move(item.mark));
-        } else {
-            events.push_back(std::move(item.event));
+        switch (item.kind) {
+            case Item::Kind::Mark: marks.push_back(std::move(item.mark)); break;
+            case Item::Kind::Clear: clears.push_back(std::move(item.clear)); break;
+            case Item::Kind::Event: events.push_back(std::move(item.event)); break;
         }
     }
     std::optional<std::string> failure;
     try {
         MutexLock db(dbMutex_);
-        store_.append(events, marks);
+        store_.append(events, marks, clears);
     } catch (const std::exception& e) {
         failure = e.what();
     }

@@ -67,22 +67,26 @@ public:
     void flush() override EXCLUDES(mutex_);
     void markRead(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) override
         EXCLUDES(mutex_);
-    HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit) override
-        EXCLUDES(mutex_, dbMutex_);
-    HistoryPage search(const std::vector<std::string>& conversations, const std::string& words,
-                       std::size_t limit) override EXCLUDES(mutex_, dbMutex_);
+    void mailboxDelivered(const std::string& accountKey, std::uint64_t throughId) override EXCLUDES(mutex_);
+    HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit,
+                     const std::vector<std::string>& readers) override EXCLUDES(mutex_, dbMutex_);
+    HistoryPage search(const std::vector<std::string>& conversations, const std::string& words, std::size_t limit,
+                       const std::vector<std::string>& readers) override EXCLUDES(mutex_, dbMutex_);
+    std::vector<StoredEvent> mailbox(const std::string& accountKey) override EXCLUDES(mutex_, dbMutex_);
     std::vector<std::string> directConversationsOf(const std::string& userKey) override EXCLUDES(mutex_, dbMutex_);
 
     /// Transactions the writer has committed (for tests of group commit).
     std::uint64_t commits() EXCLUDES(dbMutex_);
 
 private:
-    /// One queued piece of work: an event or a read mark.
+    /// One queued piece of work: an event, a read mark or a mailbox clear.
     struct Item {
+        enum class Kind { Event, Mark, Clear };
         Ticket ticket = 0;
-        bool isMark = false;
+        Kind kind = Kind::Event;
         StoredEvent event;
         MarkUpdate mark;
+        MailboxClear clear;
     };
     /// Tickets first..last (inclusive) whose batch failed, and why.
     struct Failure {

@@ -77,6 +77,8 @@ void Hub::restoreLocked() {
     readMarks_.clear();
     for (auto& [user, marks] : snapshot.readMarks) readMarks_[user] = std::move(marks);
     restoreReceiptsLocked();
+    mailboxCounts_.clear();
+    for (const auto& [account, count] : snapshot.mailboxCounts) mailboxCounts_[account] = count;
 }
 
 std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection, const std::string& ip) {
@@ -128,6 +130,7 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
     if (!isValidName(name)) return invalidName(name);
     const std::string key = nameKey(name);
     const std::string freshKey = randomHex(16);  // 128 bits; made outside the lock, used if the name is free
+    const std::string freshId = randomHex(16);   // the identity of a new guest (User::identities)
     MutexLock lock(mutex_);
     auto it = connections_.find(connection.get());
     if (it == connections_.end() || shuttingDown_) return refuse(ErrorCode::ShuttingDown, "the server is shutting down");
@@ -158,9 +161,11 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
         user.bucket.emplace(config_.ratePerSecond, config_.rateBurst, TokenBucket::Clock::now());
         user.account = registered;
         user.guestKey = registered ? std::string() : freshKey;
+        user.identities = freshIdentities(key, registered, freshId);
     } else if (registered && !user.account) {
         user.account = true;  // registered meanwhile by one of its sessions
         user.guestKey.clear();
+        user.identities.push_back("a:" + key);
     }
     (announce ? user.sessions : user.quietSessions).push_back(connection);
     if (announce) sessionsChangedLocked(user);
@@ -334,8 +339,10 @@ HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, con
     auto* sender = senderLocked(from);
     if (!sender) return notGreeted();
     auto dest = users_.find(nameKey(to));
-    if (dest == users_.end() || dest->second.sessions.empty())
+    if (dest == users_.end() || dest->second.sessions.empty()) {
+        if (history_ && registeredLocked(nameKey(to))) return sendOfflineLocked(*sender, nameKey(to), to, text, action);
         return refuse(ErrorCode::NoSuchUser, "no user named '" + to + "' is online");
+    }
     if (auto limited = rateLimitedLocked(*sender)) return *limited;
     sender->lastActiveMillis = nowMillis();
     auto event = makeEventMessage("message");
@@ -353,10 +360,10 @@ HubResult Hub::sendDirect(const ParticipantPtr& from, const std::string& to, con
     HubResult result{std::nullopt, {}, published.id, dest->second.away, 0};
     if (history_) {
         const auto& senderKey = connections_.at(from.get()).userKey;
-        result.ticket = history_->record(StoredEvent{published.id, published.ts, "message",
-                                                     directKey(senderKey, dest->first), "", sender->displayName,
-                                                     dest->second.displayName, text, action,
-                                                     published.event->payload});
+        result.ticket = history_->record(StoredEvent{
+            published.id, published.ts, "message", directKey(senderKey, dest->first), "", sender->displayName,
+            dest->second.displayName, text, action, published.event->payload, sender->identities.back(),
+            dest->second.identities.back(), {}});
     }
     return result;
 }
@@ -366,8 +373,10 @@ void Hub::becameAccount(const ParticipantPtr& connection, const std::string& nam
     const auto* entry = connectionLocked(connection);
     if (!entry || entry->userKey != nameKey(name)) return;  // renamed meanwhile: the account waits for a login
     auto& user = users_.at(entry->userKey);
+    if (!user.account) user.identities.push_back("a:" + entry->userKey);
     user.account = true;
     user.guestKey.clear();
+    user.sessionMarks.clear();  // from now on its marks are stored
 }
 
 HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName,
@@ -375,6 +384,7 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
     if (!isValidName(newName)) return invalidName(newName);
     const auto newKey = nameKey(newName);
     const std::string freshKey = randomHex(16);
+    const std::string freshId = randomHex(16);
     MutexLock lock(mutex_);
     auto it = connections_.find(connection.get());
     if (it == connections_.end() || it->second.userKey.empty()) return notGreeted();
@@ -400,6 +410,8 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
     if (newKey != oldKey) {
         moved.account = registered;
         moved.guestKey = registered ? std::string() : freshKey;
+        moved.identities = freshIdentities(newKey, registered, freshId);
+        moved.sessionMarks.clear();
     }
     result.key = moved.guestKey;
     users_.erase(oldKey);
@@ -571,6 +583,10 @@ std::variant<const Room*, HubResult> Hub::memberRoomLocked(const std::string& us
 }
 
 const ReadMark* Hub::readMarkLocked(const std::string& userKey, const std::string& roomKey) const {
+    if (auto user = users_.find(userKey); user != users_.end() && !user->second.account) {
+        auto mark = user->second.sessionMarks.find(roomKey);
+        return mark == user->second.sessionMarks.end() ? nullptr : &mark->second;
+    }
     auto marks = readMarks_.find(userKey);
     if (marks == readMarks_.end()) return nullptr;
     auto mark = marks->second.find(roomKey);
@@ -579,6 +595,10 @@ const ReadMark* Hub::readMarkLocked(const std::string& userKey, const std::strin
 
 void Hub::markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) {
     ReadMark mark{room.lastEventId(), room.messages(), nowMillis()};
+    if (auto user = users_.find(userKey); user != users_.end() && !user->second.account) {
+        user->second.sessionMarks[roomKey] = mark;  // a guest's: gone with the user, never stored
+        return;
+    }
     readMarks_[userKey][roomKey] = mark;
     if (history_) history_->markRead(userKey, roomKey, mark);
 }
@@ -611,12 +631,14 @@ HubResult Hub::history(const ParticipantPtr& connection, const std::optional<std
     if (room && !isValidRoomName(*room)) return invalidRoom(*room);
     if (user && !isValidName(*user)) return invalidName(*user);
     std::string conversation;
+    std::vector<std::string> readers;
     {
         MutexLock lock(mutex_);
         const auto* entry = connectionLocked(connection);
         if (!entry || entry->userKey.empty()) return notGreeted();
         if (!entry->announce)
             return refuse(ErrorCode::BadRequest, "a transient session (hello with announce: false) has no history");
+        readers = users_.at(entry->userKey).identities;
         if (room) {
             const auto found = memberRoomLocked(entry->userKey, *room);
             if (const auto* refused = std::get_if<HubResult>(&found)) return *refused;
@@ -630,7 +652,7 @@ HubResult Hub::history(const ParticipantPtr& connection, const std::optional<std
     }
     if (!history_) return {};
     try {
-        auto page = history_->page(conversation, before, limit);  // never under the hub's lock
+        auto page = history_->page(conversation, before, limit, readers);  // never under the hub's lock
         answer.events = asEvents(page.events);
         answer.more = page.more;
     } catch (const StorageError& e) {
@@ -643,6 +665,7 @@ HubResult Hub::search(const ParticipantPtr& connection, const std::optional<std:
                       const std::string& words, std::size_t limit, HistoryAnswer& answer) {
     if (room && !isValidRoomName(*room)) return invalidRoom(*room);
     std::vector<std::string> conversations;
+    std::vector<std::string> readers;
     std::string userKey;
     {
         MutexLock lock(mutex_);
@@ -651,6 +674,7 @@ HubResult Hub::search(const ParticipantPtr& connection, const std::optional<std:
         if (!entry->announce)
             return refuse(ErrorCode::BadRequest, "a transient session (hello with announce: false) cannot search");
         userKey = entry->userKey;
+        readers = users_.at(userKey).identities;
         if (room) {
             const auto found = memberRoomLocked(userKey, *room);
             if (const auto* refused = std::get_if<HubResult>(&found)) return *refused;
@@ -667,7 +691,7 @@ HubResult Hub::search(const ParticipantPtr& connection, const std::optional<std:
             auto direct = history_->directConversationsOf(userKey);
             conversations.insert(conversations.end(), direct.begin(), direct.end());
         }
-        auto page = history_->search(conversations, words, limit);
+        auto page = history_->search(conversations, words, limit, readers);
         answer.events = asEvents(page.events);
         answer.more = page.more;
     } catch (const StorageError& e) {

@@ -42,6 +42,8 @@ struct HubConfig {
     double ratePerSecond = 5;             ///< messages per user, sustained
     double rateBurst = 20;                ///< messages per user, at once
     std::size_t backlog = 50;             ///< events in a room's backlog (docs/protocol.md)
+    /// DMs waiting for one offline account, at most; beyond, mailbox_full.
+    std::size_t maxOfflinePerAccount = 1000;
     /// Accounts and their rules (owned by the caller, outliving the hub);
     /// null: no accounts, every name is a guest's.
     Authenticator* auth = nullptr;
@@ -63,6 +65,7 @@ struct HubResult {
     std::int64_t retryAfterMs = 0;  ///< for RateLimited: when the next message will pass
     History::Ticket ticket = 0;     ///< a stored event's, for whenStored(); 0 when nothing is stored
     std::string key = {};           ///< rename: the user's guest key, empty for an account
+    bool offline = false;           ///< a DM stored for an offline account, delivered at its next login
     explicit operator bool() const { return !error; }
 };
 
@@ -184,9 +187,21 @@ public:
     HubResult sendToRoom(const ParticipantPtr& from, const std::string& room, const std::string& text,
                          bool action = false) EXCLUDES(mutex_);
 
-    /// Sends to every session of user `to` and of the sender.
+    /// Sends to every session of user `to` and of the sender. When `to` is a
+    /// registered account with no announced session online (and there is a
+    /// history to keep it in), the message is stored in its offline mailbox
+    /// instead (result.offline; MailboxFull beyond maxOfflinePerAccount) and
+    /// only the sender's sessions get it now; deliverOffline() hands it over.
     HubResult sendDirect(const ParticipantPtr& from, const std::string& to, const std::string& text,
                          bool action = false) EXCLUDES(mutex_);
+
+    /// After an announced session of an account has joined (its welcome and
+    /// backlogs queued): queues on it the DMs waiting in the account's
+    /// mailbox as `offline` events (docs/protocol.md) and queues their
+    /// removal from the mailbox. Each waiting DM is handed to one session
+    /// once. Reads the database: never call it under the hub's lock. A read
+    /// failure is logged and the DMs wait for the next login.
+    void deliverOffline(const ParticipantPtr& connection) EXCLUDES(mutex_);
 
     /// Calls `done` once the event of a send's result.ticket is stored or failed (see
     /// History::whenStored); at once, with nullopt, without history or ticket.
@@ -280,7 +295,23 @@ private:
         /// When the last typing event of this user went out, by conversation
         /// (room key, or "@" + user key); entries older than kTypingInterval are dropped.
         std::map<std::string, std::chrono::steady_clock::time_point> typingSent;
+        /// Who the user is for DM privacy (StoredEvent::fromIdentity); back()
+        /// is the current one. "a:" + key for an account; for a guest "g:" +
+        /// a random id that dies with the user (a later guest of the name
+        /// gets another). A guest who registers keeps its guest one too.
+        std::vector<std::string> identities;
+        /// A guest's read marks, for as long as it is online (never stored).
+        std::map<std::string, ReadMark> sessionMarks;
     };
+    /// The identities of a user coming into being as `key` (registered or not).
+    static std::vector<std::string> freshIdentities(const std::string& key, bool registered,
+                                                    const std::string& guestId);
+    /// Stores a DM for the offline account `toKey` (sendDirect's second half).
+    HubResult sendOfflineLocked(User& sender, const std::string& toKey, const std::string& to,
+                                const std::string& text, bool action) REQUIRES(mutex_);
+    /// The `offline` events carrying `events` (oldest first), each within
+    /// one frame's list budget.
+    static std::vector<EventPtr> offlineEvents(const std::vector<EventPtr>& events);
     /// Whether `key` (a name key) is registered; false without accounts.
     bool registeredLocked(const std::string& key) const REQUIRES(mutex_);
 
@@ -303,7 +334,8 @@ private:
     /// The `backlog` event of `room` for a user coming into it, within
     /// `budget` bytes of events; with `mark`, the user's unread state.
     EventPtr backlogLocked(const Room& room, const ReadMark* mark, std::size_t budget) const REQUIRES(mutex_);
-    /// Where `userKey` last stopped reading `roomKey`; null if never.
+    /// Where `userKey` last stopped reading `roomKey`; null if never. An
+    /// account's marks are stored; a guest's live with its User.
     const ReadMark* readMarkLocked(const std::string& userKey, const std::string& roomKey) const REQUIRES(mutex_);
     /// Remembers where `userKey` stopped reading `room` (its latest event now).
     void markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) REQUIRES(mutex_);
@@ -349,11 +381,15 @@ private:
     std::unordered_map<std::string, std::size_t> perIpGroup_ GUARDED_BY(mutex_);
     std::size_t pendingHello_ GUARDED_BY(mutex_) = 0;  // attached, not yet joined
     History* const history_;  // thread-safe itself; may be null
-    // Where each user (by name key) stopped reading each room (by key).
+    // Where each account (by key) stopped reading each room (by key).
     std::unordered_map<std::string, std::map<std::string, ReadMark>> readMarks_ GUARDED_BY(mutex_);
     // Private-conversation receipts by the user they were for (key), then by
     // reader (key): the msg_id read up to. Mirrors the DM entries of readMarks_.
     std::unordered_map<std::string, std::map<std::string, std::uint64_t>> receiptsFor_ GUARDED_BY(mutex_);
+    // DMs waiting in each account's mailbox (by key), and the largest id
+    // handed to a session so far: a second login racing the first gets none twice.
+    std::unordered_map<std::string, std::size_t> mailboxCounts_ GUARDED_BY(mutex_);
+    std::unordered_map<std::string, std::uint64_t> mailboxDelivered_ GUARDED_BY(mutex_);
     bool shuttingDown_ GUARDED_BY(mutex_) = false;
 };
 

@@ -17,7 +17,7 @@
 namespace chat {
 
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 22> kErrorNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 23> kErrorNames{{
     {ErrorCode::BadRequest, "bad_request"},
     {ErrorCode::FrameTooLarge, "frame_too_large"},
     {ErrorCode::VersionUnsupported, "version_unsupported"},
@@ -40,6 +40,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 22> kErrorNames{{
     {ErrorCode::AuthFailed, "auth_failed"},
     {ErrorCode::AuthThrottled, "auth_throttled"},
     {ErrorCode::AuthInsecure, "auth_insecure"},
+    {ErrorCode::MailboxFull, "mailbox_full"},
 }};
 constexpr std::size_t kMaxJsonDepth = 16;
 

@@ -40,6 +40,7 @@ enum class ErrorCode {
     AuthFailed,          ///< wrong password, or no such account: the same answer for both
     AuthThrottled,       ///< too many failed authentications; carries retry_after_ms
     AuthInsecure,        ///< a password over plaintext from a non-loopback peer
+    MailboxFull,         ///< a DM to an offline account whose mailbox holds the most messages allowed
 };
 
 std::string_view errorCodeName(ErrorCode code);

@@ -29,11 +29,14 @@ public:
         }
         for (auto& [key, room] : rooms) snapshot.rooms.push_back(room);
         snapshot.readMarks = marks_;
+        for (const auto& [account, waiting] : mailboxes_)
+            if (!waiting.empty()) snapshot.mailboxCounts[account] = waiting.size();
         return snapshot;
     }
     Ticket record(StoredEvent event) override {
         std::lock_guard lock(mutex_);
         lastId_ = std::max(lastId_, event.id);
+        if (!event.mailbox.empty()) mailboxes_[event.mailbox].push_back(event);
         events_.push_back(std::move(event));
         return ++tickets_;
     }
@@ -54,25 +57,40 @@ public:
         std::lock_guard lock(mutex_);
         marks_[userKey][roomKey] = mark;
     }
-    HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit) override {
+    void mailboxDelivered(const std::string& accountKey, std::uint64_t throughId) override {
+        std::lock_guard lock(mutex_);
+        auto& waiting = mailboxes_[accountKey];
+        waiting.erase(std::remove_if(waiting.begin(), waiting.end(), [&](const auto& e) { return e.id <= throughId; }),
+                      waiting.end());
+    }
+    std::vector<StoredEvent> mailbox(const std::string& accountKey) override {
+        std::lock_guard lock(mutex_);
+        if (failure_) throw StorageError(*failure_);
+        auto it = mailboxes_.find(accountKey);
+        return it == mailboxes_.end() ? std::vector<StoredEvent>{} : it->second;
+    }
+    HistoryPage page(const std::string& conversation, std::uint64_t before, std::size_t limit,
+                     const std::vector<std::string>& readers) override {
         std::lock_guard lock(mutex_);
         if (failure_) throw StorageError(*failure_);
         std::vector<StoredEvent> all;
         for (const auto& e : events_)
-            if (e.conversation == conversation && (before == 0 || e.id < before)) all.push_back(e);
+            if (e.conversation == conversation && (before == 0 || e.id < before) && readable(e, readers))
+                all.push_back(e);
         HistoryPage page;
         page.more = all.size() > limit;
         page.events.assign(all.end() - static_cast<std::ptrdiff_t>(std::min(limit, all.size())), all.end());
         return page;
     }
-    HistoryPage search(const std::vector<std::string>& conversations, const std::string& words,
-                       std::size_t limit) override {
+    HistoryPage search(const std::vector<std::string>& conversations, const std::string& words, std::size_t limit,
+                       const std::vector<std::string>& readers) override {
         std::lock_guard lock(mutex_);
         if (failure_) throw StorageError(*failure_);
         const std::set<std::string> in(conversations.begin(), conversations.end());
         HistoryPage page;
         for (auto it = events_.rbegin(); it != events_.rend(); ++it)
-            if (it->kind == "message" && in.count(it->conversation) && lower(it->text).find(lower(words)) != std::string::npos) {
+            if (it->kind == "message" && in.count(it->conversation) && readable(*it, readers) &&
+                lower(it->text).find(lower(words)) != std::string::npos) {
                 if (page.events.size() == limit) {
                     page.more = true;
                     break;
@@ -104,6 +122,12 @@ public:
     }
 
 private:
+    /// As the SQLite store: a room event always, a DM only for one of its sides.
+    static bool readable(const StoredEvent& e, const std::vector<std::string>& readers) {
+        if (!e.room.empty()) return true;
+        return std::any_of(readers.begin(), readers.end(),
+                           [&](const std::string& r) { return r == e.fromIdentity || r == e.toIdentity; });
+    }
     static std::string lower(std::string s) {
         for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         return s;
@@ -111,6 +135,7 @@ private:
     std::mutex mutex_;
     std::vector<StoredEvent> events_;
     std::map<std::string, std::map<std::string, ReadMark>> marks_;
+    std::map<std::string, std::vector<StoredEvent>> mailboxes_;
     std::uint64_t lastId_ = 0;
     Ticket tickets_ = 0;
     std::optional<std::string> failure_;

@@ -33,7 +33,8 @@ inline StoredEvent topicChange(std::uint64_t id, const std::string& room, const 
     return e;
 }
 
-/// A private message from `from` to `to`.
+/// A private message from `from` to `to`, both accounts (their identities
+/// "a:" + the name's key, as the hub records them).
 inline StoredEvent directMessage(std::uint64_t id, const std::string& from, const std::string& to,
                                  const std::string& text, std::int64_t ts = 1'700'000'000'000) {
     StoredEvent e;
@@ -43,6 +44,8 @@ inline StoredEvent directMessage(std::uint64_t id, const std::string& from, cons
     e.conversation = directKey(nameKey(from), nameKey(to));
     e.from = from;
     e.to = to;
+    e.fromIdentity = "a:" + nameKey(from);
+    e.toIdentity = "a:" + nameKey(to);
     e.text = text;
     e.payload = R"({"type":"message","msg_id":)" + std::to_string(id) + "}";
     return e;

@@ -293,7 +293,9 @@ TEST_CASE("history store: a schema-1 file opens with this binary and gets full-t
     CHECK(ids(store.search({"#dev"}, "chat", 10).events) == std::vector<std::uint64_t>{3, 1});
     const HistorySnapshot snapshot = store.load(10);
     CHECK(snapshot.lastId == 3);
-    CHECK(snapshot.readMarks.at("alice").at("#dev").lastId == 1);
+    // Read marks are kept for accounts only: alice is none, so the step that
+    // made them per account (schema_offline) dropped hers.
+    CHECK(snapshot.readMarks.count("alice") == 0);
 }
 
 TEST_CASE("history store: a file from a newer chat is refused with a clear message", "[history]") {

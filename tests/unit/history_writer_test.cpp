@@ -173,7 +173,7 @@ TEST_CASE("history writer: what is queued while a commit runs goes in one transa
     carryOn.open();
     CHECK_FALSE(history.waitStored(first));
     CHECK_FALSE(history.waitStored(last));
-    CHECK(history.page("#dev", 0, 1000).events.size() == 300);
+    CHECK(history.page("#dev", 0, 1000, {}).events.size() == 300);
     CHECK(history.commits() == 2);
     MutexLock lock(sizesMutex);
     CHECK(sizes == std::vector<std::size_t>{1, 300});
@@ -213,9 +213,9 @@ TEST_CASE("history writer: reads see everything recorded before them", "[history
     }
     history.markRead("alice", "#dev", ReadMark{50, 25, 7});
     // No waitStored: page and search wait for the queue themselves.
-    CHECK(history.page("#dev", 0, 100).events.size() == 25);
-    CHECK(history.page(directKey("bob", "alice"), 0, 100).events.size() == 25);
-    CHECK(history.search({"#dev", directKey("alice", "bob")}, "needle", 100).events.size() == 50);
+    CHECK(history.page("#dev", 0, 100, {}).events.size() == 25);
+    CHECK(history.page(directKey("bob", "alice"), 0, 100, {"a:bob"}).events.size() == 25);
+    CHECK(history.search({"#dev", directKey("alice", "bob")}, "needle", 100, {"a:alice"}).events.size() == 50);
     history.record(roomMessage(51, "#dev", "bob", "needle"));
     const HistorySnapshot snapshot = history.load(5);
     CHECK(snapshot.lastId == 51);
@@ -234,7 +234,7 @@ TEST_CASE("history writer: a failed batch is reported to its waiters and the wri
     CHECK_FALSE(history.waitStored(history.record(roomMessage(2, "#dev", "alice", "two"))));
     CHECK(history.waitStored(0));     // never given out
     CHECK(history.waitStored(1000));  // not yet given out
-    CHECK(history.page("#dev", 0, 10).events.size() == 2);
+    CHECK(history.page("#dev", 0, 10, {}).events.size() == 2);
 }
 
 TEST_CASE("history writer: writing to a read-only database reports why", "[history]") {
@@ -255,7 +255,7 @@ TEST_CASE("history writer: writing to a read-only database reports why", "[histo
             REQUIRE(failure);
             CHECK(*failure == path + ": the database is read-only");
         }
-        CHECK(history.page("#dev", 0, 10).events.empty());
+        CHECK(history.page("#dev", 0, 10, {}).events.empty());
     }
     CHECK(log.count("read-only") == 1);  // once per reason, not once per event
 }
@@ -320,7 +320,7 @@ TEST_CASE("history writer: retention runs by itself between commits", "[history]
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     std::size_t stored = 0;
     do {
-        stored = history.page("#dev", 0, 100).events.size();
+        stored = history.page("#dev", 0, 100, {}).events.size();
     } while (stored > 5 && std::chrono::steady_clock::now() < deadline && (std::this_thread::yield(), true));
     CHECK(stored == 5);
     CHECK(history.load(10).lastId == 20);
