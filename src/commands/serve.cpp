@@ -4,6 +4,7 @@
 #include "server/account_store.hpp"
 #include "server/authenticator.hpp"
 #include "server/history_writer.hpp"
+#include "server/moderation_store.hpp"
 #include "server/password_hash.hpp"
 #include "shared/exit_codes.hpp"
 #include "shared/tls_certificates.hpp"
@@ -48,6 +49,7 @@ struct ServeOptions {
     std::size_t historyMaxPerRoom = 100000;
     bool requireAccount = false;
     bool allowPlaintextAuth = false;
+    std::vector<std::string> admins;  // --admin: registered accounts with rights in every room
     std::string tlsCert;
     std::string tlsKey;
     std::uint16_t tlsPort = 5051;
@@ -267,6 +269,23 @@ int runServe(const ServeOptions& options) {
     LogThrottle authLogs;
     Authenticator authenticator(*accounts, AuthOptions{options.requireAccount, options.allowPlaintextAuth}, &authLogs);
     config.hub.auth = &authenticator;
+    for (const auto& admin : options.admins) {
+        if (!accounts->isRegistered(admin)) {
+            std::cerr << "chat serve: --admin " << admin << ": '" << admin
+                      << "' is not a registered account in " << db
+                      << " (register it first: start without --admin, connect as " << admin << ", /register)\n";
+            return finish(exit_code::kUsage);
+        }
+    }
+    config.hub.admins = options.admins;
+    std::unique_ptr<ModerationStore> moderation;
+    try {
+        moderation = std::make_unique<ModerationStore>(db);
+    } catch (const std::exception& e) {
+        std::cerr << "chat serve: cannot open the moderation tables in " << db << ": " << e.what() << "\n";
+        return finish(exit_code::kOsError);
+    }
+    config.hub.moderation = moderation.get();
     if (options.allowPlaintextAuth)
         spdlog::warn("--allow-plaintext-auth: passwords are accepted over unencrypted connections from anywhere");
     std::unique_ptr<ChatServer> server;
@@ -311,6 +330,7 @@ void setupServe(CLI::App& app) {
     serve->footer(
         "Names are not protected on this server: anyone may connect under any name, and several\n"
         "connections may share one name (they are one user). Accounts will come later.\n"
+        "Moderation: the account that creates a room operates it; --admin NAME operates every room.\n"
         "TLS: --tls-cert and --tls-key add a TLS listener on --tls-port; SIGHUP reloads both files\n"
         "for new connections. --generate-cert DIR makes a self-signed pair for first use.");
     serve->add_option("--host", options->host, "Address to listen on")->capture_default_str();
@@ -377,6 +397,13 @@ void setupServe(CLI::App& app) {
     serve->add_flag("--allow-plaintext-auth", options->allowPlaintextAuth,
                     "Accept passwords over unencrypted connections from other machines (by default only over "
                     "TLS or from loopback)");
+    serve->add_option("--admin", options->admins,
+                      "A server administrator (repeatable): a registered account with operator rights in every "
+                      "room, server-wide bans and kill")
+        ->type_name("NAME")
+        ->check([](const std::string& name) {
+            return chat::isValidName(name) ? std::string() : "invalid user name '" + name + "'";
+        });
     serve->add_option("--tls-cert", options->tlsCert,
                       "PEM certificate (the server's first, then any chain) for the TLS listener; needs --tls-key")
         ->type_name("FILE");

@@ -49,6 +49,14 @@ const std::vector<std::vector<std::string>>& migrations() {
             "CREATE TABLE accounts(key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL,"
             " created INTEGER NOT NULL) WITHOUT ROWID",
         },
+        // moderation (server/moderation_store.hpp): operators, bans (by name
+        // or address; scope '' = server-wide), mutes, invite-only rooms and
+        // invites; `until` in ms since the epoch, 0 for permanent.
+        {
+            "CREATE TABLE moderation(scope TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,"
+            " until INTEGER NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL,"
+            " PRIMARY KEY (scope, kind, target)) WITHOUT ROWID",
+        },
     };
     return steps;
 }

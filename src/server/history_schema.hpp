@@ -5,6 +5,7 @@
 //   version 2: events_fts, an FTS5 index of the message texts (with the
 //              triggers that keep it in step with events)
 //   version 3: accounts (registered names and their password hashes)
+//   next:      moderation (operators, bans, mutes, invite-only, invites)
 
 #include <string>
 
@@ -15,7 +16,7 @@ class Session;
 namespace chat::history_schema {
 
 /// The newest schema this binary knows.
-constexpr int kCurrentVersion = 3;
+constexpr int kCurrentVersion = 4;
 
 /// The schema version of the database (0 for a new, empty file).
 int version(Poco::Data::Session& session);

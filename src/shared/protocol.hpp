@@ -40,6 +40,11 @@ enum class ErrorCode {
     AuthFailed,          ///< wrong password, or no such account: the same answer for both
     AuthThrottled,       ///< too many failed authentications; carries retry_after_ms
     AuthInsecure,        ///< a password over plaintext from a non-loopback peer
+    // moderation
+    NotOperator,         ///< a moderation request from someone without the rights (guests never have them)
+    Banned,              ///< join (or, banned server-wide, hello) of a banned name or address
+    Muted,               ///< send to a room where the sender is muted
+    InviteOnly,          ///< join of an invite-only room without an invite
 };
 
 std::string_view errorCodeName(ErrorCode code);
