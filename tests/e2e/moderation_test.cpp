@@ -82,7 +82,7 @@ TEST_CASE("kick, ban and mute: the target and the room see them, through the rea
 
     // A guest has no rights, whatever room it is in.
     bob->write("/kick #dev carol\n");
-    REQUIRE(bob->waitForLine("guest holds no rights"));  // the client reports the refusal
+    REQUIRE(bob->waitForStderr("guest holds no rights"));  // a piped client reports refusals on stderr
     REQUIRE(outcome(ask(*alice, "kick", {{"room", "#dev"}, {"user", "bob"}, {"reason", "too loud"}}, 2)) == "ok");
     CHECK(chat::stringField(moderation(*carol, "kick"), "target") == std::string("bob"));
     auto line = bob->waitForLine("alice kicked bob from #dev (too loud)");
@@ -98,7 +98,7 @@ TEST_CASE("kick, ban and mute: the target and the room see them, through the rea
     REQUIRE(bob->waitForLine("alice banned bob from #dev until "));
     REQUIRE(bob->waitForLine("(banned by alice)"));
     bob->write("/join #dev\n");
-    REQUIRE(bob->waitForLine("banned from #dev"));
+    REQUIRE(bob->waitForStderr("you are banned from #dev"));
 
     REQUIRE(outcome(ask(*alice, "mute", {{"room", "#dev"}, {"user", "carol"}}, 4)) == "ok");
     moderation(*carol, "mute");
