@@ -53,7 +53,7 @@ struct HubConfig {
     ModerationStore* moderation = nullptr;
     /// Server administrators by name (chat serve --admin): registered
     /// accounts with operator rights in every room (docs/protocol.md, "Moderation").
-    std::vector<std::string> admins;
+    std::vector<std::string> admins = {};
 };
 
 /// A moderation request (docs/protocol.md, "Moderation"), checked by Hub::moderate.

@@ -5,6 +5,7 @@
 #include "server/authenticator.hpp"
 #include "server/hub.hpp"
 #include "shared/protocol.hpp"
+#include "shared/validation.hpp"
 #include "support/fake_participant.hpp"
 
 #include <catch2/catch.hpp>
