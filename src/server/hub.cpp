@@ -421,6 +421,9 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
     if (newKey != oldKey && !registered && config_.auth && config_.auth->options().requireAccount)
         return refuse(ErrorCode::AuthRequired,
                       "this server admits registered accounts only, and '" + newName + "' is not registered");
+    if (newKey != oldKey && !moderation_.isAdmin(newKey, registered && authenticated) &&
+        moderation_.ban("", newKey, "", nowMillis()))  // a server-banned name cannot be taken by a rename either
+        return refuse(ErrorCode::Banned, "the name '" + newName + "' is banned from this server");
     HubResult result;
     User moved = std::move(users_.at(oldKey));
     if (newKey != oldKey) {

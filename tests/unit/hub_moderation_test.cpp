@@ -223,4 +223,5 @@ TEST_CASE_METHOD(ModerationFixture, "administrators: kill, server-wide ban at he
     std::string display;
     CHECK(hub.join(again, "BOB", true, display).error == chat::ErrorCode::Banned);
     CHECK(hub.join(again, "bobby", true, display));
+    CHECK(hub.rename(again, "Bob", display).error == chat::ErrorCode::Banned);  // nor by a rename
 }
