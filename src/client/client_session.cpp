@@ -103,6 +103,12 @@ void checkEvent(const Poco::JSON::Object::Ptr& event) {
         field(event, key);
     for (const char* key : {"ts", "msg_id"})
         if (event->has(key) && !intField(event, key)) violation(type, "whose \"" + std::string(key) + "\" is not an integer");
+    if (type == "moderation") {  // its "action" names what was done (docs/protocol.md, section 6)
+        for (const char* key : {"action", "target", "mode"}) field(event, key);
+        if (event->has("until") && !intField(event, "until")) violation(type, "whose \"until\" is not an integer");
+        need({"action", "by"});
+        return;
+    }
     if (event->has("action") && !boolField(event, "action")) violation(type, "whose \"action\" is not true or false");
     if (type == "message") need({"from", "to"});
     else if (type == "joined" || type == "left") need({"user", "room"});
@@ -616,6 +622,20 @@ bool ClientSession::handleLine(const std::string& line) {
         request(m, {"search", c.text});
         return true;
     }
+    case Kind::Moderate: {
+        auto m = simple(c.action);
+        const auto room = c.room.empty() ? render_.currentRoom : c.room;
+        if (c.action != "kill" && room != "*") m->set("room", room);
+        if (!c.target.empty()) m->set(c.address ? "address" : "user", c.target);
+        if (!c.duration.empty()) m->set("duration", c.duration);
+        if (c.action == "mode") {
+            if (!c.text.empty()) m->set("mode", c.text);
+        } else if (!c.text.empty()) {
+            m->set("reason", c.text);
+        }
+        request(m, {"moderate", c.action});
+        return true;
+    }
     case Kind::Query:
     case Kind::Switch:
     case Kind::Ignore:
@@ -799,7 +819,7 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
             if (nameKey(*it) == nameKey(left)) leftName = *it;
             it = nameKey(*it) == nameKey(left) ? rooms_.erase(it) : std::next(it);
         }
-        rooms_.insert(nowIn);
+        if (!nowIn.empty()) rooms_.insert(nowIn);  // empty: in no room (kept out of the default room)
         if (nameKey(left) == nameKey(render_.currentRoom) || rooms_.size() == 1) render_.currentRoom = nowIn;
         notice("* you left " + visibleText(leftName) + "; current room is " + visibleText(render_.currentRoom));
     } else if (kind == "rooms") {
@@ -849,6 +869,9 @@ void ClientSession::answered(const Pending& pending, const Poco::JSON::Object::P
     } else if (kind == "token_revoke") {
         notice("* token " + std::to_string(intField(ok, "token_id").value_or(0)) +
                " revoked; scripts using it are refused from now on");
+    } else if (kind == "moderate" && pending.detail == "mode") {
+        const auto mode = shown(ok, "mode");
+        notice("* " + shown(ok, "room") + (mode.empty() ? " is open to everyone" : " is invite-only (+i)"));
     } else if (kind == "history") {
         showHistory(pending.detail, ok);
     } else if (kind == "search") {

@@ -23,6 +23,34 @@ std::string roomTag(const std::string& room, const RenderOptions& options) {
 
 bool isDirect(const std::string& to) { return !to.empty() && to[0] == '@'; }
 
+/// "alice banned bob from #dev until 18:02 (spam)": a moderation event in
+/// words, every server string made visible.
+std::string describeModeration(const Poco::JSON::Object::Ptr& event) {
+    const auto action = field(event, "action");
+    const auto by = field(event, "by");
+    const auto target = field(event, "target");
+    const auto room = field(event, "room");
+    const auto reason = field(event, "reason");
+    const auto until = intField(event, "until");
+    const std::string in = room.empty() ? "" : " in " + room;
+    const std::string when =
+        until ? " until " + formatStoredTime(*until, Timestamps::Short, nowMillis()) : std::string();
+    std::string what;
+    if (action == "op") what = "made " + target + " an operator of " + room;
+    else if (action == "deop") what = "took " + target + "'s operator rights" + in;
+    else if (action == "kick") what = "kicked " + target + " from " + room;
+    else if (action == "ban") what = "banned " + target + " from " + (room.empty() ? "the server" : room) + when;
+    else if (action == "unban") what = "lifted the ban on " + target + (room.empty() ? " from the server" : in);
+    else if (action == "mute") what = "muted " + target + in + when;
+    else if (action == "unmute") what = "unmuted " + target + in;
+    else if (action == "invite") what = "invited " + target + " to " + room + when;
+    else if (action == "kill") what = "disconnected " + target + " from the server";
+    else if (action == "mode")
+        what = field(event, "mode") == "+i" ? "made " + room + " invite-only (+i)" : "opened " + room + " to everyone (-i)";
+    else what = action + (target.empty() ? "" : " " + target) + in;
+    return "* " + by + " " + what + (reason.empty() ? "" : " (" + reason + ")");
+}
+
 bool nameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }
 }  // namespace
 
@@ -215,6 +243,7 @@ std::optional<RenderedLine> renderEventLine(const Poco::JSON::Object::Ptr& event
     if (type == "shutdown") return notice("* " + field(event, "message"));
     if (type == "session")  // another session of our account logged in
         return notice("* another session of " + field(event, "user") + " joined from " + field(event, "from"));
+    if (type == "moderation") return notice(describeModeration(event));
     return std::nullopt;
 }
 

@@ -1,9 +1,13 @@
 #include "client/input_parser.hpp"
 
+#include "shared/duration.hpp"
 #include "shared/validation.hpp"
+
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
+#include <tuple>
 
 namespace chat {
 
@@ -82,6 +86,72 @@ const CommandHelp* findCommand(std::string_view name) {
 InputCommand usage(std::string_view name) {
     const auto* help = findCommand(name);
     return invalid("usage: " + (help ? help->usage : std::string(name)));
+}
+
+bool isIpAddress(std::string_view word) {
+    const std::string text(word);
+    unsigned char buffer[16];
+    return ::inet_pton(AF_INET, text.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+/// /op /deop /kick /ban /unban /mute /unmute /mode /invite /kill: an
+/// optional room first ("*" for the whole server where allowed), then the
+/// target, a duration where one applies, and a reason where one applies.
+InputCommand moderation(const std::string& n, std::string_view name, std::string_view rest) {
+    InputCommand c = make(Kind::Moderate);
+    c.action = n;
+    auto [first, more] = splitWord(rest);
+    const bool serverWide = n == "ban" || n == "unban";
+    if (n != "kill" && !first.empty() && (first.front() == '#' || (serverWide && first == "*"))) {
+        if (first != "*") {
+            const auto room = checkedRoom(Kind::Moderate, first);
+            if (room.kind == Kind::Invalid) return room;
+            c.room = room.room;
+        } else {
+            c.room = "*";
+        }
+        std::tie(first, more) = splitWord(more);
+    }
+    if (n == "mode") {
+        if (!more.empty() || (!first.empty() && first != "+i" && first != "-i")) return usage(name);
+        c.text = std::string(first);
+        return c;
+    }
+    if (first.empty()) return usage(name);
+    if (n == "invite" && c.room.empty() && !more.empty() && more.front() == '#') {  // IRC's /invite nick #room
+        auto [room, extra] = splitWord(more);
+        const auto checked = checkedRoom(Kind::Moderate, room);
+        if (checked.kind == Kind::Invalid) return checked;
+        c.room = checked.room;
+        more = extra;
+    }
+    if (first.front() == '@') first.remove_prefix(1);
+    if (serverWide && isIpAddress(first)) {
+        c.address = true;
+        c.target = std::string(first);
+    } else {
+        const auto user = checkedUser(Kind::Moderate, first);
+        if (user.kind == Kind::Invalid) return user;
+        c.target = user.target;
+    }
+    const bool timed = n == "ban" || n == "mute" || n == "invite";
+    const bool reasoned = n == "kick" || n == "ban" || n == "mute" || n == "kill";
+    if (timed && !more.empty()) {
+        auto [word, after] = splitWord(more);
+        if (chat::parseDuration(word)) {
+            c.duration = std::string(word);
+            more = after;
+        } else if (!reasoned || (std::isdigit(static_cast<unsigned char>(word.front())) &&
+                                 std::all_of(word.begin(), word.end(),
+                                             [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)); }))) {
+            // "10min", "3": meant as a duration, not as the first word of a reason.
+            return invalid("'" + std::string(word) +
+                           "' is not a duration: a whole number and s, m, h, d or w (10m, 2h, 7d), at most 3650d");
+        }
+    }
+    if (!more.empty() && !reasoned) return usage(name);
+    c.text = std::string(more);
+    return c;
 }
 
 InputCommand parseCommand(std::string_view typed, std::string_view rest) {
@@ -178,6 +248,9 @@ InputCommand parseCommand(std::string_view typed, std::string_view rest) {
             return invalid("search for at most " + std::to_string(kSearchMaxBytes) + " bytes of words");
         return c;
     }
+    if (n == "op" || n == "deop" || n == "kick" || n == "ban" || n == "unban" || n == "mute" || n == "unmute" ||
+        n == "mode" || n == "invite" || n == "kill")
+        return moderation(n, name, rest);
     if (n == "away") return make(Kind::Away, {}, {}, std::string(rest));
     if (n == "back") return make(Kind::Back);
     if (n == "register") return make(Kind::Register);
@@ -224,6 +297,16 @@ const std::vector<CommandHelp>& commandHelp() {
         {"back", {}, "/back", "you are no longer away"},
         {"register", {}, "/register", "make your name an account (asks a password twice, not shown)"},
         {"tokens", {}, "/tokens [revoke ID]", "list your account's tokens for scripts (chat login), or revoke one"},
+        {"op", {}, "/op [#room] user", "make a registered user an operator of the room"},
+        {"deop", {}, "/deop [#room] user", "take a user's operator rights in the room away"},
+        {"kick", {}, "/kick [#room] user [reason]", "remove a user from the room; they may come back"},
+        {"ban", {}, "/ban [#room|*] user|ip [dur]", "keep a name or address out (*: the server); dur 10m 2h 7d; reason"},
+        {"unban", {}, "/unban [#room|*] user|ip", "lift a ban"},
+        {"mute", {}, "/mute [#room] user [dur]", "the user can read the room but not post; then a reason"},
+        {"unmute", {}, "/unmute [#room] user", "let a muted user post again"},
+        {"mode", {}, "/mode [#room] [+i|-i]", "show or set invite-only (+i) for the room"},
+        {"invite", {}, "/invite user [#room] [dur]", "let a user join an invite-only room (for 24h unless dur)"},
+        {"kill", {}, "/kill user [reason]", "disconnect a user from the server (administrators)"},
         {"bell", {}, "/bell [off|mention|all]", "show or set when the terminal bell rings"},
         {"timestamps", {}, "/timestamps [off|short|long]", "show or set how message times are shown"},
         {"help", {}, "/help [command]", "list commands, or explain one"},

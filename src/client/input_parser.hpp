@@ -36,6 +36,10 @@ struct InputCommand {
         Unignore, ///< /unignore user
         History,  ///< /history [#room|@user] [N]: `room` or `target` (neither: the current one), `limit` N
         Search,   ///< /search [#room] words: `text` the words, `room` when given
+        Moderate, ///< /op /deop /kick /ban /unban /mute /unmute /mode /invite /kill: `action` the
+                  ///< request type; `room` (empty: the current room; "*": the whole server),
+                  ///< `target` the user (or, with `address`, an IP address), `duration`, `text`
+                  ///< the reason (for mode: "+i", "-i" or empty)
         Quit,     ///< /quit, quit, exit
         Invalid,  ///< a line the client refuses; `error` says why
     };
@@ -45,6 +49,9 @@ struct InputCommand {
     std::string text;    ///< message, topic or away text; the setting for Bell and Timestamps
     std::string error;   ///< for Invalid
     std::size_t limit = 0;  ///< History: how many events (0: the default, kHistoryDefault)
+    std::string action;     ///< Moderate: the request's type ("kick", "ban", ...)
+    std::string duration;   ///< Moderate: "10m", "2h", "7d"... (empty: permanent)
+    bool address = false;   ///< Moderate: `target` is an IP address (ban, unban)
 };
 
 /// /history's N: kHistoryDefault when not given, at most kHistoryMax (the server's limit).

@@ -95,7 +95,7 @@ Welcome ServerConnection::hello(const std::string& user, const std::string& clie
             if (code == "name_in_use") throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text, code);
             if (code == "tls_required" && !tls_)
                 throw ClientError(exit_code::kUnavailable, where_ + " speaks TLS: use --tls (or chats://)");
-            throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text);
+            throw ClientError(exit_code::kUnavailable, "server refused the connection: " + text, code);
         }
         if (type != "welcome") continue;
         Welcome welcome;

@@ -5,6 +5,7 @@
 #include "server/authenticator.hpp"
 #include "server/history_writer.hpp"
 #include "server/origin_policy.hpp"
+#include "server/moderation_store.hpp"
 #include "server/password_hash.hpp"
 #include "shared/exit_codes.hpp"
 #include "shared/tls_certificates.hpp"
@@ -49,6 +50,7 @@ struct ServeOptions {
     std::size_t historyMaxPerRoom = 100000;
     bool requireAccount = false;
     bool allowPlaintextAuth = false;
+    std::vector<std::string> admins;  // --admin: registered accounts with rights in every room
     std::string tlsCert;
     std::string tlsKey;
     std::uint16_t tlsPort = 5051;
@@ -295,6 +297,23 @@ int runServe(const ServeOptions& options) {
     Authenticator authenticator(*accounts, AuthOptions{options.requireAccount, options.allowPlaintextAuth}, &authLogs,
                                 tokens.get());
     config.hub.auth = &authenticator;
+    for (const auto& admin : options.admins) {
+        if (!accounts->isRegistered(admin)) {
+            std::cerr << "chat serve: --admin " << admin << ": '" << admin
+                      << "' is not a registered account in " << db
+                      << " (register it first: start without --admin, connect as " << admin << ", /register)\n";
+            return finish(exit_code::kUsage);
+        }
+    }
+    config.hub.admins = options.admins;
+    std::unique_ptr<ModerationStore> moderation;
+    try {
+        moderation = std::make_unique<ModerationStore>(db);
+    } catch (const std::exception& e) {
+        std::cerr << "chat serve: cannot open the moderation tables in " << db << ": " << e.what() << "\n";
+        return finish(exit_code::kOsError);
+    }
+    config.hub.moderation = moderation.get();
     if (options.allowPlaintextAuth)
         spdlog::warn("--allow-plaintext-auth: passwords are accepted over unencrypted connections from anywhere");
     std::unique_ptr<ChatServer> server;
@@ -342,6 +361,7 @@ void setupServe(CLI::App& app) {
         "Names are protected: a registered name (an account) needs its password or a token (chat login),\n"
         "and a guest name in use needs the key its first session got; several connections may share one\n"
         "name (they are one user). Accounts and tokens live in --db; only hashes of passwords and tokens.\n"
+        "Moderation: the account that creates a room operates it; --admin NAME operates every room.\n"
         "TLS: --tls-cert and --tls-key add a TLS listener on --tls-port; SIGHUP reloads both files\n"
         "for new connections. --generate-cert DIR makes a self-signed pair for first use.\n"
         "Web: --web-port serves the browser client at http://HOST:PORT/ and WebSocket connections on\n"
@@ -411,6 +431,13 @@ void setupServe(CLI::App& app) {
     serve->add_flag("--allow-plaintext-auth", options->allowPlaintextAuth,
                     "Accept passwords over unencrypted connections from other machines (by default only over "
                     "TLS or from loopback)");
+    serve->add_option("--admin", options->admins,
+                      "A server administrator (repeatable): a registered account with operator rights in every "
+                      "room, server-wide bans and kill")
+        ->type_name("NAME")
+        ->check([](const std::string& name) {
+            return chat::isValidName(name) ? std::string() : "invalid user name '" + name + "'";
+        });
     serve->add_option("--tls-cert", options->tlsCert,
                       "PEM certificate (the server's first, then any chain) for the TLS listener; needs --tls-key")
         ->type_name("FILE");

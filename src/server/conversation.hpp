@@ -98,6 +98,12 @@ private:
     void handleSignal(const std::string& type, const Poco::JSON::Object::Ptr& request);
     /// register and passwd (conversation_accounts.cpp).
     void handleAccountRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    /// op, deop, kick, ban, unban, mute, unmute, mode, invite and kill
+    /// (conversation_moderation.cpp).
+    void handleModerationRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    /// Stores the moderation changes the hub made; false (with `failure`,
+    /// logged) when the database refused them.
+    bool storeModeration(const std::vector<ModerationChange>& changes, std::string& failure);
     /// Checks the optional "password" field of hello or nick for `name`:
     /// sets `authenticated` when it verifies; answers (and returns false)
     /// when it does not, when it may not travel here, or when `name` is

@@ -58,6 +58,11 @@ void Conversation::dispatch(const std::string& type, const Poco::JSON::Object::P
         if (spendRequest(id)) handleTokenRequest(type, request);
         return;
     }
+    if (type == "op" || type == "deop" || type == "kick" || type == "ban" || type == "unban" || type == "mute" ||
+        type == "unmute" || type == "mode" || type == "invite" || type == "kill") {
+        if (spendRequest(id)) handleModerationRequest(type, request);
+        return;
+    }
     if (type == "who" || type == "whois" || type == "nick" || type == "away" || type == "back") {
         if (spendRequest(id)) handleUserRequest(type, request);
         return;
@@ -203,6 +208,8 @@ void Conversation::handleRoomRequest(const std::string& type, const Poco::JSON::
     if (type == "join") {
         result = hub_.joinRoom(out_, *room, details);
         if (result) setRoomDetails(ok, details);
+        std::string failure;  // the creator's operator rights: logged when they cannot be stored
+        storeModeration(result.moderation, failure);
     } else if (type == "leave") {
         std::string left, nowIn;
         result = hub_.leaveRoom(out_, *room, left, nowIn);

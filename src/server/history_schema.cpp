@@ -76,6 +76,14 @@ const std::vector<std::vector<std::string>>& migrations() {
             "CREATE TABLE mailbox(account TEXT NOT NULL, id INTEGER NOT NULL, ts INTEGER NOT NULL,"
             " payload TEXT NOT NULL, PRIMARY KEY (account, id)) WITHOUT ROWID",
         },
+        // 6: moderation (server/moderation_store.hpp): operators, bans (by name
+        // or address; scope '' = server-wide), mutes, invite-only rooms and
+        // invites; `until` in ms since the epoch, 0 for permanent.
+        {
+            "CREATE TABLE moderation(scope TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,"
+            " until INTEGER NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL,"
+            " PRIMARY KEY (scope, kind, target)) WITHOUT ROWID",
+        },
     };
     return steps;
 }

@@ -8,6 +8,7 @@
 //   version 4: tokens (tokens for scripts: their SHA-256, never the token)
 //   version 5: offline messages and private history: events.sender_id and
 //              recipient_id, read marks for accounts only, and mailbox
+//   version 6: moderation (operators, bans, mutes, invite-only, invites)
 
 #include <string>
 
@@ -18,7 +19,7 @@ class Session;
 namespace chat::history_schema {
 
 /// The newest schema this binary knows.
-constexpr int kCurrentVersion = 5;
+constexpr int kCurrentVersion = 6;
 /// The version whose step adds offline messages and DM identities (keep it
 /// naming that step when steps are ordered; offline_test.cpp checks it).
 constexpr int kOfflineVersion = 5;

@@ -4,6 +4,7 @@
 #include "server/authenticator.hpp"
 #include "server/event_list.hpp"
 #include "server/ip_group.hpp"
+#include "server/moderation_store.hpp"
 #include "server/password_hash.hpp"
 #include "shared/quoting.hpp"
 #include "shared/validation.hpp"
@@ -58,6 +59,10 @@ Hub::Hub(HubConfig config, FanOut* fanOut, History* history)
     add(config_.defaultRoom);
     for (const auto& name : config_.permanentRooms) add(name);
     if (history_) restoreLocked();
+    std::set<std::string> admins;
+    for (const auto& name : config_.admins) admins.insert(nameKey(name));
+    moderation_.setAdmins(std::move(admins));
+    if (config_.moderation) moderation_.load(config_.moderation->load(nowMillis()));
 }
 
 void Hub::restoreLocked() {
@@ -93,7 +98,7 @@ std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection, const std
     if (fromGroup >= config_.maxPerIp) return ErrorCode::TooManyConnections;
     ++fromGroup;
     ++pendingHello_;
-    connections_.emplace(connection.get(), Connection{connection, {}, false, group});
+    connections_.emplace(connection.get(), Connection{connection, {}, false, group, ip});
     return std::nullopt;
 }
 
@@ -142,6 +147,11 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
     if (!registered && config_.auth && config_.auth->options().requireAccount)
         return refuse(ErrorCode::AuthRequired,
                       "this server admits registered accounts only, and '" + name + "' is not registered");
+    if (const auto* ban = moderation_.isAdmin(key, registered && auth.authenticated)
+                              ? nullptr  // an administrator cannot lock itself out
+                              : moderation_.ban("", key, it->second.ip, nowMillis()))
+        return refuse(ErrorCode::Banned, "you are banned from this server" +
+                                             (ban->reason.empty() ? std::string() : ": " + ban->reason));
     const auto existing = users_.find(key);
     const bool online =
         existing != users_.end() && (!existing->second.sessions.empty() || !existing->second.quietSessions.empty());
@@ -171,7 +181,10 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
     if (announce) sessionsChangedLocked(user);
     displayName = user.displayName;
     const bool firstSession = announce && user.sessions.size() == 1;
-    if (firstSession)  // the joined event goes to the others only
+    // The joined event goes to the others only. A user banned from the
+    // default room (or kept out by its invite-only mode) starts in no room.
+    if (firstSession &&
+        !entryRefusalLocked(key, user.account, nameKey(config_.defaultRoom), it->second.ip, nowMillis()))
         addMemberLocked(key, nameKey(config_.defaultRoom), config_.defaultRoom, connection);
     // Queued under the lock that also queues every event: nothing can come before it.
     if (welcome)
@@ -212,17 +225,28 @@ HubResult Hub::joinRoom(const ParticipantPtr& connection, const std::string& roo
     if (!entry->announce)
         return refuse(ErrorCode::BadRequest, "a transient session (hello with announce: false) cannot join rooms");
     auto& user = users_.at(entry->userKey);
+    HubResult result;
     if (!user.rooms.count(roomKey)) {
         if (user.rooms.size() >= config_.maxRoomsPerUser)
             return refuse(ErrorCode::TooManyRooms, "you are in " + std::to_string(user.rooms.size()) +
                                                        " rooms, the most allowed; /leave one first");
+        if (auto refused = entryRefusalLocked(entry->userKey, user.account, roomKey, entry->ip, nowMillis()))
+            return *refused;
+        const bool created = !rooms_.count(roomKey);
         addMemberLocked(entry->userKey, roomKey, room, connection);
+        // The creator of a room is its operator when it is an account (a
+        // guest never is) and the room has none yet (docs/protocol.md, "Moderation").
+        if (created && user.account && !moderation_.hasOperators(roomKey)) {
+            ModerationChange op{false, {roomKey, ModerationEntry::kOp, entry->userKey, 0, user.displayName, "created"}};
+            moderation_.apply(op);
+            result.moderation.push_back(op);
+        }
         // Every session of the user is now a member: each gets the backlog.
         fanOut_.post(user.sessions,
                      backlogLocked(rooms_.at(roomKey), readMarkLocked(entry->userKey, roomKey), kListBudgetBytes));
     }
     details = detailsLocked(rooms_.at(roomKey));
-    return {};
+    return result;
 }
 
 HubResult Hub::leaveRoom(const ParticipantPtr& connection, const std::string& room, std::string& left,
@@ -242,11 +266,11 @@ HubResult Hub::leaveRoom(const ParticipantPtr& connection, const std::string& ro
         return refuse(ErrorCode::BadRequest, config_.defaultRoom + " is your last room; join another room first");
     left = rooms_.at(roomKey).name();
     removeMemberLocked(userKey, roomKey, "left");
-    if (user.rooms.empty()) {
+    if (user.rooms.empty() && !entryRefusalLocked(userKey, user.account, defaultKey, entry->ip, nowMillis())) {
         addMemberLocked(userKey, defaultKey, config_.defaultRoom, nullptr);
         fanOut_.post(user.sessions, backlogLocked(rooms_.at(defaultKey), nullptr, kListBudgetBytes));
     }
-    nowIn = rooms_.at(*user.rooms.begin()).name();
+    nowIn = user.rooms.empty() ? std::string() : rooms_.at(*user.rooms.begin()).name();
     return {};
 }
 
@@ -315,9 +339,16 @@ HubResult Hub::sendToRoom(const ParticipantPtr& from, const std::string& room, c
     if (!user) return notGreeted();
     auto it = rooms_.find(nameKey(room));
     if (it == rooms_.end()) return refuse(ErrorCode::NoSuchRoom, "no room named " + room);
-    const bool announced = connections_.at(from.get()).announce;
-    if (announced && !user->rooms.count(it->first))
+    const auto& connection = connections_.at(from.get());
+    if (connection.announce && !user->rooms.count(it->first))
         return refuse(ErrorCode::NotInRoom, "you are not in " + it->second.name() + "; /join it first");
+    const auto now = nowMillis();
+    if (!connection.announce && moderation_.ban(it->first, connection.userKey, connection.ip, now))
+        return refuse(ErrorCode::Banned, "you are banned from " + it->second.name());
+    if (const auto* mute = moderation_.mute(it->first, connection.userKey, now))
+        return refuse(ErrorCode::Muted, "you are muted in " + it->second.name() +
+                                            (mute->until ? " for " + std::to_string((mute->until - now + 59'999) / 60'000) + " more minute(s)" : "") +
+                                            "; you can still read it");
     if (auto limited = rateLimitedLocked(*user)) return *limited;
     user->lastActiveMillis = nowMillis();
     auto event = makeEventMessage("message");
@@ -405,6 +436,9 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
     if (newKey != oldKey && !registered && config_.auth && config_.auth->options().requireAccount)
         return refuse(ErrorCode::AuthRequired,
                       "this server admits registered accounts only, and '" + newName + "' is not registered");
+    if (newKey != oldKey && !moderation_.isAdmin(newKey, registered && authenticated) &&
+        moderation_.ban("", newKey, "", nowMillis()))  // a server-banned name cannot be taken by a rename either
+        return refuse(ErrorCode::Banned, "the name '" + newName + "' is banned from this server");
     HubResult result;
     User moved = std::move(users_.at(oldKey));
     if (newKey != oldKey) {

@@ -5,6 +5,7 @@
 
 #include "server/event.hpp"
 #include "server/history.hpp"
+#include "server/moderation_rules.hpp"
 #include "server/participant.hpp"
 #include "server/room.hpp"
 #include "shared/mutex.hpp"
@@ -25,6 +26,7 @@
 namespace chat {
 
 class Authenticator;
+class ModerationStore;
 
 struct HubConfig {
     std::string serverName = "chat";
@@ -47,6 +49,24 @@ struct HubConfig {
     /// Accounts and their rules (owned by the caller, outliving the hub);
     /// null: no accounts, every name is a guest's.
     Authenticator* auth = nullptr;
+    /// Operators, bans, mutes, modes and invites (owned by the caller,
+    /// outliving the hub): loaded at once (throws StorageError); the
+    /// conversation stores each change the hub makes. Null: memory only.
+    ModerationStore* moderation = nullptr;
+    /// Server administrators by name (chat serve --admin): registered
+    /// accounts with operator rights in every room (docs/protocol.md, "Moderation").
+    std::vector<std::string> admins = {};
+};
+
+/// A moderation request (docs/protocol.md, "Moderation"), checked by Hub::moderate.
+struct ModerationRequest {
+    std::string action;                   ///< op deop kick ban unban mute unmute mode invite kill
+    std::optional<std::string> room;      ///< absent: server-wide (ban, unban, kill)
+    std::string user;                     ///< the target's name; empty for an address ban or mode
+    std::string address;                  ///< ban and unban by IP address
+    std::optional<std::int64_t> durationMs;  ///< ban, mute, invite; absent: permanent (invite: 24 h)
+    std::string reason;
+    std::string mode;                     ///< mode: "+i", "-i", or "" to ask
 };
 
 /// What a hello proved, for Hub::join.
@@ -66,6 +86,8 @@ struct HubResult {
     History::Ticket ticket = 0;     ///< a stored event's, for whenStored(); 0 when nothing is stored
     std::string key = {};           ///< rename: the user's guest key, empty for an account
     bool offline = false;           ///< a DM stored for an offline account, delivered at its next login
+    /// Moderation changes the hub made, for the caller to store (ModerationStore::apply).
+    std::vector<ModerationChange> moderation = {};
     explicit operator bool() const { return !error; }
 };
 
@@ -251,6 +273,17 @@ public:
     HubResult rename(const ParticipantPtr& connection, const std::string& newName, std::string& displayName,
                      bool authenticated = false) EXCLUDES(mutex_);
 
+    /// Carries out a moderation request from the connection's user
+    /// (hub_moderation.cpp): checks the rights (an authenticated account that
+    /// operates the room, or an administrator; NotOperator otherwise),
+    /// changes the rules in memory (result.moderation: what to store),
+    /// tells the room with a `moderation` event (stored in its history) and
+    /// applies the effect: a kicked or banned member leaves the room, a
+    /// killed or server-banned user is disconnected. `mode` receives the
+    /// room's mode ("+i" or "") for a mode request.
+    HubResult moderate(const ParticipantPtr& connection, const ModerationRequest& request, std::string& mode)
+        EXCLUDES(mutex_);
+
     /// Sets (non-empty) or clears (empty) the user's away message.
     HubResult setAway(const ParticipantPtr& connection, const std::string& message) EXCLUDES(mutex_);
 
@@ -280,6 +313,7 @@ private:
         std::string userKey;  // empty until join()
         bool announce = false;
         std::string ipGroup;
+        std::string ip;  // the peer's address, for bans by address
     };
     struct User {
         std::string displayName;
@@ -312,6 +346,26 @@ private:
     /// The `offline` events carrying `events` (oldest first), each within
     /// one frame's list budget.
     static std::vector<EventPtr> offlineEvents(const std::vector<EventPtr>& events);
+    /// Why `userKey` (from `ip`) may not come into room `roomKey` now: Banned
+    /// or InviteOnly; nullopt when it may (moderators always may, except
+    /// into a room they are banned from).
+    std::optional<HubResult> entryRefusalLocked(const std::string& userKey, bool account, const std::string& roomKey,
+                                                const std::string& ip, std::int64_t now) const REQUIRES(mutex_);
+    /// Takes `userKey` out of room `roomKey` with `reason` (a `left` event);
+    /// when that was its last room, puts it back into the default room if it may enter.
+    void expelLocked(const std::string& userKey, const std::string& roomKey, const std::string& reason)
+        REQUIRES(mutex_);
+    /// Takes `userKey` out of every room with `reason` and closes each of its connections.
+    void disconnectLocked(const std::string& userKey, const std::string& reason) REQUIRES(mutex_);
+    /// Numbers and sends a `moderation` event to `room`'s members (and to
+    /// `extra`), and stores it in the room's history; without a room, to `extra` only.
+    void publishModerationLocked(Room* room, Poco::JSON::Object::Ptr event, const std::vector<ParticipantPtr>& extra)
+        REQUIRES(mutex_);
+    /// Every session (announced and transient) of `userKey`; none when offline.
+    std::vector<ParticipantPtr> allSessionsLocked(const std::string& userKey) const REQUIRES(mutex_);
+    /// The part of moderate() under the lock.
+    HubResult moderateLocked(const std::string& actorKey, const ModerationRequest& request,
+                             const std::optional<std::string>& address, std::string& mode) REQUIRES(mutex_);
     /// Whether `key` (a name key) is registered; false without accounts.
     bool registeredLocked(const std::string& key) const REQUIRES(mutex_);
 
@@ -391,6 +445,7 @@ private:
     std::unordered_map<std::string, std::size_t> mailboxCounts_ GUARDED_BY(mutex_);
     std::unordered_map<std::string, std::uint64_t> mailboxDelivered_ GUARDED_BY(mutex_);
     bool shuttingDown_ GUARDED_BY(mutex_) = false;
+    ModerationRules moderation_ GUARDED_BY(mutex_);
 };
 
 }  // namespace chat

@@ -17,7 +17,7 @@
 namespace chat {
 
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 23> kErrorNames{{
+constexpr std::pair<ErrorCode, std::string_view> kErrorNames[] = {
     {ErrorCode::BadRequest, "bad_request"},
     {ErrorCode::FrameTooLarge, "frame_too_large"},
     {ErrorCode::VersionUnsupported, "version_unsupported"},
@@ -41,7 +41,12 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 23> kErrorNames{{
     {ErrorCode::AuthThrottled, "auth_throttled"},
     {ErrorCode::AuthInsecure, "auth_insecure"},
     {ErrorCode::MailboxFull, "mailbox_full"},
-}};
+    // moderation
+    {ErrorCode::NotOperator, "not_operator"},
+    {ErrorCode::Banned, "banned"},
+    {ErrorCode::Muted, "muted"},
+    {ErrorCode::InviteOnly, "invite_only"},
+};
 constexpr std::size_t kMaxJsonDepth = 16;
 
 /// True when the JSON integer literal `digits` (an optional '-', then

@@ -41,6 +41,11 @@ enum class ErrorCode {
     AuthThrottled,       ///< too many failed authentications; carries retry_after_ms
     AuthInsecure,        ///< a password over plaintext from a non-loopback peer
     MailboxFull,         ///< a DM to an offline account whose mailbox holds the most messages allowed
+    // moderation
+    NotOperator,         ///< a moderation request from someone without the rights (guests never have them)
+    Banned,              ///< join (or, banned server-wide, hello) of a banned name or address
+    Muted,               ///< send to a room where the sender is muted
+    InviteOnly,          ///< join of an invite-only room without an invite
 };
 
 std::string_view errorCodeName(ErrorCode code);

@@ -63,7 +63,9 @@ TEST_CASE("every error code round-trips through its name") {
                       chat::ErrorCode::NameInUse, chat::ErrorCode::RoomInvalid, chat::ErrorCode::NoSuchRoom,
                       chat::ErrorCode::NotInRoom, chat::ErrorCode::TooManyRooms, chat::ErrorCode::TooManyConnections,
                       chat::ErrorCode::RateLimited, chat::ErrorCode::TlsRequired, chat::ErrorCode::AuthRequired,
-                      chat::ErrorCode::AuthFailed, chat::ErrorCode::AuthThrottled, chat::ErrorCode::AuthInsecure}) {
+                      chat::ErrorCode::AuthFailed, chat::ErrorCode::AuthThrottled, chat::ErrorCode::AuthInsecure,
+                      chat::ErrorCode::NotOperator, chat::ErrorCode::Banned, chat::ErrorCode::Muted,
+                      chat::ErrorCode::InviteOnly}) {
         CHECK(chat::errorCodeFromName(chat::errorCodeName(code)) == code);
     }
     CHECK_FALSE(chat::errorCodeFromName("nonsense"));
