@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { launchBrowser, openConversation, openUser, requireWebSupport, say, startServer, tempDir, Terminal,
          waitForLine, waitUntil } from './harness.mjs';
+import { NAME_COLOURS, xtermRgb } from '../../web/text.js';
 
 await requireWebSupport();
 
@@ -49,7 +50,12 @@ test('two browser users and a terminal user see each other in a room', async () 
   // Names have the terminal client's colours: the same name, the same class, in both pages.
   const colour = (page, name) => page.locator('#message-list .from', { hasText: name }).first().getAttribute('class');
   assert.equal(await colour(alice, 'carol'), await colour(bob, 'carol'));
-  assert.match(await colour(bob, 'alice'), /\bnc-\d+\b/);
+  // ...and the terminal client's: the 256-colour number carol's terminal
+  // paints "bob" with is the palette entry of bob's class in the browser.
+  const painted = /38;5;(\d+)m\s*bob/.exec(carol.screen({ escapes: true }));
+  assert.ok(painted, 'carol\'s terminal paints bob in a 256-colour shade');
+  const index = Number(/\bnc-(\d+)\b/.exec(await colour(alice, 'bob'))[1]);
+  assert.equal(NAME_COLOURS[index], xtermRgb(Number(painted[1])));
   assert.deepEqual(alice.errors, []);
 });
 

@@ -144,7 +144,9 @@ export class Terminal {
   type(text) { this.tmux(['send-keys', '-t', '0', '-l', text]); }
   enter() { this.tmux(['send-keys', '-t', '0', 'Enter']); }
   sayLine(text) { this.type(text); this.enter(); }
-  screen() { return this.tmux(['capture-pane', '-p', '-t', '0', '-S', '-200']); }
+  screen({ escapes = false } = {}) {
+    return this.tmux(['capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', '0', '-S', '-200']);
+  }
   waitForText(text, ms = 10000) {
     return waitUntil(() => this.screen().includes(text), `"${text}" on ${this.socket}'s screen:\n${this.screen()}`, ms);
   }
