@@ -192,6 +192,7 @@ function updateLists() {
     li.append(button);
     return li;
   }));
+  $('other-rooms-heading').hidden = state.otherRooms.length === 0;
   const unread = convs.reduce((n, c) => n + c.unread, 0);
   document.title = (unread ? `(${unread}) ` : '') + (currentConv() ? visibleText(target(currentConv())) + ' — ' : '') + 'chat';
 }
