@@ -156,3 +156,38 @@ export class Terminal {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A protocol client over TCP (length-prefixed JSON frames), for setting
+ * things up beside the browsers: request() resolves with the answer to it.
+ */
+export async function tcpClient(port) {
+  const net = await import('node:net');
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  let buffer = Buffer.alloc(0);
+  const waiting = new Map();
+  let nextId = 1;
+  socket.on('data', (data) => {
+    buffer = Buffer.concat([buffer, data]);
+    while (buffer.length >= 4 && buffer.length >= 4 + buffer.readUInt32BE(0)) {
+      const object = JSON.parse(buffer.subarray(4, 4 + buffer.readUInt32BE(0)).toString('utf8'));
+      buffer = buffer.subarray(4 + buffer.readUInt32BE(0));
+      if (object.id !== undefined && waiting.has(object.id)) { waiting.get(object.id)(object); waiting.delete(object.id); }
+    }
+  });
+  return {
+    request(object) {
+      const id = nextId++;
+      const payload = Buffer.from(JSON.stringify({ ...object, id }));
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(payload.length);
+      socket.write(Buffer.concat([header, payload]));
+      return new Promise((resolve, reject) => {
+        waiting.set(id, resolve);
+        setTimeout(() => reject(new Error(`no answer to ${object.type}`)), 10000);
+      });
+    },
+    close() { socket.destroy(); },
+  };
+}

@@ -1,11 +1,11 @@
-// The web client at phone width, its themes, and a person who uses only the
-// keyboard and the terminal's /commands.
+// The web client at phone width, its themes and landmarks, a person who uses
+// only the keyboard and the terminal's /commands, names: guest keys and accounts.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launchBrowser, openUser, requireWebSupport, say, startServer, tempDir, waitForLine } from './harness.mjs';
+import { launchBrowser, openUser, requireWebSupport, say, startServer, tcpClient, tempDir, waitForLine } from './harness.mjs';
 
 await requireWebSupport();
 
@@ -93,4 +93,48 @@ test('keyboard only: commands in the message box, Alt+arrows between conversatio
   await page.locator('#conversation-title', { hasText: /^#lobby$/ }).waitFor({ timeout: 10000 });
   assert.equal(await page.locator('#room-list .name', { hasText: '#keys' }).count(), 0);
   assert.deepEqual(page.errors, []);
+});
+
+test('landmarks: the messages are a log (a live region), the conversation list a navigation', async () => {
+  const page = await openUser(browser, server.url, 'ariadne');
+  assert.equal(await page.getByRole('log').count(), 1);
+  assert.equal(await page.locator('#messages').getAttribute('aria-live'), 'polite');
+  assert.equal(await page.getByRole('navigation', { name: 'Conversations' }).count(), 1);
+  assert.equal(await page.getByRole('textbox', { name: 'Message', exact: true }).count(), 1);
+});
+
+test('a guest name: a stranger cannot take it while it is online, a reload of the same tab can', async () => {
+  const gina = await openUser(browser, server.url, 'gina');
+  const context = await browser.newContext();
+  const stranger = await context.newPage();
+  await stranger.goto(server.url);
+  await stranger.fill('#login-name', 'gina');
+  await stranger.press('#login-name', 'Enter');
+  await stranger.locator('#login-error', { hasText: 'Someone else is using that name' }).waitFor({ timeout: 10000 });
+  await say(gina, 'before the reload');
+  await gina.reload();
+  await gina.locator('#app').waitFor({ state: 'visible', timeout: 10000 });
+  await say(gina, 'after the reload');
+  await waitForLine(gina, 'after the reload');
+  assert.equal(await gina.locator('#message-list .error').count(), 0);
+});
+
+test('a registered name asks for its password; a wrong one is refused, the right one logs in', async () => {
+  const tcp = await tcpClient(server.port);
+  assert.equal((await tcp.request({ type: 'hello', version: 1, user: 'regina' })).type, 'welcome');
+  assert.equal((await tcp.request({ type: 'register', password: 'correct horse' })).type, 'ok');
+  tcp.close();
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(server.url);
+  await page.fill('#login-name', 'regina');
+  await page.press('#login-name', 'Enter');
+  await page.locator('#login-error', { hasText: 'registered' }).waitFor({ timeout: 10000 });
+  await page.locator('#login-password').fill('wrong horse');
+  await page.press('#login-password', 'Enter');
+  await page.locator('#login-error', { hasText: 'Wrong password' }).waitFor({ timeout: 10000 });
+  await page.locator('#login-password').fill('correct horse');
+  await page.press('#login-password', 'Enter');
+  await page.locator('#app').waitFor({ state: 'visible', timeout: 10000 });
+  assert.equal(await page.evaluate(() => JSON.stringify(sessionStorage).includes('correct horse')), false);
+  assert.equal(await page.evaluate(() => JSON.stringify(localStorage).includes('correct horse')), false);
 });
