@@ -10,6 +10,7 @@ import { el, eventLine, nameNode, noticeLine } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 const TYPING_EVERY_MS = 3000;
+const READ_EVERY_MS = 1000;
 const HISTORY_PAGE = 50;
 
 const settings = {
@@ -264,8 +265,7 @@ async function loadLatest(conv) {
   conv.historyAsked = true;
   const ok = await quiet(connection.request({ type: 'history', user: conv.name, limit: HISTORY_PAGE }));
   if (!ok || !Array.isArray(ok.events)) return;
-  const hadNone = conv.items.length === 0;
-  if (hadNone) conv.more = ok.more === true;
+  conv.more = ok.more === true;
   if (addEvents(conv, ok.events, { stored: true }).length && conv.key === state.current) renderConversation();
   sendRead(conv);
 }
@@ -286,6 +286,12 @@ async function loadOlder(conv = currentConv()) {
   if (conv.key === state.current) renderConversation(fromBottom);
 }
 
+/**
+ * Tells the server how far the shown conversation has been read (`read`):
+ * DMs show "seen" to the other person (sent at once, so that it is on the
+ * wire before anything this page sends next); rooms move the read marker, at
+ * most once a second (later ones wait for the second to pass).
+ */
 function sendRead(conv) {
   if (!conv || !settings.read || state.readUnsupported || !connection.welcomed) return;
   if (conv.key !== state.current || document.visibilityState !== 'visible') return;
@@ -295,7 +301,13 @@ function sendRead(conv) {
     if (e?.type === 'message' && Number.isSafeInteger(e.msg_id) && nameKey(e.from) !== nameKey(state.self)) last = Math.max(last, e.msg_id);
   }
   if (last <= conv.lastReadSent) return;
+  const wait = conv.kind === 'room' ? (conv.lastReadAt || 0) + READ_EVERY_MS - Date.now() : 0;
+  if (wait > 0) {
+    if (!conv.readTimer) conv.readTimer = setTimeout(() => { conv.readTimer = null; sendRead(conv); }, wait);
+    return;
+  }
   conv.lastReadSent = last;
+  conv.lastReadAt = Date.now();
   connection.request({ type: 'read', to: target(conv), msg_id: last }).catch((error) => {
     if (error.code === 'bad_request') state.readUnsupported = true;  // a server without read receipts
   });
@@ -732,7 +744,7 @@ function setup() {
     closeMenu();
   });
   $('setting-typing').addEventListener('change', (e) => { settings.typing = e.target.checked; });
-  $('setting-read').addEventListener('change', (e) => { settings.read = e.target.checked; });
+  $('setting-read').addEventListener('change', (e) => { settings.read = e.target.checked; sendRead(currentConv()); });
   const notifyButton = $('notify-button');
   const showNotifyState = () => {
     if (!('Notification' in window)) { notifyButton.disabled = true; notifyButton.textContent = 'Notifications unavailable'; return; }

@@ -91,5 +91,7 @@ test('with read receipts off, a DM is not marked seen', async () => {
   const last = alice.locator('#message-list li.msg', { hasText: 'second question' });
   assert.notEqual(await last.evaluate((li) => li.nextElementSibling?.className), 'seen');
   assert.equal(await alice.locator('#message-list .seen').count(), 1, 'still only under the first question');
+  // Turned on again, bob's page says how far he has read.
   await bob.locator('#setting-read').check();
+  await waitUntil(() => last.evaluate((li) => li.nextElementSibling?.className === 'seen'), '"seen" under the second question');
 });
