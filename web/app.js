@@ -309,9 +309,12 @@ function sendRead(conv) {
   conv.lastReadSent = last;
   conv.lastReadAt = Date.now();
   connection.request({ type: 'read', to: target(conv), msg_id: last }).catch((error) => {
-    if (error.code === 'bad_request') state.readUnsupported = true;  // a server without read receipts
+    if (unknownType(error)) state.readUnsupported = true;  // a server without read receipts
   });
 }
+
+/** The answer of a server that does not know the request (an older one). */
+const unknownType = (error) => error?.code === 'bad_request' && /unknown message type/.test(String(error.message));
 
 function sendTyping() {
   const conv = currentConv();
@@ -323,7 +326,7 @@ function sendTyping() {
   if (now - conv.lastTypingSent < TYPING_EVERY_MS) return;
   conv.lastTypingSent = now;
   connection.request({ type: 'typing', to: target(conv) }).catch((error) => {
-    if (error.code === 'bad_request') state.typingUnsupported = true;
+    if (unknownType(error)) state.typingUnsupported = true;
   });
 }
 
