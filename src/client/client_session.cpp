@@ -188,6 +188,10 @@ std::string ClientSession::prompt() const {
     for (const auto& [key, context] : contexts_)
         if (context.unread > 0)
             status += (status.empty() ? "" : ", ") + visibleText(context.name) + " " + std::to_string(context.unread);
+    const auto current = currentContext();
+    if (const auto typing = signals_.typingText(current, now_()); !typing.empty())
+        status += (status.empty() ? "" : ", ") + visibleText(typing);
+    if (!query_.empty() && signals_.seen(current)) status += (status.empty() ? "" : ", ") + std::string("seen");
     return "[" + visibleText(currentContext()) + "] " + visibleText(render_.self) +
            (status.empty() ? "" : " (" + status + ")") + "> ";
 }
@@ -232,6 +236,7 @@ void ClientSession::switchTo(const std::string& name) {
     const std::string where = "* now in " + visibleText(current) +
                               (query_.empty() ? "" : " (plain lines go there; /query alone: back to " +
                                                          visibleText(render_.currentRoom) + ")");
+    receiptForShown(current);
     if (unread == 0) {
         notice(where);
         return;
@@ -395,6 +400,7 @@ void ClientSession::connectionLost() {
         it = pending_.erase(it);
     }
     pace_.forgetInFlight();
+    signals_.clearTyping();
     retryAt_.reset();
     refusedUntil_.reset();
     if (unanswered == 1) output_.error("1 message may not have been delivered");
@@ -669,6 +675,8 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
             // Delivered live but not stored: sending it again would deliver it twice.
             output_.error("message to " + visibleText(displayName(pending.detail)) +
                           " delivered but not saved to history: " + shown(message, "message"));
+        } else if (type == "error" && (pending.kind == "typing" || pending.kind == "read")) {
+            // Best effort, unasked for by the user: a refusal is not worth a line.
         } else if (type == "error") {
             output_.error(shown(message, "message") + " (" + shown(message, "code") + ")");
         } else {
@@ -683,12 +691,14 @@ void ClientSession::handle(const Poco::JSON::Object::Ptr& message) {
     }
     output_.message(message);
     if (type == "backlog") return showBacklog(message);
+    if (type == "typing" || type == "read") return handleSignal(type, message);
     if (repeatedJoin(message)) return;  // someone rejoining after an outage: not news
     const bool chat = type == "message";
     if (chat && nameKey(field(message, "from")) != nameKey(render_.self) && ignore_.contains(field(message, "from")))
         return;  // /ignore
     noteEvent(message);
     if (chat) track(message);
+    if (chat) noteSignals(message);
     if (chat || type == "topic") noteShown(chat ? field(message, "to") : field(message, "room"), message);
     if (auto line = renderEventLine(message, view())) {
         output_.indented(line->text, line->indent);
@@ -933,6 +943,80 @@ void ClientSession::showSearch(const std::string& words, const Poco::JSON::Objec
     else
         frame("-- " + std::to_string(n) + " result" + (n == 1 ? "" : "s") +
               (flag(ok, "more") ? " (more: narrow the words)" : "") + " --");
+}
+
+}  // namespace chat
+
+namespace chat {
+
+void ClientSession::userTyping(const std::string& line) {
+    if (!sendTyping_ || !connected_ || restore_ || line.empty() || line[0] == '/') return;
+    const auto context = currentContext();
+    if (context.empty() || !signals_.mayTellTyping(context, now_())) return;
+    auto typing = makeMessage("typing");
+    typing->set("to", context);
+    request(typing, {"typing", context});
+}
+
+std::optional<ClientSession::Clock::time_point> ClientSession::nextSignal() const {
+    if (!connected_ || restore_) return std::nullopt;  // receipts wait for the connection
+    return signals_.nextChange(now_());
+}
+
+void ClientSession::signalsDue() {
+    if (!connected_ || restore_) return;
+    for (const auto& [context, msgId] : signals_.takeDueReceipts(now_())) {
+        auto read = makeMessage("read");
+        read->set("to", context);
+        read->set("msg_id", msgId);
+        request(read, {"read", context});
+    }
+}
+
+void ClientSession::handleSignal(const std::string& type, const Poco::JSON::Object::Ptr& event) {
+    const auto from = field(event, "from");
+    const auto to = field(event, "to");
+    if (from.empty() || to.empty()) violation(type, from.empty() ? "without a \"from\"" : "without a \"to\"");
+    if (nameKey(from) == nameKey(render_.self)) return;  // another session of ours
+    if (type == "typing") {
+        if (ignore_.contains(from)) return;
+        const auto ttl = integer(event, "ttl_ms").value_or(6000);
+        const auto context = to[0] == '@' ? "@" + from : to;
+        signals_.typing(context, from, std::chrono::milliseconds(std::clamp<std::int64_t>(ttl, 0, 60'000)), now_());
+        return;
+    }
+    const auto msgId = integer(event, "msg_id");
+    if (!msgId) violation(type, "without a \"msg_id\"");
+    if (to[0] == '@') signals_.readUpTo("@" + from, *msgId);
+}
+
+void ClientSession::noteSignals(const Poco::JSON::Object::Ptr& message) {
+    const auto from = field(message, "from");
+    const auto to = field(message, "to");
+    const auto context = contextOf(message);
+    signals_.messageFrom(context, from);
+    if (to.empty() || to[0] != '@') return;
+    const auto msgId = integer(message, "msg_id").value_or(0);
+    if (msgId <= 0) return;
+    if (nameKey(from) == nameKey(render_.self)) {
+        if (nameKey(to.substr(1)) != nameKey(render_.self)) signals_.ownMessage(context, msgId);
+        return;
+    }
+    if (sendReceipts_ && nameKey(context) == nameKey(currentContext())) signals_.shown(context, msgId, now_());
+}
+
+void ClientSession::receiptForShown(const std::string& context) {
+    if (!sendReceipts_ || context.empty() || context[0] != '@') return;
+    const auto found = contexts_.find(nameKey(context));
+    if (found == contexts_.end()) return;
+    const auto& lines = found->second.lines;
+    for (auto line = lines.rbegin(); line != lines.rend(); ++line) {
+        if (nameKey(field(*line, "from")) == nameKey(render_.self)) continue;
+        if (const auto msgId = integer(*line, "msg_id").value_or(0); msgId > 0) {
+            signals_.shown(context, msgId, now_());
+            return;
+        }
+    }
 }
 
 }  // namespace chat

@@ -8,6 +8,7 @@
 #include "client/ignore_list.hpp"
 #include "client/send_pacer.hpp"
 #include "client/server_connection.hpp"
+#include "client/typing_receipts.hpp"
 
 #include <chrono>
 #include <deque>
@@ -85,6 +86,24 @@ public:
     std::optional<Clock::time_point> nextRetry() const { return retryAt_; }
     /// Sends the held messages, in their order, as far as the pace allows.
     void retryDue(Clock::time_point now);
+    /// Typing indicators and read receipts we send (both off until enabled:
+    /// the terminal client turns them on unless --no-typing or
+    /// --no-read-receipts). Those of others are always shown.
+    void enableSignals(bool typing, bool readReceipts) {
+        sendTyping_ = typing;
+        sendReceipts_ = readReceipts;
+    }
+    /// The clock for typing indicators and receipts (tests inject one).
+    void setClock(std::function<Clock::time_point()> now) { now_ = std::move(now); }
+    /// Our user changed the input line (its text now `line`): tells the
+    /// current conversation we are typing, at most once per 3 s per
+    /// conversation; not for commands (a line starting with '/').
+    void userTyping(const std::string& line);
+    /// When a typing indicator expires or a read receipt falls due; the
+    /// caller then redraws the prompt and calls signalsDue().
+    std::optional<Clock::time_point> nextSignal() const;
+    /// Sends the read receipts that are due.
+    void signalsDue();
     const std::string& currentRoom() const { return render_.currentRoom; }
     /// Where plain lines go: the current room, or "@user" during a /query.
     std::string currentContext() const;
@@ -103,6 +122,9 @@ public:
     std::vector<std::string> knownRooms() const;
     const RenderOptions& renderOptions() const { return render_; }
 
+    /// The status part of the prompt also says who is typing in the current
+    /// conversation ("bob is typing…") and, in a query, "seen" once the other
+    /// user has read our last message there.
     /// "[#lobby] alice> "; "[@bob] alice> " during a query; unread traffic
     /// elsewhere and the connection in parentheses: "[#lobby] alice (#dev 3,
     /// @bob 1)> ", "[#lobby] alice (offline)> ".
@@ -207,6 +229,19 @@ private:
     /// was shown already.
     std::map<std::string, std::int64_t> newest_;
     void noteShown(const std::string& room, const Poco::JSON::Object::Ptr& event);
+    /// A `typing` or `read` event.
+    void handleSignal(const std::string& type, const Poco::JSON::Object::Ptr& event);
+    /// A message event shown live: stops its sender's indicator, notes our
+    /// own private messages, and makes a receipt due for a private message
+    /// shown in the current conversation.
+    void noteSignals(const Poco::JSON::Object::Ptr& message);
+    /// A receipt is due for the latest private message from the other user
+    /// of `context` kept in its scrollback (on switching to it).
+    void receiptForShown(const std::string& context);
+    TypingReceipts signals_;
+    bool sendTyping_ = false;
+    bool sendReceipts_ = false;
+    std::function<Clock::time_point()> now_ = [] { return Clock::now(); };
 };
 
 }  // namespace chat

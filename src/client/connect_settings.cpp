@@ -8,8 +8,8 @@ namespace chat {
 
 namespace {
 const std::vector<std::string>& settingNames() {
-    static const std::vector<std::string> names{"host",       "port", "user", "color", "colors",
-                                                "timestamps", "bell", "tls",  "ca-file"};
+    static const std::vector<std::string> names{"host", "port", "user", "color",  "colors",       "timestamps",
+                                                "bell", "tls",  "ca-file", "typing", "read-receipts"};
     return names;
 }
 
@@ -58,6 +58,10 @@ void addConnectOptions(CLI::App& connect, ConnectCommandLine& line) {
         ->capture_default_str();
     connect.add_flag("--no-reconnect", line.noReconnect,
                      "When the connection drops, exit 69 instead of reconnecting (the default on a terminal)");
+    connect.add_flag("--no-typing", line.noTyping,
+                     "Do not tell others while you type (they see \"NAME is typing…\" otherwise)");
+    connect.add_flag("--no-read-receipts", line.noReadReceipts,
+                     "Do not tell the sender when you have seen a private message (\"seen\")");
     connect.add_flag("--json", o.json,
                      "Bot mode: print every server message as a JSON line; read JSON requests or text lines");
     addTlsOptions(connect, line.tls);
@@ -74,7 +78,7 @@ std::map<std::string, std::string> readConfigFile(const std::string& path) {
         const auto& names = settingNames();
         if (std::find(names.begin(), names.end(), item.name) == names.end())
             throw CLI::ConfigError(path + ": unknown setting '" + item.fullname() +
-                                   "' (settings: host, port, user, color, colors, timestamps, bell, tls, ca-file)");
+                                   "' (settings: host, port, user, color, colors, timestamps, bell, tls, ca-file, typing, read-receipts)");
         std::string value;
         for (const auto& input : item.inputs) value += (value.empty() ? "" : " ") + input;
         settings[item.name] = value;
@@ -90,10 +94,14 @@ ConnectOptions resolveConnectOptions(CLI::App& connect, ConnectCommandLine& line
     }
     if (!path.empty()) {
         for (const auto& [key, value] : readConfigFile(path)) {
-            auto* option = connect.get_option_no_throw("--" + key);
+            // typing and read-receipts are on/off settings; their flags say --no-….
+            const bool negated = key == "typing" || key == "read-receipts";
+            auto* option = connect.get_option_no_throw(negated ? "--no-" + key : "--" + key);
             if (!option || option->count() > 0) continue;  // a flag or the environment said it already
+            if (negated && value != "true" && value != "false")
+                throw CLI::ValidationError(path + ": " + key + " = " + value + ": use true or false");
             try {
-                option->add_result(value);
+                option->add_result(negated ? (value == "true" ? "false" : "true") : value);
                 option->run_callback();
             } catch (const CLI::ParseError& e) {
                 throw CLI::ValidationError(path + ": " + key + " = " + value + ": " + e.what());
@@ -115,6 +123,8 @@ ConnectOptions resolveConnectOptions(CLI::App& connect, ConnectCommandLine& line
     if (line.colors == "256") options.palette = Palette::Extended256;
     if (line.colors == "16") options.palette = Palette::Basic16;
     options.reconnect = !line.noReconnect;
+    options.typing = !line.noTyping;
+    options.readReceipts = !line.noReadReceipts;
     options.historyFile = defaultHistoryPath();
     options.ignoreFile = xdgPath("XDG_STATE_HOME", ".local/state", "chat/ignore");
     return options;

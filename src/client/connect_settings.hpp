@@ -21,6 +21,8 @@ struct ConnectCommandLine {
     std::string colors = "auto";
     double pingSeconds = 30;
     bool noReconnect = false;
+    bool noTyping = false;
+    bool noReadReceipts = false;
     std::string config;  ///< --config FILE; empty: the default file, if it exists
     TlsCommandLine tls;
 };

@@ -289,6 +289,8 @@ std::string inputHelp(std::string_view command) {
         text += row(c.usage, c.summary + (aliases.empty() ? "" : aliases + ")")) + "\n";
     }
     text += "Keys: Ctrl-N / Ctrl-P the next / previous room or query, Alt-1..9 the Nth; Tab completes.\n";
+    text += "Prompt: \"bob is typing…\" while bob types here; \"seen\" in a query once your last message there\n"
+            "was read. Others see the same of you unless chat connect --no-typing / --no-read-receipts.\n";
     return text;
 }
 

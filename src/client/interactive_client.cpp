@@ -206,6 +206,8 @@ private:
     void onServer();
     void drainServer();
     void onTerminalInput(Clock::time_point now);
+    /// The input line changed since the last key: tell the session (typing).
+    void noteInputLine();
     void onPipedInput();
     void takeBatch(PasteGuard::Batch batch);
     void answerPaste(const std::string& answer);
@@ -240,6 +242,7 @@ private:
     PasteGuard paste_;
     std::optional<PasteGuard::Batch> confirming_;  ///< a large paste waiting for y/N
     LineEditor::Stash stashed_;                    ///< the input line while asking
+    std::string lastInput_;                        ///< the input line after the last key
 };
 
 /// Connects and says hello, each within `timeout` (at most 10 s for the
@@ -360,6 +363,7 @@ void InteractiveLoop::setUp(const Welcome& welcome) {
     render.palette = options_.palette.value_or(detectPalette());
     client_ = std::make_unique<ClientSession>(welcome, [this](const auto& m) { send(m); }, *output_, render);
     if (terminal) client_->useIgnoreFile(options_.ignoreFile);
+    if (terminal) client_->enableSignals(options_.typing, options_.readReceipts);
     if (mode_ == Mode::Json && welcome.message) output_->message(welcome.message);
     if (terminal)
         editor_ = std::make_unique<LineEditor>(client_->prompt(), options_.historyFile,
@@ -498,8 +502,16 @@ void InteractiveLoop::answerPaste(const std::string& answer) {
     }
 }
 
+void InteractiveLoop::noteInputLine() {
+    auto text = editor_->text();
+    if (text == lastInput_) return;  // a cursor movement, or nothing
+    lastInput_ = std::move(text);
+    if (!confirming_) client_->userTyping(lastInput_);
+}
+
 void InteractiveLoop::onTerminalInput(Clock::time_point now) {
     editor_->readInput();
+    noteInputLine();
     paste_.input(now);
     for (const auto& line : editor_->takeLines()) {
         if (confirming_) answerPaste(line);
@@ -576,6 +588,7 @@ int InteractiveLoop::run() {
             if (reconnectAt_) wakeAt = std::min(wakeAt, *reconnectAt_);
             if (drainDeadline_) wakeAt = std::min(wakeAt, now + std::chrono::milliseconds(100));
             if (const auto retry = client_->nextRetry()) wakeAt = std::min(wakeAt, *retry);
+            if (const auto signal = client_->nextSignal()) wakeAt = std::min(wakeAt, *signal);
             if (const auto due = paste_.due()) wakeAt = std::min(wakeAt, *due);
             const int timeoutMs = static_cast<int>(std::max<long long>(
                 0, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - now).count() + 1));
@@ -589,6 +602,7 @@ int InteractiveLoop::run() {
             if (buffered) fds[0].revents |= POLLIN;
             if (ready < 0 && errno != EINTR) break;
             client_->retryDue(Clock::now());
+            client_->signalsDue();
             if (fds[2].revents & POLLIN) {
                 unsigned char signals[16];
                 const ssize_t n = ::read(signalPipe[0], signals, sizeof signals);

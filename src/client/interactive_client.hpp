@@ -36,6 +36,11 @@ struct ConnectOptions {
     bool reconnect = true;
     /// One JSON object per line both ways, for bots (see runInteractive).
     bool json = false;
+    /// On a terminal: tell the current conversation while the user types
+    /// (--no-typing, `typing = false` turn it off), and send read receipts
+    /// for private messages shown (--no-read-receipts, `read-receipts = false`).
+    bool typing = true;
+    bool readReceipts = true;
     /// Where the terminal client keeps its input history; empty: nowhere.
     std::string historyFile;
     /// Where the terminal client keeps /ignore's list; empty: nowhere.

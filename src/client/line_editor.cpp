@@ -235,6 +235,10 @@ LineEditor::Interrupt LineEditor::interrupt() {
     return Interrupt::Cleared;
 }
 
+std::string LineEditor::text() const {
+    return rl_line_buffer ? std::string(rl_line_buffer, static_cast<std::size_t>(rl_end)) : std::string();
+}
+
 LineEditor::Stash LineEditor::stash() {
     Stash saved{std::string(rl_line_buffer, static_cast<std::size_t>(rl_end)), rl_point};
     rl_clear_visible_line();

@@ -40,6 +40,8 @@ public:
     /// previous one), Alt-1 ... Alt-9 "/switch N", as irssi has them. They
     /// are not input history.
     std::vector<std::string> takeCommands();
+    /// The text of the input line now (what the user is typing).
+    std::string text() const;
     /// True once Ctrl-D was pressed on an empty line.
     bool endOfInput() const { return eof_; }
 

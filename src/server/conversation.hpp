@@ -90,6 +90,8 @@ private:
     void handleRoomRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     void handleUserRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     void handleHistoryRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
+    /// typing and read (conversation_signals.cpp).
+    void handleSignal(const std::string& type, const Poco::JSON::Object::Ptr& request);
     /// register and passwd (conversation_accounts.cpp).
     void handleAccountRequest(const std::string& type, const Poco::JSON::Object::Ptr& request);
     /// Checks the optional "password" field of hello or nick for `name`:

@@ -46,6 +46,10 @@ void Conversation::dispatch(const std::string& type, const Poco::JSON::Object::P
         if (spendRequest(id)) handleHistoryRequest(type, request);
         return;
     }
+    if (type == "typing" || type == "read") {
+        if (spendRequest(id)) handleSignal(type, request);
+        return;
+    }
     if (type == "register" || type == "passwd") {
         if (spendRequest(id)) handleAccountRequest(type, request);
         return;

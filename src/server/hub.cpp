@@ -76,6 +76,7 @@ void Hub::restoreLocked() {
     }
     readMarks_.clear();
     for (auto& [user, marks] : snapshot.readMarks) readMarks_[user] = std::move(marks);
+    restoreReceiptsLocked();
 }
 
 std::optional<ErrorCode> Hub::attach(const ParticipantPtr& connection, const std::string& ip) {
@@ -188,6 +189,10 @@ HubResult Hub::join(const ParticipantPtr& connection, const std::string& name, b
             connection->deliver(
                 backlogLocked(rooms_.at(roomKey), firstSession ? readMarkLocked(key, roomKey) : nullptr, budget));
     }
+    // The receipts others sent for their private conversations with this
+    // user, so that a client coming back can show "seen" (docs/protocol.md, `read`).
+    if (announce)
+        for (const auto& receipt : receiptsForLocked(key)) connection->deliver(receipt);
     HubResult result;
     result.key = user.guestKey;
     return result;

@@ -205,6 +205,29 @@ public:
     HubResult search(const ParticipantPtr& connection, const std::optional<std::string>& room,
                      const std::string& words, std::size_t limit, HistoryAnswer& answer) EXCLUDES(mutex_);
 
+    /// Typing indicators (docs/protocol.md, `typing`): how long a client
+    /// shows one, and the least time between two events of one user in one
+    /// conversation.
+    static constexpr std::chrono::milliseconds kTypingTtl{6000};
+    static constexpr std::chrono::milliseconds kTypingInterval{3000};
+    /// The user of `from` is typing in `to`: "#room" (a room the user is in:
+    /// every session of its other members is told) or "@name" (a user online
+    /// in an announced session: that user's sessions are told). The event is
+    /// neither numbered nor stored. A repeat for the same conversation within
+    /// kTypingInterval of the last one sent is accepted and dropped
+    /// (result.messageId is 1 when an event went out, 0 when coalesced).
+    /// Refused from a transient session (BadRequest).
+    HubResult typing(const ParticipantPtr& from, const std::string& to,
+                     std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) EXCLUDES(mutex_);
+    /// The user of `from` has read `to` up to `msgId` (1 to lastMessageId()).
+    /// "@name": the private conversation with `name`, who must be online or
+    /// share stored private messages with the reader (else NoSuchUser); the
+    /// receipt is kept (read_marks) and a `read` event goes to the other
+    /// user's sessions and the reader's other sessions. "#room": a room the
+    /// user is in; moves the user's own read mark, no event. A receipt not
+    /// beyond the one already kept changes nothing and sends nothing.
+    HubResult markRead(const ParticipantPtr& from, const std::string& to, std::int64_t msgId) EXCLUDES(mutex_);
+
     /// Renames the connection's user everywhere; refused if another user
     /// has the name (NameInUse), or if it is registered and not
     /// `authenticated` (AuthRequired). Everyone sharing a room with the user
@@ -254,6 +277,9 @@ private:
         std::optional<TokenBucket> bucket;  // the user's message rate limit
         bool account = false;  // a registered name, every session authenticated
         std::string guestKey;  // a guest's: further sessions must present it
+        /// When the last typing event of this user went out, by conversation
+        /// (room key, or "@" + user key); entries older than kTypingInterval are dropped.
+        std::map<std::string, std::chrono::steady_clock::time_point> typingSent;
     };
     /// Whether `key` (a name key) is registered; false without accounts.
     bool registeredLocked(const std::string& key) const REQUIRES(mutex_);
@@ -281,6 +307,15 @@ private:
     const ReadMark* readMarkLocked(const std::string& userKey, const std::string& roomKey) const REQUIRES(mutex_);
     /// Remembers where `userKey` stopped reading `room` (its latest event now).
     void markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) REQUIRES(mutex_);
+    /// Keeps `readerKey`'s receipt for the private conversation with `otherKey`.
+    void keepReceiptLocked(const std::string& readerKey, const std::string& otherKey, std::uint64_t msgId)
+        REQUIRES(mutex_);
+    /// The `read` events of the latest receipts others sent for their
+    /// private conversations with `userKey` (at most kReceiptsAfterWelcome).
+    std::vector<EventPtr> receiptsForLocked(const std::string& userKey) const REQUIRES(mutex_);
+    /// Rebuilds receiptsFor_ from the private-conversation entries of readMarks_.
+    void restoreReceiptsLocked() REQUIRES(mutex_);
+    static constexpr std::size_t kReceiptsAfterWelcome = 100;
     /// The room named `room` for a member's history or search: the room,
     /// or why not (no such room, not a member).
     std::variant<const Room*, HubResult> memberRoomLocked(const std::string& userKey, const std::string& room) const
@@ -316,6 +351,9 @@ private:
     History* const history_;  // thread-safe itself; may be null
     // Where each user (by name key) stopped reading each room (by key).
     std::unordered_map<std::string, std::map<std::string, ReadMark>> readMarks_ GUARDED_BY(mutex_);
+    // Private-conversation receipts by the user they were for (key), then by
+    // reader (key): the msg_id read up to. Mirrors the DM entries of readMarks_.
+    std::unordered_map<std::string, std::map<std::string, std::uint64_t>> receiptsFor_ GUARDED_BY(mutex_);
     bool shuttingDown_ GUARDED_BY(mutex_) = false;
 };
 

@@ -238,3 +238,26 @@ TEST_CASE("settings: TLS from --tls, a chats:// host or `tls = true`, with port 
         CHECK(parse({"--tls", "--insecure"}).tlsSettings.insecure);
     }
 }
+
+TEST_CASE("settings: typing and read receipts are on unless --no-typing, --no-read-receipts or the config says false") {
+    const TemporaryDirectory dir;
+    auto env = kClean;
+    env["XDG_CONFIG_HOME"] = dir;
+    Environment e(env);
+    const auto defaults = parse({});
+    CHECK(defaults.typing);
+    CHECK(defaults.readReceipts);
+    CHECK_FALSE(parse({"--no-typing"}).typing);
+    CHECK(parse({"--no-typing"}).readReceipts);
+    CHECK_FALSE(parse({"--no-read-receipts"}).readReceipts);
+    writeFile(dir + "/off.ini", "typing = false\nread-receipts = false\n");
+    const auto off = parse({"--config", dir + "/off.ini"});
+    CHECK_FALSE(off.typing);
+    CHECK_FALSE(off.readReceipts);
+    writeFile(dir + "/on.ini", "[connect]\ntyping = true\nread-receipts = true\n");
+    const auto on = parse({"--config", dir + "/on.ini"});
+    CHECK(on.typing);
+    CHECK(on.readReceipts);
+    writeFile(dir + "/bad.ini", "typing = sometimes\n");
+    CHECK_THROWS_AS(parse({"--config", dir + "/bad.ini"}), CLI::ValidationError);
+}
