@@ -4,6 +4,7 @@
 #include "server/account_store.hpp"
 #include "server/authenticator.hpp"
 #include "server/history_writer.hpp"
+#include "server/origin_policy.hpp"
 #include "server/password_hash.hpp"
 #include "shared/exit_codes.hpp"
 #include "shared/tls_certificates.hpp"
@@ -54,6 +55,9 @@ struct ServeOptions {
     bool tlsOnly = false;
     std::string generateCert;  // a directory: write a self-signed certificate there and exit
     std::vector<std::string> certHosts;
+    bool web = false;  // --web-port was given
+    std::uint16_t webPort = 8080;
+    std::vector<std::string> webOrigins;
 };
 
 /// --generate-cert: DIR/cert.pem and DIR/key.pem for the hosts, never
@@ -200,6 +204,17 @@ int runServe(const ServeOptions& options) {
         std::cerr << "chat serve: --tls-only needs --tls-cert and --tls-key\n";
         return exit_code::kUsage;
     }
+    for (const auto& origin : options.webOrigins) {
+        if (!OriginPolicy::normalizeOrigin(origin)) {
+            std::cerr << "chat serve: --web-origin " << origin
+                      << ": not an origin; write it as http://host[:port] or https://host[:port], with no path\n";
+            return exit_code::kUsage;
+        }
+    }
+    if (!options.webOrigins.empty() && !options.web) {
+        std::cerr << "chat serve: --web-origin needs --web-port\n";
+        return exit_code::kUsage;
+    }
     std::shared_ptr<TlsServerContext> tls;
     if (!options.tlsCert.empty()) {
         try {
@@ -229,6 +244,16 @@ int runServe(const ServeOptions& options) {
     config.plaintext = !options.tlsOnly;
     config.tls = tls;
     config.tlsPort = options.tlsPort;
+    if (options.web) {
+        WebConfig web;
+        web.host = options.host;
+        web.port = options.webPort;
+        web.origins = options.webOrigins;
+        config.web = web;
+        if (tls)
+            spdlog::warn("the web port serves plain HTTP and ws:// only: TLS on the web port is not built yet "
+                         "(--tls-cert applies to --tls-port); put a TLS-terminating proxy in front for https://");
+    }
     config.hub.maxClients = options.maxClients;
     config.hub.motd = options.motd;
     config.hub.maxTextBytes = options.maxText;
@@ -275,7 +300,8 @@ int runServe(const ServeOptions& options) {
         server->start();
     } catch (const Poco::Exception& e) {
         std::cerr << "chat serve: cannot listen on " << options.host << ":" << options.port
-                  << (tls ? " or TLS port " + std::to_string(options.tlsPort) : std::string()) << ": "
+                  << (tls ? " or TLS port " + std::to_string(options.tlsPort) : std::string())
+                  << (options.web ? " or web port " + std::to_string(options.webPort) : std::string()) << ": "
                   << e.displayText() << "\n";
         return finish(exit_code::kOsError);
     } catch (const std::exception& e) {
@@ -284,6 +310,7 @@ int runServe(const ServeOptions& options) {
     }
     if (const auto plain = server->plainAddress()) std::cout << "listening on " << plain->toString() << std::endl;
     if (const auto secure = server->tlsAddress()) std::cout << "listening for TLS on " << secure->toString() << std::endl;
+    if (const auto web = server->webAddress()) std::cout << "listening for web on " << web->toString() << std::endl;
 
     int signal = 0;
     for (;;) {
@@ -312,7 +339,10 @@ void setupServe(CLI::App& app) {
         "Names are not protected on this server: anyone may connect under any name, and several\n"
         "connections may share one name (they are one user). Accounts will come later.\n"
         "TLS: --tls-cert and --tls-key add a TLS listener on --tls-port; SIGHUP reloads both files\n"
-        "for new connections. --generate-cert DIR makes a self-signed pair for first use.");
+        "for new connections. --generate-cert DIR makes a self-signed pair for first use.\n"
+        "Web: --web-port serves the browser client at http://HOST:PORT/ and WebSocket connections on\n"
+        "/ws (plain HTTP only for now; TLS on the web port is not built yet). Browsers may connect from\n"
+        "the server's own origin (an address, localhost or a --web-origin host) and from --web-origin.");
     serve->add_option("--host", options->host, "Address to listen on")->capture_default_str();
     serve->add_option("--port", options->port, "TCP port to listen on (0 picks a free one)")->capture_default_str();
     serve->add_option("--max-clients", options->maxClients, "Most connections served at once")
@@ -383,6 +413,14 @@ void setupServe(CLI::App& app) {
     serve->add_option("--tls-key", options->tlsKey, "PEM private key of --tls-cert")->type_name("FILE");
     serve->add_option("--tls-port", options->tlsPort, "TCP port of the TLS listener (0 picks a free one)")
         ->capture_default_str();
+    serve->add_option("--web-port", options->webPort,
+                      "Serve the web client and WebSocket (/ws) on this TCP port; off unless given "
+                      "(0 picks a free one)")
+        ->capture_default_str();
+    serve->add_option("--web-origin", options->webOrigins,
+                      "Also allow browser pages from this origin (http(s)://host[:port]) to open a WebSocket "
+                      "(repeatable; needs --web-port)")
+        ->type_name("ORIGIN");
     serve->add_flag("--tls-only", options->tlsOnly, "Serve TLS only: no plaintext listener (--port is unused)");
     serve->add_option("--generate-cert", options->generateCert,
                       "Write a self-signed certificate and key (DIR/cert.pem, DIR/key.pem) for --cert-host names, "
@@ -395,7 +433,8 @@ void setupServe(CLI::App& app) {
     serve->add_option("--log-level", options->logLevel, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
-    serve->callback([options] {
+    serve->callback([options, serve] {
+        options->web = serve->get_option("--web-port")->count() > 0;
         if (const int code = runServe(*options); code != 0) throw CLI::RuntimeError(code);
     });
 }

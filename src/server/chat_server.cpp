@@ -49,7 +49,7 @@ int threadCount(const ServerConfig& config) { return static_cast<int>(config.hub
 
 int listenerCount(const ServerConfig& config) {
     if (!config.plaintext && !config.tls) throw std::invalid_argument("no listener: plaintext off and no TLS context");
-    return (config.plaintext ? 1 : 0) + (config.tls ? 1 : 0);
+    return (config.plaintext ? 1 : 0) + (config.tls ? 1 : 0) + (config.web ? 1 : 0);
 }
 }  // namespace
 
@@ -70,6 +70,8 @@ ChatServer::ChatServer(ServerConfig config)
         const auto address = socket.address();
         tls_.emplace(Listener{std::move(socket), address, config_.tls, nullptr});
     }
+    if (config_.web)
+        web_ = std::make_unique<WebServer>(*config_.web, hub_, dispatcher_, logs_, pool_, config_.session);
 }
 
 ChatServer::~ChatServer() { stop(); }
@@ -77,6 +79,7 @@ ChatServer::~ChatServer() { stop(); }
 void ChatServer::start() {
     if (plain_) startListener(*plain_);
     if (tls_) startListener(*tls_);
+    if (web_) web_->start();
 }
 
 void ChatServer::startListener(Listener& listener) {
@@ -104,6 +107,7 @@ void ChatServer::stop(std::chrono::milliseconds grace) {
     spdlog::info("shutting down: notifying {} connection(s)", hub_.connectionCount());
     for (auto* listener : {&plain_, &tls_})
         if (*listener && (*listener)->server) (*listener)->server->stop();
+    if (web_) web_->stop();  // no new upgrades; those made are the hub's (below)
     hub_.flushHistory();  // oks of stored messages go out before the shutdown notice
     hub_.shutdown("the server is shutting down");
     for (auto* listener : {&plain_, &tls_})

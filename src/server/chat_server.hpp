@@ -1,12 +1,14 @@
 #pragma once
 // The server: one or two Poco TCPServers (plaintext, TLS) whose connections
-// are TcpSessions sharing one Hub and one Dispatcher.
+// are TcpSessions, and optionally the web port (WebServer: HTTP and
+// WebSocketSessions), all sharing one Hub and one Dispatcher.
 
 #include "server/dispatcher.hpp"
 #include "server/hub.hpp"
 #include "server/log_throttle.hpp"
 #include "server/tcp_session.hpp"
 #include "server/tls_context.hpp"
+#include "server/web_server.hpp"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -27,6 +29,9 @@ struct ServerConfig {
     /// caller may reload() it at any time (SIGHUP).
     std::shared_ptr<TlsServerContext> tls;
     std::uint16_t tlsPort = 5051;   ///< 0 picks a free port; see tlsAddress()
+    /// When set, the web port (HTTP, WebSocket on /ws) listens too; its
+    /// WebSocket sessions share the hub, the limits and the session pool.
+    std::optional<WebConfig> web;
     HubConfig hub;
     SessionLimits session;
     /// Bytes queued server-wide, waiting only because the server is behind,
@@ -42,7 +47,8 @@ struct ServerConfig {
 /// connection, sized for hub.maxClients plus a few for refusing extra
 /// clients, per listener), the TCPServers, the Hub and the Dispatcher (the
 /// one writing thread). Both listeners share the hub, the dispatcher and
-/// every limit: --max-clients counts plaintext and TLS connections together.
+/// every limit: --max-clients counts plaintext, TLS and WebSocket connections
+/// together; WebSocket sessions run on the same session pool.
 /// Construction binds; start() accepts; stop() notifies every client and
 /// waits briefly for sessions to end.
 class ChatServer {
@@ -74,6 +80,11 @@ public:
         return plain_ ? std::optional<Poco::Net::SocketAddress>(plain_->address) : std::nullopt;
     }
 
+    /// The web port's address; nullopt without config.web.
+    std::optional<Poco::Net::SocketAddress> webAddress() const {
+        return web_ ? std::optional<Poco::Net::SocketAddress>(web_->address()) : std::nullopt;
+    }
+
     Hub& hub() { return hub_; }
     Dispatcher& dispatcher() { return dispatcher_; }
 
@@ -95,6 +106,7 @@ private:
     Poco::ThreadPool pool_;          // before the listeners: their TCPServers use it until destroyed
     std::optional<Listener> plain_;
     std::optional<Listener> tls_;
+    std::unique_ptr<WebServer> web_;  // after pool_ and hub_: its sessions use both
     bool stopped_ = false;
 };
 

@@ -68,6 +68,12 @@ void Conversation::frameIncomplete() {
     closeAfterReply("protocol error: incomplete frame");
 }
 
+void Conversation::transportViolation(const std::string& what) {
+    warn("protocol error", fmt::format("protocol error from {} ({}): {}", peer_, who(), what));
+    refuse(ErrorCode::BadRequest, what);
+    closeAfterReply("protocol error: " + what);
+}
+
 Conversation::Clock::time_point Conversation::tick(Clock::time_point now) {
     if (!endReason_.empty()) return now + limits_.pingInterval;
     if (user_.empty()) {

@@ -59,6 +59,10 @@ public:
     void frameTooLarge(std::uint64_t declaredLength);
     /// A frame was started but not finished within the ping interval.
     void frameIncomplete();
+    /// The transport's own framing was broken in a way other than size (a
+    /// WebSocket binary message, an unmasked frame, bad UTF-8): answered
+    /// bad_request with `what`, then the conversation ends.
+    void transportViolation(const std::string& what);
 
     /// Sends pings and notices time-outs. Returns when to call again.
     Clock::time_point tick(Clock::time_point now);

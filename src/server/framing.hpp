@@ -7,8 +7,7 @@
 
 namespace chat {
 
-/// One wire format (TCP's 4-byte length prefix today; a WebSocket frame
-/// header later). Stateless and shared by every connection of its kind.
+/// One wire format (TCP's 4-byte length prefix; a WebSocket frame header). Stateless and shared by every connection of its kind.
 class Framing {
 public:
     /// Distinct framings have distinct indexes below kMaxFramings: a fan-out
@@ -29,6 +28,16 @@ public:
     std::size_t index() const override { return 0; }
     std::string encode(std::string_view payload) const override;
     static const LengthPrefixFraming& instance();
+};
+
+/// WebSocket: each payload as one unmasked, unfragmented text frame
+/// (shared/websocket_codec), as a server sends them.
+class WebSocketFraming final : public Framing {
+public:
+    std::size_t index() const override { return 1; }
+    /// Throws std::length_error above kMaxFramePayload, as TCP does.
+    std::string encode(std::string_view payload) const override;
+    static const WebSocketFraming& instance();
 };
 
 }  // namespace chat

@@ -69,6 +69,17 @@ void Outbox::queueOwn(const EventPtr& event, const std::string* thenClose) {
     if (mustWake) dispatcher_.wake();
 }
 
+void Outbox::deliverWire(std::string bytes) {
+    bool mustWake = false;
+    {
+        MutexLock lock(dispatcher_.mutex_);
+        auto* share = new FrameShare{std::move(bytes)};
+        mustWake = queueLocked(*share);
+        if (share->queued == 0) delete share;
+    }
+    if (mustWake) dispatcher_.wake();
+}
+
 bool Outbox::queueInBatch(FanOutBatch& batch) {
     if (&batch.dispatcher() != &dispatcher_) return false;
     dispatcher_.mutex_.assertHeld();  // post() holds it: the batch is ours

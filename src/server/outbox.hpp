@@ -47,6 +47,9 @@ public:
 
     void deliver(const EventPtr& event) override EXCLUDES(dispatcher_.mutex_);
     bool queueInBatch(FanOutBatch& batch) override;
+    /// Queues bytes already in this connection's wire format (a WebSocket
+    /// pong) behind what is queued, with the same limits as deliver().
+    void deliverWire(std::string bytes) EXCLUDES(dispatcher_.mutex_);
     /// Later deliveries are dropped; the session sends what is queued and ends.
     void closeAfterFlush(const std::string& reason) override EXCLUDES(dispatcher_.mutex_);
     void sendLastAndClose(const EventPtr& last, const std::string& reason) override EXCLUDES(dispatcher_.mutex_);

@@ -4,6 +4,7 @@
 #include "server/ip_group.hpp"
 #include "server/link.hpp"
 #include "server/tls_link.hpp"
+#include "server/session_support.hpp"
 #include "server/outbox.hpp"
 #include "shared/frame_codec.hpp"
 #include "shared/protocol.hpp"
@@ -31,52 +32,6 @@ constexpr int kReadsPerTurn = 4;
 constexpr std::chrono::milliseconds kBacklogRecheck{50};
 /// While draining before close: a peer silent this long has nothing more to send.
 constexpr int kQuietPeerMillis = 100;
-
-/// Wakes one session thread out of its poll with a signal, so a session
-/// costs no descriptor beyond its socket (10,000 connections fit a 20,000
-/// descriptor limit). The thread keeps SIGUSR1 blocked except inside ppoll(),
-/// so a wake-up that comes while it is busy waits there: none is lost. The
-/// signal's handler does nothing; ppoll() returning EINTR is the point.
-class ThreadWaker {
-public:
-    static constexpr int kSignal = SIGUSR1;
-
-    /// On the session thread: blocks the signal outside ppoll().
-    ThreadWaker() : thread_(::pthread_self()) {
-        static std::once_flag installed;
-        std::call_once(installed, [] {
-            struct sigaction action {};
-            action.sa_handler = [](int) {};
-            sigemptyset(&action.sa_mask);
-            ::sigaction(kSignal, &action, nullptr);  // no SA_RESTART: ppoll() returns EINTR
-        });
-        sigset_t block;
-        sigemptyset(&block);
-        sigaddset(&block, kSignal);
-        ::pthread_sigmask(SIG_BLOCK, &block, &duringPoll_);
-        sigdelset(&duringPoll_, kSignal);
-    }
-    ThreadWaker(const ThreadWaker&) = delete;
-    ThreadWaker& operator=(const ThreadWaker&) = delete;
-
-    /// Any thread, while the session runs: interrupts (or pre-empts) its ppoll().
-    void wake() const { ::pthread_kill(thread_, kSignal); }
-
-    /// poll() that a wake() interrupts. Returns what ppoll() returns.
-    int poll(pollfd* fds, nfds_t count, int timeoutMs) const {
-        timespec timeout{timeoutMs / 1000, static_cast<long>(timeoutMs % 1000) * 1'000'000};
-        return ::ppoll(fds, count, &timeout, &duringPoll_);
-    }
-
-private:
-    const pthread_t thread_;
-    sigset_t duringPoll_;
-};
-
-int millisUntil(Clock::time_point when, Clock::time_point now) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - now).count() + 1;
-    return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
-}
 
 /// For a connection refused at open() (server full, too many from one
 /// address) whose link has a handshake: completes it, within `deadline`, so

@@ -1,0 +1,288 @@
+#include "server/websocket_session.hpp"
+
+#include "server/conversation.hpp"
+#include "server/framing.hpp"
+#include "server/ip_group.hpp"
+#include "server/link.hpp"
+#include "server/outbox.hpp"
+#include "server/session_support.hpp"
+#include "shared/frame_codec.hpp"
+#include "shared/websocket_codec.hpp"
+
+#include <Poco/Runnable.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <poll.h>
+
+namespace chat {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+constexpr int kReadsPerTurn = 4;
+constexpr std::chrono::milliseconds kBacklogRecheck{50};
+constexpr int kQuietPeerMillis = 100;
+/// Hub::shutdown's close reason.
+const std::string kShutdownReason = "server shutting down";
+
+/// The close frame the session sends last: its code and reason.
+struct Closing {
+    std::uint16_t code = ws::kNormal;
+    std::string reason;
+};
+
+/// One connection's bytes in, WebSocket messages out, into the conversation.
+class Reader {
+public:
+    Reader(Link& link, Conversation& conversation, Outbox& outbox, std::chrono::milliseconds frameDeadline)
+        : link_(link),
+          conversation_(conversation),
+          outbox_(outbox),
+          frameDeadline_(frameDeadline),
+          decoder_(/*expectMasked=*/true, kMaxFramePayload) {}
+
+    /// Bytes the HTTP server read past the upgrade request.
+    void feedEarly(const std::string& bytes, Clock::time_point now) {
+        if (bytes.empty()) return;
+        decoder_.feed(bytes);
+        drain(now);
+        noteProgress(now);
+    }
+
+    void readAvailable(Clock::time_point now) {
+        char buffer[16 * 1024];
+        for (int turn = 0; turn < kReadsPerTurn && conversation_.endReason().empty(); ++turn) {
+            const auto result = link_.read(buffer, sizeof buffer);
+            if (result.status == Link::Status::WouldBlock) break;
+            if (result.status == Link::Status::Closed) return conversation_.end("client closed the connection");
+            if (result.status == Link::Status::Failed) return conversation_.end("connection reset by peer");
+            conversation_.heard(now);
+            decoder_.feed(buffer, result.bytes);
+            if (!drain(now)) return;
+            if (result.bytes < sizeof buffer) break;
+        }
+        noteProgress(now);
+    }
+
+    std::optional<Clock::time_point> frameDeadline() const {
+        if (!frameStarted_) return std::nullopt;
+        return *frameStarted_ + frameDeadline_;
+    }
+    /// Set when the peer closed or broke the framing: the close frame to send.
+    const std::optional<Closing>& closing() const { return closing_; }
+
+private:
+    void noteProgress(Clock::time_point now) {
+        if (decoder_.pending() == 0) frameStarted_.reset();
+        else if (!frameStarted_) frameStarted_ = now;
+    }
+
+    bool drain(Clock::time_point now) {
+        while (conversation_.endReason().empty()) {
+            auto result = decoder_.next();
+            switch (result.status) {
+                case ws::Decoder::Status::NeedMore:
+                    return true;
+                case ws::Decoder::Status::Text:
+                    frameStarted_.reset();
+                    conversation_.receive(result.payload, now);
+                    break;
+                case ws::Decoder::Status::Binary:
+                    closing_ = Closing{ws::kUnsupportedData, "binary messages are not accepted"};
+                    conversation_.transportViolation(
+                        "binary WebSocket messages are not accepted: send each request as a text message");
+                    return false;
+                case ws::Decoder::Status::Ping:
+                    outbox_.deliverWire(ws::encodeFrame(ws::Opcode::Pong, result.payload));
+                    break;
+                case ws::Decoder::Status::Pong:
+                    break;
+                case ws::Decoder::Status::Close:
+                    closing_ = Closing{ws::kNormal, ""};
+                    conversation_.end("client closed the connection");
+                    return false;
+                case ws::Decoder::Status::Error:
+                    closing_ = Closing{result.closeCode, result.error};
+                    if (result.closeCode == ws::kMessageTooBig)
+                        conversation_.frameTooLarge(result.declaredLength);
+                    else
+                        conversation_.transportViolation(result.error);
+                    return false;
+            }
+        }
+        return false;
+    }
+
+    Link& link_;
+    Conversation& conversation_;
+    Outbox& outbox_;
+    const std::chrono::milliseconds frameDeadline_;
+    ws::Decoder decoder_;
+    std::optional<Clock::time_point> frameStarted_;
+    std::optional<Closing> closing_;
+};
+
+/// The close frame for a conversation that ended for `endReason`.
+Closing closingFor(const std::string& endReason) {
+    if (endReason == kShutdownReason) return {ws::kGoingAway, "the server is shutting down"};
+    if (endReason == "server_full" || endReason == "too_many_connections") return {ws::kTryAgainLater, endReason};
+    if (endReason == "shutting_down") return {ws::kGoingAway, endReason};
+    if (endReason.rfind("protocol error", 0) == 0) return {ws::kPolicyViolation, endReason};
+    return {ws::kNormal, endReason};
+}
+
+/// Writes `bytes` (a close frame) straight to the link, after the outbox has
+/// let go of it, within `deadline`. Returns true when all of it went out.
+bool writeDirect(Link& link, int fd, const std::string& bytes, Clock::time_point deadline) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        const auto result = link.write(bytes.data() + sent, bytes.size() - sent);
+        if (result.status == Link::Status::Ok) {
+            sent += result.bytes;
+            continue;
+        }
+        if (result.status != Link::Status::WouldBlock) return false;
+        const auto now = Clock::now();
+        if (now >= deadline) return false;
+        pollfd pfd{fd, POLLOUT, 0};
+        if (::poll(&pfd, 1, millisUntil(deadline, now)) <= 0) return false;
+    }
+    return true;
+}
+
+class SessionTask final : public Poco::Runnable {
+public:
+    explicit SessionTask(std::unique_ptr<WebSocketSession> session) : session_(std::move(session)) {}
+    void run() override {
+        try {
+            session_->run();
+        } catch (const std::exception& e) {
+            spdlog::error("WebSocket session: {}", e.what());
+        }
+        delete this;
+    }
+
+private:
+    std::unique_ptr<WebSocketSession> session_;
+};
+}  // namespace
+
+WebSocketSession::WebSocketSession(const Poco::Net::StreamSocket& socket, std::string leftover, Hub& hub,
+                                   Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits)
+    : socket_(socket), leftover_(std::move(leftover)), hub_(hub), dispatcher_(dispatcher), logs_(logs), limits_(limits) {}
+
+void WebSocketSession::start(Poco::ThreadPool& pool, const Poco::Net::StreamSocket& socket, std::string leftover,
+                             Hub& hub, Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits) {
+    auto* task = new SessionTask(
+        std::make_unique<WebSocketSession>(socket, std::move(leftover), hub, dispatcher, logs, limits));
+    try {
+        pool.start(*task, "websocket");
+    } catch (...) {
+        delete task;
+        throw;
+    }
+}
+
+void WebSocketSession::run() {
+    std::string peer, ip;
+    try {
+        const auto address = socket_.peerAddress();
+        peer = address.toString();
+        ip = address.host().toString();
+    } catch (const Poco::Exception&) {
+        return;
+    }
+    const ThreadWaker waker;
+    socket_.setBlocking(false);
+    const int fd = socket_.impl()->sockfd();
+    PlainLink link(fd);
+    auto outbox = std::make_shared<Outbox>(link, WebSocketFraming::instance(), limits_.maxQueuedBytes, dispatcher_,
+                                           [&waker] { waker.wake(); });
+    Conversation conversation(hub_, outbox, limits_.conversation, peer, &logs_);
+    conversation.setSecureTransport(isLoopbackAddress(ip));
+    Reader reader(link, conversation, *outbox, limits_.conversation.pingInterval);
+    bool flushAtEnd = true;
+    if (conversation.open(ip, Clock::now())) {
+        spdlog::info("WebSocket connection from {}", peer);
+        try {
+            reader.feedEarly(leftover_, Clock::now());
+            while (conversation.endReason().empty()) {
+                const auto status = outbox->status();
+                if (status.overflowed) {
+                    spdlog::warn("disconnecting {} ({}): slow consumer, it left more than {} bytes unread", peer,
+                                 conversation.user().empty() ? "-" : conversation.user(), limits_.maxQueuedBytes);
+                    conversation.end("slow consumer");
+                    flushAtEnd = false;
+                    break;
+                }
+                if (status.peerGone) {
+                    conversation.end("connection reset by peer");
+                    flushAtEnd = false;
+                    break;
+                }
+                if (!status.closeReason.empty()) {
+                    conversation.end(status.closeReason);
+                    break;
+                }
+                auto now = Clock::now();
+                if (const auto deadline = reader.frameDeadline(); deadline && now >= *deadline) {
+                    conversation.frameIncomplete();
+                    continue;
+                }
+                if (!dispatcher_.waitWhileBacklogged(now + kBacklogRecheck)) {
+                    conversation.heard(Clock::now());
+                    continue;
+                }
+                now = Clock::now();
+                auto wakeAt = conversation.tick(now);
+                if (!conversation.endReason().empty()) continue;
+                if (const auto deadline = reader.frameDeadline()) wakeAt = std::min(wakeAt, *deadline);
+                pollfd fds[1] = {{fd, POLLIN, 0}};
+                if (waker.poll(fds, 1, millisUntil(wakeAt, now)) < 0 && errno != EINTR) {
+                    conversation.end("poll failed");
+                    break;
+                }
+                if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) reader.readAvailable(Clock::now());
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("internal error on {} ({}): {}", peer, conversation.user(), e.what());
+            conversation.end("internal error");
+        }
+    }
+    conversation.close();
+    const bool peerReset = conversation.endReason() == "connection reset by peer";
+    bool flushed = false;
+    if (flushAtEnd && !peerReset) flushed = outbox->waitUntilFlushed(Clock::now() + limits_.flushTimeout);
+    outbox->detachLink();
+    // The close frame goes out only behind whole frames: after a flush that
+    // left nothing half-written.
+    if (flushed) {
+        const Closing closing = reader.closing() ? *reader.closing() : closingFor(conversation.endReason());
+        writeDirect(link, fd, ws::encodeFrame(ws::Opcode::Close, ws::closePayload(closing.code, closing.reason)),
+                    Clock::now() + limits_.flushTimeout);
+    }
+    link.shutdownWrite();
+    if (flushed) {
+        const auto drainUntil = Clock::now() + limits_.drainTimeout;
+        for (char sink[4096];;) {
+            const auto now = Clock::now();
+            if (now >= drainUntil) break;
+            pollfd pfd{fd, POLLIN, 0};
+            if (::poll(&pfd, 1, std::min(millisUntil(drainUntil, now), kQuietPeerMillis)) <= 0) break;
+            const auto result = link.read(sink, sizeof sink);
+            if (result.status != Link::Status::Ok && result.status != Link::Status::WouldBlock) break;
+        }
+    }
+    if (!conversation.user().empty() || conversation.endReason() != "server_full")
+        spdlog::info("disconnected {} ({}): {}", peer, conversation.user().empty() ? "-" : conversation.user(),
+                     conversation.endReason());
+    try {
+        socket_.close();
+    } catch (const Poco::Exception&) {
+    }
+}
+
+}  // namespace chat
