@@ -159,7 +159,7 @@ TEST_CASE("a WebSocket user and a TCP user talk in a room and by DM, both ways",
     web->waitFor([](const auto& m) { return isMessage(m, "tessa", "@webby", "psst back"); });
 }
 
-TEST_CASE("WebSocket pings get pongs; fragmented text is one request", "[web]") {
+TEST_CASE("WebSocket pings get pongs, and fragmented text is one request", "[web]") {
     auto server = startWebServer();
     auto web = WebSocketClient::joined(server.webPort, "frag");
     web->sendFrame(chat::ws::Opcode::Ping, "are you there");
@@ -278,7 +278,7 @@ TEST_CASE("SIGTERM's shutdown notice reaches a WebSocket client, then close 1001
     CHECK(server.process->wait() == 0);
 }
 
-TEST_CASE("serve --help documents the web flags; a bad --web-origin is a usage error", "[web]") {
+TEST_CASE("serve --help documents the web flags, and a bad web origin is a usage error", "[web]") {
     const auto help = runChat({"serve", "--help"});
     CHECK(help.exitCode == 0);
     CHECK(help.out.find("--web-port") != std::string::npos);

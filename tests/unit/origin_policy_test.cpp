@@ -35,7 +35,7 @@ TEST_CASE("DNS rebinding: a name that agrees with the Host is refused unless the
     CHECK_FALSE(named.allows("http://evil.example:8080", "evil.example:8080", "http"));
 }
 
-TEST_CASE("--web-origin values are allowed exactly, whatever the Host") {
+TEST_CASE("web-origin values are allowed exactly, whatever the Host") {
     const OriginPolicy policy({"https://Chat.Example.org/", "http://10.0.0.5:3000"}, "0.0.0.0");
     CHECK(policy.allows("https://chat.example.org", "127.0.0.1:8080", "http"));
     CHECK(policy.allows("http://10.0.0.5:3000", "127.0.0.1:8080", "http"));
