@@ -124,6 +124,7 @@ void Hub::detach(const ParticipantPtr& connection, const std::string& reason) {
     if (user->second.sessions.empty() && user->second.quietSessions.empty()) {
         for (const auto& roomKey : user->second.rooms)  // shutting down: no events, but no dangling members
             if (auto room = rooms_.find(roomKey); room != rooms_.end()) room->second.remove(entry.userKey);
+        if (!user->second.account) forgetReceiptsLocked(entry.userKey);  // a later guest of the name gets none
         users_.erase(user);
     }
 }
@@ -441,6 +442,7 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
         return refuse(ErrorCode::Banned, "the name '" + newName + "' is banned from this server");
     HubResult result;
     User moved = std::move(users_.at(oldKey));
+    const bool wasAccount = moved.account;
     if (newKey != oldKey) {
         moved.account = registered;
         moved.guestKey = registered ? std::string() : freshKey;
@@ -448,6 +450,7 @@ HubResult Hub::rename(const ParticipantPtr& connection, const std::string& newNa
         moved.sessionMarks.clear();
     }
     result.key = moved.guestKey;
+    if (newKey != oldKey && !wasAccount) forgetReceiptsLocked(oldKey);
     users_.erase(oldKey);
     auto& user = users_.emplace(newKey, std::move(moved)).first->second;
     const auto oldName = user.displayName;
@@ -628,7 +631,10 @@ const ReadMark* Hub::readMarkLocked(const std::string& userKey, const std::strin
 }
 
 void Hub::markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) {
-    ReadMark mark{room.lastEventId(), room.messages(), nowMillis()};
+    setReadMarkLocked(userKey, roomKey, ReadMark{room.lastEventId(), room.messages(), nowMillis()});
+}
+
+void Hub::setReadMarkLocked(const std::string& userKey, const std::string& roomKey, const ReadMark& mark) {
     if (auto user = users_.find(userKey); user != users_.end() && !user->second.account) {
         user->second.sessionMarks[roomKey] = mark;  // a guest's: gone with the user, never stored
         return;

@@ -391,11 +391,19 @@ private:
     /// Where `userKey` last stopped reading `roomKey`; null if never. An
     /// account's marks are stored; a guest's live with its User.
     const ReadMark* readMarkLocked(const std::string& userKey, const std::string& roomKey) const REQUIRES(mutex_);
+    /// Moves `userKey`'s mark for `roomKey` (a room key, or a private
+    /// conversation's key) to `mark`: stored for an account, kept in memory
+    /// for a guest (gone with it, never stored).
+    void setReadMarkLocked(const std::string& userKey, const std::string& roomKey, const ReadMark& mark)
+        REQUIRES(mutex_);
     /// Remembers where `userKey` stopped reading `room` (its latest event now).
     void markReadLocked(const std::string& userKey, const std::string& roomKey, const Room& room) REQUIRES(mutex_);
     /// Keeps `readerKey`'s receipt for the private conversation with `otherKey`.
     void keepReceiptLocked(const std::string& readerKey, const std::string& otherKey, std::uint64_t msgId)
         REQUIRES(mutex_);
+    /// Drops the receipts kept for and by `userKey`: a guest's, when the
+    /// guest leaves or renames, so a later guest of the name learns nothing.
+    void forgetReceiptsLocked(const std::string& userKey) REQUIRES(mutex_);
     /// The `read` events of the latest receipts others sent for their
     /// private conversations with `userKey` (at most kReceiptsAfterWelcome).
     std::vector<EventPtr> receiptsForLocked(const std::string& userKey) const REQUIRES(mutex_);

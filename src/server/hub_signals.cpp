@@ -117,8 +117,7 @@ HubResult Hub::markRead(const ParticipantPtr& from, const std::string& to, std::
                 if (recent.isMessage && recent.id > id) ++later;
             const auto messages = it->second.messages() >= later ? it->second.messages() - later : 0;
             ReadMark updated{id, messages, nowMillis()};
-            readMarks_[readerKey][it->first] = updated;
-            if (history_) history_->markRead(readerKey, it->first, updated);
+            setReadMarkLocked(readerKey, it->first, updated);
             return {};
         }
         auto other = users_.find(otherKey);
@@ -148,8 +147,7 @@ HubResult Hub::markRead(const ParticipantPtr& from, const std::string& to, std::
     const auto* mark = readMarkLocked(readerKey, conversation);
     if (mark && mark->lastId >= id) return {};
     ReadMark updated{id, 0, nowMillis()};
-    readMarks_[readerKey][conversation] = updated;
-    if (history_) history_->markRead(readerKey, conversation, updated);
+    setReadMarkLocked(readerKey, conversation, updated);
     keepReceiptLocked(readerKey, otherKey, id);
     const auto& reader = users_.at(readerKey);
     auto other = users_.find(otherKey);
@@ -177,6 +175,11 @@ void Hub::restoreReceiptsLocked() {
     for (const auto& [readerKey, marks] : readMarks_)
         for (const auto& [conversation, mark] : marks)
             if (const auto other = otherOf(conversation, readerKey)) keepReceiptLocked(readerKey, *other, mark.lastId);
+}
+
+void Hub::forgetReceiptsLocked(const std::string& userKey) {
+    receiptsFor_.erase(userKey);
+    for (auto& [other, readers] : receiptsFor_) readers.erase(userKey);
 }
 
 std::vector<EventPtr> Hub::receiptsForLocked(const std::string& userKey) const {

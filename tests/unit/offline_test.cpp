@@ -356,3 +356,23 @@ TEST_CASE("client: offline messages are announced once, \"N messages while you w
     CHECK(out.bells == 0);  // history, not news, even with a mention
     CHECK(out.messages.size() == 2);  // passed on unchanged (--json)
 }
+
+TEST_CASE_METHOD(OfflineFixture, "hub offline: an account's DM receipt is kept across a restart and sent after welcome",
+                 "[offline]") {
+    auto alice = login("alice");
+    auto bob = login("bob");
+    const auto sent = hub->sendDirect(alice, "bob", "lunch?");
+    REQUIRE(sent);
+    REQUIRE(hub->markRead(bob, "@alice", static_cast<std::int64_t>(sent.messageId)));
+    hub->flushHistory();
+    start();
+    auto again = login("alice");
+    std::size_t reads = 0;
+    for (auto& m : again->messages())
+        if (stringField(m, "type") == std::optional<std::string>("read")) {
+            ++reads;
+            CHECK(stringField(m, "from") == std::optional<std::string>("bob"));
+            CHECK(intField(m, "msg_id") == static_cast<std::int64_t>(sent.messageId));
+        }
+    CHECK(reads == 1);
+}
