@@ -203,6 +203,8 @@ TEST_CASE("a foreign Origin over wss:// is refused 403, and http:// is not the o
     WssClient foreign(fixture, server.webPort, "https://evil.example");
     CHECK(foreign.reply().status == 403);
     CHECK(foreign.reply().body.find("origin") != std::string::npos);
+    WssClient plainOrigin(fixture, server.webPort, "http://127.0.0.1:" + std::to_string(server.webPort));
+    CHECK(plainOrigin.reply().status == 403);
     WssClient own(fixture, server.webPort, httpsOrigin(server.webPort));
     CHECK(own.reply().status == 101);
 }
