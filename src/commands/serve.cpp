@@ -252,9 +252,6 @@ int runServe(const ServeOptions& options) {
         web.port = options.webPort;
         web.origins = options.webOrigins;
         config.web = web;
-        if (tls)
-            spdlog::warn("the web port serves plain HTTP and ws:// only: TLS on the web port is not built yet "
-                         "(--tls-cert applies to --tls-port); put a TLS-terminating proxy in front for https://");
     }
     config.hub.maxClients = options.maxClients;
     config.hub.motd = options.motd;
@@ -365,8 +362,9 @@ void setupServe(CLI::App& app) {
         "TLS: --tls-cert and --tls-key add a TLS listener on --tls-port; SIGHUP reloads both files\n"
         "for new connections. --generate-cert DIR makes a self-signed pair for first use.\n"
         "Web: --web-port serves the browser client at http://HOST:PORT/ and WebSocket connections on\n"
-        "/ws (plain HTTP only for now; TLS on the web port is not built yet). Browsers may connect from\n"
-        "the server's own origin (an address, localhost or a --web-origin host) and from --web-origin.");
+        "/ws; with --tls-cert/--tls-key the web port speaks only HTTPS and wss:// (same certificate,\n"
+        "reloaded on SIGHUP). Browsers may connect from the server's own origin (an address, localhost\n"
+        "or a --web-origin host) and from --web-origin.");
     serve->add_option("--host", options->host, "Address to listen on")->capture_default_str();
     serve->add_option("--port", options->port, "TCP port to listen on (0 picks a free one)")->capture_default_str();
     serve->add_option("--max-clients", options->maxClients, "Most connections served at once")

@@ -70,8 +70,11 @@ ChatServer::ChatServer(ServerConfig config)
         const auto address = socket.address();
         tls_.emplace(Listener{std::move(socket), address, config_.tls, nullptr});
     }
-    if (config_.web)
-        web_ = std::make_unique<WebServer>(*config_.web, hub_, dispatcher_, logs_, pool_, config_.session);
+    if (config_.web) {
+        auto web = *config_.web;
+        web.tls = config_.tls;  // with TLS configured the web port speaks only HTTPS and wss://
+        web_ = std::make_unique<WebServer>(std::move(web), hub_, dispatcher_, logs_, pool_, config_.session);
+    }
 }
 
 ChatServer::~ChatServer() { stop(); }

@@ -1,18 +1,22 @@
 #pragma once
-// The web port: a Poco HTTPServer that serves the embedded web client and
-// upgrades GET /ws to a WebSocket chat connection.
+// The web port: serves the embedded web client and upgrades GET /ws to a
+// WebSocket chat connection; plain HTTP through a Poco HTTPServer, or, with
+// TLS configured, HTTPS and wss:// only (TlsWebConnection).
 
 #include "server/dispatcher.hpp"
 #include "server/hub.hpp"
 #include "server/log_throttle.hpp"
 #include "server/origin_policy.hpp"
 #include "server/tcp_session.hpp"
+#include "server/tls_context.hpp"
 
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +35,10 @@ struct WebConfig {
     int httpThreads = 16;
     int httpQueued = 64;
     std::chrono::seconds httpTimeout{5};
+    /// Set: the port speaks TLS only (HTTPS and wss://) with this context
+    /// (the chat TLS port's, so SIGHUP reloads both); a plaintext request
+    /// is answered 400 in plaintext and closed. Null: plain HTTP and ws://.
+    std::shared_ptr<const TlsServerContext> tls;
 };
 
 /// Every response carries a strict Content-Security-Policy (default-src
@@ -45,6 +53,12 @@ struct WebConfig {
 /// small pool: a flood of HTTP requests or slow (slowloris) clients can delay
 /// page loads and new upgrades, never the chat sessions, and the sessions can
 /// never take the threads that serve files.
+///
+/// With config.tls the same holds over TLS: each connection's handshake and
+/// one request run on the HTTP pool (TlsWebConnection), answered with the
+/// same responses (plus Connection: close); the own origin is then
+/// https://HOST and an upgraded connection's WebSocketSession runs on its
+/// TlsLink.
 class WebServer {
 public:
     /// Binds config.host:config.port. Throws Poco::Exception if that fails.
@@ -67,7 +81,8 @@ private:
     Poco::Net::ServerSocket socket_;
     Poco::Net::SocketAddress address_;
     Poco::ThreadPool httpPool_;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::unique_ptr<Poco::Net::TCPServer> server_;  // an HTTPServer without TLS
+    std::atomic<bool> stopping_{false};             // read by TLS connections in progress
     Hub& hub_;
     Dispatcher& dispatcher_;
     LogThrottle& logs_;

@@ -4,6 +4,7 @@
 #include "server/framing.hpp"
 #include "server/ip_group.hpp"
 #include "server/link.hpp"
+#include "server/tls_link.hpp"
 #include "server/outbox.hpp"
 #include "server/session_support.hpp"
 #include "shared/frame_codec.hpp"
@@ -54,18 +55,27 @@ public:
 
     void readAvailable(Clock::time_point now) {
         char buffer[16 * 1024];
+        moreBuffered_ = false;
         for (int turn = 0; turn < kReadsPerTurn && conversation_.endReason().empty(); ++turn) {
             const auto result = link_.read(buffer, sizeof buffer);
+            if (result.writerMayRetry) outbox_.retryWrite();
+            moreBuffered_ = result.moreBuffered;
+            wait_ = result.status == Link::Status::WouldBlock ? result.wait : Link::Wait::Read;
             if (result.status == Link::Status::WouldBlock) break;
             if (result.status == Link::Status::Closed) return conversation_.end("client closed the connection");
             if (result.status == Link::Status::Failed) return conversation_.end("connection reset by peer");
             conversation_.heard(now);
             decoder_.feed(buffer, result.bytes);
             if (!drain(now)) return;
-            if (result.bytes < sizeof buffer) break;
+            if (result.bytes < sizeof buffer && !result.moreBuffered) break;
         }
         noteProgress(now);
     }
+
+    /// Input is waiting inside the link (decrypted, not on the socket).
+    bool moreBuffered() const { return moreBuffered_; }
+    /// What to poll the socket for before reading again.
+    short pollEvents() const { return wait_ == Link::Wait::Write ? POLLOUT : POLLIN; }
 
     std::optional<Clock::time_point> frameDeadline() const {
         if (!frameStarted_) return std::nullopt;
@@ -123,6 +133,8 @@ private:
     ws::Decoder decoder_;
     std::optional<Clock::time_point> frameStarted_;
     std::optional<Closing> closing_;
+    bool moreBuffered_ = false;
+    Link::Wait wait_ = Link::Wait::Read;
 };
 
 /// The close frame for a conversation that ended for `endReason`.
@@ -147,7 +159,7 @@ bool writeDirect(Link& link, int fd, const std::string& bytes, Clock::time_point
         if (result.status != Link::Status::WouldBlock) return false;
         const auto now = Clock::now();
         if (now >= deadline) return false;
-        pollfd pfd{fd, POLLOUT, 0};
+        pollfd pfd{fd, static_cast<short>(result.wait == Link::Wait::Read ? POLLIN : POLLOUT), 0};
         if (::poll(&pfd, 1, millisUntil(deadline, now)) <= 0) return false;
     }
     return true;
@@ -170,14 +182,22 @@ private:
 };
 }  // namespace
 
-WebSocketSession::WebSocketSession(const Poco::Net::StreamSocket& socket, std::string leftover, Hub& hub,
-                                   Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits)
-    : socket_(socket), leftover_(std::move(leftover)), hub_(hub), dispatcher_(dispatcher), logs_(logs), limits_(limits) {}
+WebSocketSession::WebSocketSession(const Poco::Net::StreamSocket& socket, std::unique_ptr<Link> link,
+                                   std::string leftover, Hub& hub, Dispatcher& dispatcher, LogThrottle& logs,
+                                   SessionLimits limits)
+    : socket_(socket),
+      link_(std::move(link)),
+      leftover_(std::move(leftover)),
+      hub_(hub),
+      dispatcher_(dispatcher),
+      logs_(logs),
+      limits_(limits) {}
 
-void WebSocketSession::start(Poco::ThreadPool& pool, const Poco::Net::StreamSocket& socket, std::string leftover,
-                             Hub& hub, Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits) {
-    auto* task = new SessionTask(
-        std::make_unique<WebSocketSession>(socket, std::move(leftover), hub, dispatcher, logs, limits));
+void WebSocketSession::start(Poco::ThreadPool& pool, const Poco::Net::StreamSocket& socket,
+                             std::unique_ptr<Link> link, std::string leftover, Hub& hub, Dispatcher& dispatcher,
+                             LogThrottle& logs, SessionLimits limits) {
+    auto* task = new SessionTask(std::make_unique<WebSocketSession>(socket, std::move(link), std::move(leftover), hub,
+                                                                    dispatcher, logs, limits));
     try {
         pool.start(*task, "websocket");
     } catch (...) {
@@ -196,17 +216,17 @@ void WebSocketSession::run() {
         return;
     }
     const ThreadWaker waker;
-    socket_.setBlocking(false);
-    const int fd = socket_.impl()->sockfd();
-    PlainLink link(fd);
+    Link& link = *link_;
+    const int fd = link.fd();
+    const bool encrypted = dynamic_cast<const TlsLink*>(&link) != nullptr;
     auto outbox = std::make_shared<Outbox>(link, WebSocketFraming::instance(), limits_.maxQueuedBytes, dispatcher_,
                                            [&waker] { waker.wake(); });
     Conversation conversation(hub_, outbox, limits_.conversation, peer, &logs_);
-    conversation.setSecureTransport(isLoopbackAddress(ip));
+    conversation.setSecureTransport(encrypted || isLoopbackAddress(ip));
     Reader reader(link, conversation, *outbox, limits_.conversation.pingInterval);
     bool flushAtEnd = true;
     if (conversation.open(ip, Clock::now())) {
-        spdlog::info("WebSocket connection from {}", peer);
+        spdlog::info("WebSocket connection from {}{}", peer, encrypted ? " (wss)" : "");
         try {
             reader.feedEarly(leftover_, Clock::now());
             while (conversation.endReason().empty()) {
@@ -240,12 +260,14 @@ void WebSocketSession::run() {
                 auto wakeAt = conversation.tick(now);
                 if (!conversation.endReason().empty()) continue;
                 if (const auto deadline = reader.frameDeadline()) wakeAt = std::min(wakeAt, *deadline);
-                pollfd fds[1] = {{fd, POLLIN, 0}};
-                if (waker.poll(fds, 1, millisUntil(wakeAt, now)) < 0 && errno != EINTR) {
+                pollfd fds[1] = {{fd, reader.pollEvents(), 0}};
+                const int timeout = reader.moreBuffered() ? 0 : millisUntil(wakeAt, now);
+                if (waker.poll(fds, 1, timeout) < 0 && errno != EINTR) {
                     conversation.end("poll failed");
                     break;
                 }
-                if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) reader.readAvailable(Clock::now());
+                if (reader.moreBuffered() || (fds[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
+                    reader.readAvailable(Clock::now());
             }
         } catch (const std::exception& e) {
             spdlog::error("internal error on {} ({}): {}", peer, conversation.user(), e.what());

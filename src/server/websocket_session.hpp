@@ -5,20 +5,23 @@
 
 #include "server/dispatcher.hpp"
 #include "server/hub.hpp"
+#include "server/link.hpp"
 #include "server/log_throttle.hpp"
 #include "server/tcp_session.hpp"
 
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/ThreadPool.h>
 
+#include <memory>
 #include <string>
 
 namespace chat {
 
 /// Runs on the chat server's session pool, not on the HTTP server's threads:
 /// a long-lived chat connection must neither use up the threads that serve
-/// files nor be starved by an HTTP flood. The socket is plain TCP (TLS on the
-/// web port is not there yet) read through a PlainLink; client frames are
+/// files nor be starved by an HTTP flood. The bytes move through a Link: a
+/// PlainLink for ws://, the connection's TlsLink (handshake already done) for
+/// wss://, as TcpSession's do; client frames are
 /// decoded with ws::Decoder, answers and events leave through an Outbox with
 /// WebSocketFraming (one text frame per protocol object), written by the
 /// Dispatcher like every other connection's.
@@ -33,21 +36,26 @@ namespace chat {
 /// A slow consumer is cut without a close frame, as a TCP one is.
 class WebSocketSession {
 public:
-    /// `leftover`: bytes that came after the upgrade request, already read
-    /// by the HTTP server (frames the client sent early).
-    WebSocketSession(const Poco::Net::StreamSocket& socket, std::string leftover, Hub& hub, Dispatcher& dispatcher,
-                     LogThrottle& logs, SessionLimits limits);
+    /// `socket`: non-blocking, kept open while the session runs; `link`
+    /// moves its bytes (fd() is the socket's). `leftover`: bytes that came
+    /// after the upgrade request, already read (and decrypted) by the HTTP
+    /// side (frames the client sent early). A TlsLink counts as a secure
+    /// transport (passwords allowed), as does a loopback peer.
+    WebSocketSession(const Poco::Net::StreamSocket& socket, std::unique_ptr<Link> link, std::string leftover,
+                     Hub& hub, Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits);
 
     /// Runs a session for `socket` on `pool`; the session deletes itself when
     /// it ends. Throws Poco::NoThreadAvailableException when the pool is full
     /// (the caller closes the socket).
-    static void start(Poco::ThreadPool& pool, const Poco::Net::StreamSocket& socket, std::string leftover, Hub& hub,
-                      Dispatcher& dispatcher, LogThrottle& logs, SessionLimits limits);
+    static void start(Poco::ThreadPool& pool, const Poco::Net::StreamSocket& socket, std::unique_ptr<Link> link,
+                      std::string leftover, Hub& hub, Dispatcher& dispatcher, LogThrottle& logs,
+                      SessionLimits limits);
 
     void run();
 
 private:
     Poco::Net::StreamSocket socket_;
+    const std::unique_ptr<Link> link_;
     const std::string leftover_;
     Hub& hub_;
     Dispatcher& dispatcher_;

@@ -182,6 +182,31 @@ bool TlsConnection::fillUntil(Clock::time_point deadline) {
     }
 }
 
+std::optional<std::string> TlsConnection::receiveRaw(std::chrono::milliseconds wait) {
+    const auto deadline = Clock::now() + wait;
+    char buffer[16 * 1024];
+    while (inbox_.empty() && !closed_) {
+        ERR_clear_error();
+        std::size_t got = 0;
+        const int ret = SSL_read_ex(ssl_, buffer, sizeof buffer, &got);
+        if (ret == 1) {
+            inbox_.append(buffer, got);
+            break;
+        }
+        const int error = SSL_get_error(ssl_, ret);
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+            if (!awaitDirection(fd_, error, deadline)) return std::nullopt;
+            continue;
+        }
+        closed_ = true;
+        ERR_clear_error();
+    }
+    if (inbox_.empty()) return std::nullopt;
+    std::string bytes;
+    bytes.swap(inbox_);
+    return bytes;
+}
+
 std::optional<std::string> TlsConnection::nextPayload(std::chrono::milliseconds wait) {
     if (!fillUntil(Clock::now() + wait)) return std::nullopt;
     const auto length = (static_cast<std::uint32_t>(static_cast<unsigned char>(inbox_[0])) << 24) |

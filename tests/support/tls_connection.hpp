@@ -67,6 +67,9 @@ public:
     /// Writes `bytes` to the socket as they are, under TLS (a torn record).
     void sendUnencrypted(std::string_view bytes);
 
+    /// Decrypted bytes as they come, unframed (for HTTP and WebSocket over
+    /// TLS): at least one byte, or nullopt on time-out or once the server closed.
+    std::optional<std::string> receiveRaw(std::chrono::milliseconds wait = kWait);
     /// The next frame's payload; nullopt on time-out or once the server closed.
     std::optional<std::string> nextPayload(std::chrono::milliseconds wait = kWait);
     std::optional<Poco::JSON::Object::Ptr> next(std::chrono::milliseconds wait = kWait);

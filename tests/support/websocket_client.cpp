@@ -83,6 +83,15 @@ bool readUntil(int fd, std::string& in, const std::function<bool(const std::stri
 }
 }  // namespace
 
+HttpReply parseHttpReply(const std::string& bytes) {
+    HttpReply reply;
+    const auto headEnd = bytes.find("\r\n\r\n");
+    if (headEnd == std::string::npos) return reply;
+    parseHead(bytes.substr(0, headEnd), reply);
+    reply.body = bytes.substr(headEnd + 4);
+    return reply;
+}
+
 std::string ownOrigin(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
 
 HttpReply httpRequest(std::uint16_t port, const std::string& method, const std::string& path,

@@ -38,6 +38,10 @@ HttpReply httpRequest(std::uint16_t port, const std::string& method, const std::
                       const std::vector<std::pair<std::string, std::string>>& headers = {},
                       std::chrono::milliseconds wait = kWait);
 
+/// Parses a whole response (head, then the body as it is); status 0 when
+/// there is no complete head.
+HttpReply parseHttpReply(const std::string& bytes);
+
 /// The Origin a page served by the web port on `port` sends.
 std::string ownOrigin(std::uint16_t port);
 
