@@ -167,6 +167,9 @@ TEST_CASE("abuse: a 4 GiB length prefix gets frame_too_large and the connection 
         edge->sendRaw(encodeFrame(ping));
         CHECK(typeOf(awaitAnswer(*edge, 77)) == "pong");
     }
+    // The server's stderr is read by another thread: wait for the last line
+    // this test caused (it can trail the events the clients saw).
+    pollUntil([&] { return contains(server.log(), "(big): frame length 4294967295"); });
     const auto log = server.log();
     INFO("server log:\n" << log);
     CHECK(contains(log, "frame length 4294967295 exceeds 65536"));

@@ -151,17 +151,29 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
         senders.back()->answer(1);
     }
     std::vector<std::thread> threads;
+    // A failed check below must not leave the threads joinable (std::terminate):
+    // join them on every way out of this test.
+    struct JoinAll {
+        std::vector<std::thread>& threads;
+        ~JoinAll() {
+            for (auto& t : threads)
+                if (t.joinable()) t.join();
+        }
+    } joinAll{threads};
     for (int s = 0; s < kSenders; ++s)
         threads.emplace_back([&, s] {
             std::string frames;
             for (int i = 0; i < kEach; ++i) frames += sendFrame(100 + i, "#dev", "s" + std::to_string(s) + "-" + std::to_string(i));
-            senders[s]->sendSome(frames, Clock::now() + 10s);
+            senders[s]->sendSome(frames, Clock::now() + 30s);
         });
-    // Join while they send: wait until some messages are in, so the backlog is not empty.
+    // Join while they send: wait until some messages are in, so the backlog is
+    // not empty. Generous waits: on a loaded 2-core machine the senders'
+    // threads may start late (this was seen to take more than 5 s there).
     auto watcher = RawConnection::joined(server.port, "watcher");
     watcher->sendJson(R"({"type":"join","id":1,"room":"#dev"})");
     watcher->answer(1);
-    watcher->waitFor([](const Poco::JSON::Object::Ptr& m) { return chat::stringField(m, "type") == std::string("message"); });
+    watcher->waitFor([](const Poco::JSON::Object::Ptr& m) { return chat::stringField(m, "type") == std::string("message"); },
+                     30s);
     auto joiner = RawConnection::joined(server.port, "joiner");
     joiner->sendJson(R"({"type":"join","id":1,"room":"#dev"})");
     for (auto& t : threads) t.join();  // their bytes are sent; the server may still be working through them
@@ -176,7 +188,7 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
     bool backlogSeen = false;
     std::size_t backlogSize = 0;
     while (seen.empty() || seen.back() != doneId) {
-        auto m = joiner->next(5000ms);
+        auto m = joiner->next(30000ms);
         REQUIRE(m);
         const auto type = chat::stringField(*m, "type").value_or("");
         if (type == "backlog") {
