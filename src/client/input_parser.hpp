@@ -45,7 +45,7 @@ struct InputCommand {
     };
     Kind kind = Kind::Empty;
     std::string target;  ///< user name (Direct, Whois, Nick) or command name (Help)
-    std::string room;    ///< room name, '#' included, when one was given
+    std::string room;    ///< room name, '#' included, when one was given (Moderate: or "*", see above)
     std::string text;    ///< message, topic or away text; the setting for Bell and Timestamps
     std::string error;   ///< for Invalid
     std::size_t limit = 0;  ///< History: how many events (0: the default, kHistoryDefault)

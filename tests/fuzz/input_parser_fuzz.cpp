@@ -17,7 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if ((command.kind == Kind::Direct || command.kind == Kind::Whois || command.kind == Kind::Nick) &&
         !chat::isValidName(command.target))
         std::abort();
-    if (!command.room.empty() && !chat::isValidRoomName(command.room)) std::abort();
+    // A room is a valid room name; "*" (the whole server) only for /ban and /unban.
+    const bool serverWide =
+        command.kind == Kind::Moderate && command.room == "*" && (command.action == "ban" || command.action == "unban");
+    if (!command.room.empty() && !serverWide && !chat::isValidRoomName(command.room)) std::abort();
+    if (command.kind == Kind::Moderate && command.action != "mode" && !command.address &&
+        !chat::isValidName(command.target))
+        std::abort();
     if (command.kind == Kind::Help) (void)chat::inputHelp(command.target);
     return 0;
 }
