@@ -87,10 +87,6 @@ struct TlsServer {
     std::uint16_t tlsPort = 0;  ///< TLS
 };
 
-std::uint16_t portOf(const std::string& line) {
-    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-}
-
 TlsServer startTlsServer(const Certificates& certificates, const std::string& name, std::uint16_t tlsPort = 0) {
     TlsServer server;
     server.process = std::make_unique<ChildProcess>(std::vector<std::string>{
@@ -100,8 +96,8 @@ TlsServer startTlsServer(const Certificates& certificates, const std::string& na
         const auto line = server.process->readLine(std::chrono::seconds(10));
         INFO("server stdout: " << server.process->stdoutText());
         REQUIRE(line);
-        if (contains(*line, "listening for TLS on ")) server.tlsPort = portOf(*line);
-        else if (contains(*line, "listening on ")) server.port = portOf(*line);
+        if (contains(*line, "listening for TLS on ")) server.tlsPort = listeningPort(*line);
+        else if (contains(*line, "listening on ")) server.port = listeningPort(*line);
     }
     return server;
 }

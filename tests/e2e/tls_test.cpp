@@ -31,10 +31,6 @@ struct TlsServer {
     std::uint16_t tlsPort = 0;
 };
 
-std::uint16_t portOf(const std::string& line) {
-    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-}
-
 TlsServer startTlsServer(const TlsFixture& fixture, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"serve", "--host", "127.0.0.1", "--port", "0", "--db", ":memory:"};
     const auto tlsArgs = fixture.serveArgs();
@@ -46,9 +42,9 @@ TlsServer startTlsServer(const TlsFixture& fixture, std::vector<std::string> ext
         auto line = server.process->readLine();
         INFO("server stderr: " << server.process->stderrText());
         REQUIRE(line);
-        if (line->rfind("listening on ", 0) == 0) server.port = portOf(*line);
+        if (line->rfind("listening on ", 0) == 0) server.port = listeningPort(*line);
         if (line->rfind("listening for TLS on ", 0) == 0) {
-            server.tlsPort = portOf(*line);
+            server.tlsPort = listeningPort(*line);
             return server;
         }
     }
@@ -277,7 +273,7 @@ TEST_CASE("chat serve --generate-cert writes a certificate and key and prints th
                                 "--tls-port", "0", "--tls-cert", where + "/cert.pem", "--tls-key", where + "/key.pem"});
     auto line = server.waitForLine("listening for TLS on ");
     REQUIRE(line);
-    TlsConnection client(portOf(*line), {cert, "chat.test"});
+    TlsConnection client(listeningPort(*line), {cert, "chat.test"});
     CHECK(client.handshake() == "");
 
     const auto again = runChat({"serve", "--generate-cert", where});

@@ -20,32 +20,12 @@ using namespace std::chrono_literals;
 using chat::stringField;
 
 namespace {
-struct WebServer {
-    std::unique_ptr<ChildProcess> process;
-    std::uint16_t port = 0;     ///< the chat (TCP) port
-    std::uint16_t webPort = 0;
-};
-
-std::uint16_t portOf(const std::string& line) {
-    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-}
+using WebServer = WebServeProcess;
 
 WebServer startWebServer(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"serve", "--host", "127.0.0.1", "--port", "0", "--web-port", "0", "--db", ":memory:"};
     args.insert(args.end(), extra.begin(), extra.end());
-    WebServer server;
-    server.process = std::make_unique<ChildProcess>(args);
-    for (;;) {
-        auto line = server.process->readLine();
-        INFO("server stderr: " << server.process->stderrText());
-        REQUIRE(line);
-        if (line->rfind("listening on ", 0) == 0) server.port = portOf(*line);
-        if (line->rfind("listening for web on ", 0) == 0) {
-            server.webPort = portOf(*line);
-            REQUIRE(server.port != 0);
-            return server;
-        }
-    }
+    return startWebServe(args);
 }
 
 bool isMessage(const Poco::JSON::Object::Ptr& m, const std::string& from, const std::string& to, const std::string& text) {

@@ -17,6 +17,26 @@ std::uint16_t unusedPort() {
     return port;
 }
 
+std::uint16_t listeningPort(const std::string& line) {
+    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
+WebServeProcess startWebServe(const std::vector<std::string>& args) {
+    WebServeProcess server;
+    server.process = std::make_unique<ChildProcess>(args);
+    for (;;) {
+        auto line = server.process->readLine();
+        INFO("server stderr: " << server.process->stderrText());
+        REQUIRE(line);
+        if (line->rfind("listening on ", 0) == 0) server.port = listeningPort(*line);
+        if (line->rfind("listening for web on ", 0) == 0) {
+            server.webPort = listeningPort(*line);
+            REQUIRE(server.port != 0);
+            return server;
+        }
+    }
+}
+
 std::map<std::string, std::string> colourTemptingEnv(std::map<std::string, std::string> extra) {
     std::map<std::string, std::string> env{{"TERM", "xterm-256color"}, {"NO_COLOR", "<unset>"},
                                            {"CLICOLOR_FORCE", "<unset>"}};

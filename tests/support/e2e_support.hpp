@@ -17,6 +17,22 @@ using namespace std::chrono_literals;
 /// A port on 127.0.0.1 that nothing listens on: bound to port 0, read, closed.
 std::uint16_t unusedPort();
 
+/// The port at the end of a `chat serve` stdout line such as
+/// "listening for web on 127.0.0.1:40123".
+std::uint16_t listeningPort(const std::string& line);
+
+/// A `chat serve` with a web port, and the ports it printed.
+struct WebServeProcess {
+    std::unique_ptr<ChildProcess> process;
+    std::uint16_t port = 0;     ///< the plaintext chat (TCP) port
+    std::uint16_t webPort = 0;  ///< the web port (HTTP, or HTTPS with TLS)
+};
+
+/// Starts `chat ARGS...` (a `serve` with `--web-port`) and returns once it
+/// has printed its chat port and then its web port; fails the test if it
+/// exits first.
+WebServeProcess startWebServe(const std::vector<std::string>& args);
+
 /// Environment for piped clients that would make a careless client colour its
 /// output: a colour-capable TERM and no NO_COLOR.
 std::map<std::string, std::string> colourTemptingEnv(std::map<std::string, std::string> extra = {});
