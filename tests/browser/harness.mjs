@@ -77,6 +77,9 @@ export async function startServer({ db, port = 0, webPort = 0, args = [] }) {
       if (!exited) child.kill('SIGTERM');
       const result = await Promise.race([exit, new Promise((r) => setTimeout(() => r(null), 10000))]);
       if (!result) { child.kill('SIGKILL'); await exit; }
+      // A sanitizer's report (TSan exits 66) or a crash is only in the
+      // server's own output: show it with the failing exit.
+      if (exited.code !== 0) process.stderr.write(`chat serve exited ${JSON.stringify(exited)}; its output:\n${out}${err}\n`);
       return exited;
     },
   };
