@@ -141,6 +141,50 @@ std::string ftsQuery(const std::string& words) {
     return query;
 }
 
+/// append()'s statements, each bound by reference to the fields below:
+/// append() sets the fields, then executes. Prepared once, in the
+/// constructor, so a batch costs no SQL compilation.
+struct SqliteHistoryStore::AppendStatements {
+    AppendStatements(Poco::Data::Session& session, bool sides)
+        : insert(session), toMailbox(session), upsertRoom(session), updateMeta(session), upsertMark(session),
+          clear(session) {
+        insert << "INSERT INTO events(id, ts, kind, conversation, room, sender, recipient, text, action, payload"
+               << (sides ? ", sender_id, recipient_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                         : ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            use(id), use(ts), use(kind), use(conversation), use(room), use(sender), use(recipient), use(text),
+            use(action), use(payload);
+        if (sides) insert, use(senderId), use(recipientId);
+        toMailbox << "INSERT OR IGNORE INTO mailbox(account, id, ts, payload) VALUES (?, ?, ?, ?)", use(box), use(id),
+            use(ts), use(payload);
+        upsertRoom << "INSERT INTO rooms(key, name, topic, messages) VALUES (?, ?, ?, ?)"
+                      " ON CONFLICT(key) DO UPDATE SET name = excluded.name,"
+                      " topic = CASE WHEN ? THEN excluded.topic ELSE rooms.topic END,"
+                      " messages = rooms.messages + excluded.messages",
+            use(roomKey), use(roomName), use(topic), use(added), use(isTopic);
+        updateMeta << "UPDATE meta SET last_id = max(last_id, ?)", use(maxId);
+        upsertMark << "INSERT INTO read_marks(user_key, room_key, last_id, messages, ts) VALUES (?, ?, ?, ?, ?)"
+                      " ON CONFLICT(user_key, room_key) DO UPDATE SET last_id = excluded.last_id,"
+                      " messages = excluded.messages, ts = excluded.ts",
+            use(userKey), use(roomKey), use(lastId), use(messages), use(markTs);
+        clear << "DELETE FROM mailbox WHERE account = ? AND id <= ?", use(account), use(through);
+    }
+
+    // One event (insert, toMailbox).
+    Int64 id = 0, ts = 0, action = 0;
+    std::string kind, conversation, room, sender, recipient, text, payload, senderId, recipientId, box;
+    // One room's changes in the batch (upsertRoom), and the batch's largest id (updateMeta).
+    std::string roomKey, roomName, topic;
+    Int64 added = 0, isTopic = 0, maxId = 0;
+    // One read mark (upsertMark; roomKey above).
+    std::string userKey;
+    Int64 lastId = 0, messages = 0, markTs = 0;
+    // One mailbox clear.
+    std::string account;
+    Int64 through = 0;
+
+    Poco::Data::Statement insert, toMailbox, upsertRoom, updateMeta, upsertMark, clear;
+};
+
 SqliteHistoryStore::SqliteHistoryStore(HistoryOptions options, StoreTestOptions test)
     : options_(std::move(options)), schema_(test.schemaVersion) {
     Poco::Data::SQLite::Connector::registerConnector();
@@ -226,95 +270,103 @@ HistorySnapshot SqliteHistoryStore::load(std::size_t recentPerRoom) {
     return snapshot;
 }
 
+namespace {
+/// What a batch changes in one room's `rooms` row: its latest spelling, its
+/// latest topic (if a topic event is in the batch) and how many messages it
+/// gained. One upsert per room per batch instead of one per event.
+struct RoomChange {
+    std::string key, name, topic;
+    bool topicChanged = false;
+    Int64 added = 0;
+};
+
+std::vector<RoomChange> roomChanges(const std::vector<StoredEvent>& events) {
+    std::vector<RoomChange> changes;
+    for (const StoredEvent& e : events) {
+        if (e.room.empty()) continue;
+        auto found = std::find_if(changes.begin(), changes.end(),
+                                  [&](const RoomChange& c) { return c.key == e.conversation; });
+        if (found == changes.end()) found = changes.insert(changes.end(), RoomChange{e.conversation, {}, {}, false, 0});
+        found->name = e.room;
+        if (e.kind == "topic") {
+            found->topic = e.text;
+            found->topicChanged = true;
+        }
+        if (e.kind == "message") ++found->added;
+    }
+    return changes;
+}
+}  // namespace
+
 void SqliteHistoryStore::append(const std::vector<StoredEvent>& events, const std::vector<MarkUpdate>& marks,
                                 const std::vector<MailboxClear>& clears) {
     if (events.empty() && marks.empty() && clears.empty()) {
         return;
     }
-    inTransaction(*session_, options_.path, [&] {
-        Poco::Data::Session& session = *session_;
-        // Statements prepared once per batch, bound by reference to these.
-        Int64 id = 0, ts = 0, action = 0, added = 0, isTopic = 0, maxId = 0;
-        std::string kind, conversation, room, sender, recipient, text, payload, topic, senderId, recipientId, box;
-        const bool sides = schema_ >= history_schema::kOfflineVersion;  // false only for a test's old file
-        Poco::Data::Statement insert(session);
-        insert << "INSERT INTO events(id, ts, kind, conversation, room, sender, recipient, text, action, payload"
-               << (sides ? ", sender_id, recipient_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                         : ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            use(id), use(ts), use(kind), use(conversation), use(room), use(sender), use(recipient), use(text),
-            use(action), use(payload);
-        if (sides) insert, use(senderId), use(recipientId);
-        Poco::Data::Statement toMailbox(session);
-        toMailbox << "INSERT OR IGNORE INTO mailbox(account, id, ts, payload) VALUES (?, ?, ?, ?)", use(box), use(id),
-            use(ts), use(payload);
-        Poco::Data::Statement upsertRoom(session);
-        upsertRoom << "INSERT INTO rooms(key, name, topic, messages) VALUES (?, ?, ?, ?)"
-                      " ON CONFLICT(key) DO UPDATE SET name = excluded.name,"
-                      " topic = CASE WHEN ? THEN excluded.topic ELSE rooms.topic END,"
-                      " messages = rooms.messages + excluded.messages",
-            use(conversation), use(room), use(topic), use(added), use(isTopic);
-        for (const StoredEvent& e : events) {
-            id = asInt(e.id);
-            ts = e.ts;
-            kind = e.kind;
-            conversation = e.conversation;
-            room = e.room;
-            sender = e.from;
-            recipient = e.to;
-            text = e.text;
-            action = e.action ? 1 : 0;
-            payload = e.payload;
-            senderId = e.fromIdentity;
-            recipientId = e.toIdentity;
-            insert.execute();
-            if (sides && !e.mailbox.empty()) {
-                box = e.mailbox;
-                toMailbox.execute();
-            }
-            maxId = std::max(maxId, id);
-            if (!e.room.empty()) {
-                isTopic = e.kind == "topic" ? 1 : 0;
-                topic = isTopic != 0 ? e.text : std::string();
-                added = e.kind == "message" ? 1 : 0;
-                upsertRoom.execute();
-            }
-        }
-        if (!events.empty()) {
-            session << "UPDATE meta SET last_id = max(last_id, ?)", use(maxId), now;
-        }
-
-        std::string userKey, roomKey;
-        Int64 lastId = 0, messages = 0, markTs = 0;
-        Poco::Data::Statement upsertMark(session);
-        upsertMark << "INSERT INTO read_marks(user_key, room_key, last_id, messages, ts) VALUES (?, ?, ?, ?, ?)"
-                      " ON CONFLICT(user_key, room_key) DO UPDATE SET last_id = excluded.last_id,"
-                      " messages = excluded.messages, ts = excluded.ts",
-            use(userKey), use(roomKey), use(lastId), use(messages), use(markTs);
-        for (const MarkUpdate& update : marks) {
-            userKey = update.userKey;
-            roomKey = update.roomKey;
-            lastId = asInt(update.mark.lastId);
-            messages = asInt(update.mark.messages);
-            markTs = update.mark.ts;
-            upsertMark.execute();
-        }
-
-        std::string account;
-        Int64 through = 0;
-        Poco::Data::Statement clear(session);
-        clear << "DELETE FROM mailbox WHERE account = ? AND id <= ?", use(account), use(through);
-        for (const MailboxClear& done : clears) {
-            if (!sides) break;
-            account = done.account;
-            through = asInt(done.throughId);
-            clear.execute();
-        }
-    });
+    try {
+        inTransaction(*session_, options_.path, [&] { appendInTransaction(events, marks, clears); });
+    } catch (...) {
+        appendStatements_.reset();  // a statement that failed half-way is prepared afresh
+        throw;
+    }
     ++commits_;
     if (options_.maxPerConversation > 0) {
         for (const StoredEvent& e : events) {
             uncapped_.insert(e.conversation);
         }
+    }
+}
+
+void SqliteHistoryStore::appendInTransaction(const std::vector<StoredEvent>& events,
+                                             const std::vector<MarkUpdate>& marks,
+                                             const std::vector<MailboxClear>& clears) {
+    const bool sides = schema_ >= history_schema::kOfflineVersion;  // false only for a test's old file
+    if (!appendStatements_) appendStatements_ = std::make_unique<AppendStatements>(*session_, sides);
+    AppendStatements& s = *appendStatements_;
+    for (const StoredEvent& e : events) {
+        s.id = asInt(e.id);
+        s.ts = e.ts;
+        s.kind = e.kind;
+        s.conversation = e.conversation;
+        s.room = e.room;
+        s.sender = e.from;
+        s.recipient = e.to;
+        s.text = e.text;
+        s.action = e.action ? 1 : 0;
+        s.payload = e.payload;
+        s.senderId = e.fromIdentity;
+        s.recipientId = e.toIdentity;
+        s.insert.execute();
+        if (sides && !e.mailbox.empty()) {
+            s.box = e.mailbox;
+            s.toMailbox.execute();
+        }
+        s.maxId = std::max(s.maxId, s.id);
+    }
+    for (RoomChange& change : roomChanges(events)) {
+        s.roomKey = std::move(change.key);
+        s.roomName = std::move(change.name);
+        s.topic = std::move(change.topic);
+        s.isTopic = change.topicChanged ? 1 : 0;
+        s.added = change.added;
+        s.upsertRoom.execute();
+    }
+    if (!events.empty()) s.updateMeta.execute();
+
+    for (const MarkUpdate& update : marks) {
+        s.userKey = update.userKey;
+        s.roomKey = update.roomKey;
+        s.lastId = asInt(update.mark.lastId);
+        s.messages = asInt(update.mark.messages);
+        s.markTs = update.mark.ts;
+        s.upsertMark.execute();
+    }
+
+    for (const MailboxClear& done : clears) {
+        if (!sides) break;
+        s.account = done.account;
+        s.through = asInt(done.throughId);
+        s.clear.execute();
     }
 }
 

@@ -113,12 +113,20 @@ private:
     std::size_t pruneExpired(std::size_t maxRows, std::int64_t nowMs, std::set<std::string>& touched);
     std::size_t pruneOverCap(std::size_t maxRows, std::set<std::string>& uncapped, std::set<std::string>& touched);
     void forgetEmptyRooms(const std::set<std::string>& touched);
+    /// Stores one batch inside append()'s transaction.
+    void appendInTransaction(const std::vector<StoredEvent>& events, const std::vector<MarkUpdate>& marks,
+                             const std::vector<MailboxClear>& clears);
 
     HistoryOptions options_;
     /// The schema built (below kCurrentVersion only in tests making an old
     /// file, whose appends then write only the columns that version has).
     const int schema_;
     std::unique_ptr<Poco::Data::Session> session_;
+    /// append()'s statements, prepared on first use and kept across batches
+    /// (defined in history_store.cpp); dropped after a failed append so that
+    /// the next one prepares them afresh.
+    struct AppendStatements;
+    std::unique_ptr<AppendStatements> appendStatements_;
     /// Conversations that may have grown past maxPerConversation.
     std::set<std::string> uncapped_;
     std::uint64_t commits_ = 0;

@@ -24,6 +24,8 @@ SqliteHistory::SqliteHistory(HistoryOptions options, HistoryTestHooks hooks)
       afterCommit_(std::move(hooks.afterCommit)),
       pruneInterval_(hooks.pruneInterval.count() > 0 ? std::chrono::steady_clock::duration(hooks.pruneInterval)
                                                      : std::chrono::steady_clock::duration(kPruneInterval)),
+      gatherWindow_(hooks.gatherWindow.count() > 0 ? std::chrono::steady_clock::duration(hooks.gatherWindow)
+                                                   : std::chrono::steady_clock::duration(kGatherWindow)),
       store_(std::move(options), hooks.store),
       nextPrune_(std::chrono::steady_clock::now() + pruneInterval_),
       writer_([this] { run(); }) {}
@@ -65,13 +67,15 @@ void SqliteHistory::mailboxDelivered(const std::string& accountKey, std::uint64_
 
 History::Ticket SqliteHistory::enqueue(Item item) {
     Ticket ticket = 0;
+    bool wake = false;
     {
         MutexLock lock(mutex_);
         ticket = ++lastTicket_;
         item.ticket = ticket;
         queue_.push_back(std::move(item));
+        wake = !gathering_ || queue_.size() >= kMaxBatch;
     }
-    workQueued_.notifyOne();
+    if (wake) workQueued_.notifyOne();
     return ticket;
 }
 
@@ -125,9 +129,13 @@ void SqliteHistory::flush() {
 }
 
 void SqliteHistory::waitResolved(Ticket ticket) {
+    if (resolvedThrough_ >= ticket) return;
+    ++resolvedWaiters_;
+    if (gathering_) workQueued_.notifyOne();
     while (resolvedThrough_ < ticket) {
         workResolved_.wait(mutex_);
     }
+    --resolvedWaiters_;
 }
 
 void SqliteHistory::waitQueuedWork() {
@@ -179,12 +187,18 @@ void SqliteHistory::run() {
             if (queue_.empty() && stopping_) {
                 return;
             }
+            const auto gatherUntil = lastCommit_ + gatherWindow_;
+            gathering_ = true;
+            while (!stopping_ && resolvedWaiters_ == 0 && queue_.size() < kMaxBatch)
+                if (!workQueued_.waitUntil(mutex_, gatherUntil)) break;
+            gathering_ = false;
             const auto take = static_cast<std::ptrdiff_t>(std::min(queue_.size(), kMaxBatch));
             batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + take));
             queue_.erase(queue_.begin(), queue_.begin() + take);
         }
         if (!batch.empty()) {
             const std::optional<std::string> failure = commit(batch);
+            lastCommit_ = std::chrono::steady_clock::now();
             if (!failure && afterCommit_) {
                 afterCommit_(batch.size());  // before publishing, so a test sees it once its waitStored returns
             }

@@ -30,6 +30,8 @@ struct HistoryTestHooks {
     std::function<void(std::size_t items)> afterCommit;
     /// How often the writer applies retention (SqliteHistory::kPruneInterval).
     std::chrono::milliseconds pruneInterval{0};
+    /// The group commit window (SqliteHistory::kGatherWindow when 0).
+    std::chrono::milliseconds gatherWindow{0};
 };
 
 /// History on SQLite (history.hpp has the contract).
@@ -39,6 +41,13 @@ struct HistoryTestHooks {
 /// most kMaxBatch items), commits it in one transaction, then publishes the
 /// outcome for waitStored(). Between batches, and every kPruneInterval when
 /// idle, it applies retention in steps of kPruneBatch events.
+///
+/// Group commit: under load a commit starts no sooner than kGatherWindow
+/// after the previous one ended, so a busy server commits about a hundred
+/// times a second whatever its message rate (each commit writes every page
+/// it touched to the WAL, so small batches cost far more per message). An
+/// item after a quiet spell is committed at once, and a caller that waits
+/// for the outcome (waitStored, flush, the reads) ends the gathering.
 ///
 /// Connections: one. The writer and the readers (load, page, search) share
 /// it under `dbMutex_`: commits are short, reads are rare and small, and
@@ -50,6 +59,7 @@ public:
     static constexpr std::size_t kMaxBatch = 1000;
     static constexpr std::size_t kPruneBatch = 500;
     static constexpr std::chrono::seconds kPruneInterval{5};
+    static constexpr std::chrono::milliseconds kGatherWindow{10};
 
     /// Opens the store (throws StorageError like SqliteHistoryStore) and
     /// starts the writer.
@@ -115,6 +125,7 @@ private:
     const HistoryOptions options_;
     const std::function<void(std::size_t)> afterCommit_;
     const std::chrono::steady_clock::duration pruneInterval_;
+    const std::chrono::steady_clock::duration gatherWindow_;
 
     Mutex dbMutex_;
     SqliteHistoryStore store_ GUARDED_BY(dbMutex_);
@@ -129,6 +140,10 @@ private:
     /// are merged; the oldest are forgotten beyond kMaxFailures).
     std::map<Ticket, Failure> failures_ GUARDED_BY(mutex_);
     bool stopping_ GUARDED_BY(mutex_) = false;
+    /// The writer is gathering a batch (group commit): enqueue() wakes it only
+    /// for a full batch. Threads in waitResolved() end the gathering.
+    bool gathering_ GUARDED_BY(mutex_) = false;
+    int resolvedWaiters_ GUARDED_BY(mutex_) = 0;
     /// whenStored() callbacks waiting for their ticket, and how many
     /// resolved ones the writer is running right now (flush() waits for 0).
     std::multimap<Ticket, StoredCallback> callbacks_ GUARDED_BY(mutex_);
@@ -139,6 +154,7 @@ private:
 
     // The writer thread's own state (and the constructor's, before it starts).
     std::chrono::steady_clock::time_point nextPrune_;
+    std::chrono::steady_clock::time_point lastCommit_;  ///< when the last commit ended (epoch: none yet)
     std::string lastCommitFailure_;  ///< the reason last logged for a commit; "" after a success
     std::string lastPruneFailure_;
 

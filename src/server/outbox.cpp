@@ -199,40 +199,41 @@ void Outbox::retryWrite() {
 
 Outbox::FlushResult Outbox::flush(int epollFd) {
     MutexLock writeLock(writeMutex_);
-    {
-        // detachLink() needs writeMutex_, so what this sees holds for the
-        // whole call: once detached, the link may already be destroyed, and
-        // a frame left half-written must not be continued.
-        MutexLock lock(dispatcher_.mutex_);
-        if (!attached_ || peerGone_) {
-            scheduled_ = false;
-            for (auto& entry : pending_) release(entry);
-            pending_.clear();
-            queuedBytes_ = refusedBytes_ = 0;
-            flushed_.notifyAll();
-            return FlushResult::Done;
-        }
-    }
+    // What the last write sent, accounted for at the next turn's lock: one
+    // lock round per write, not two.
+    std::size_t firstSent = next_, sent = 0;
     for (int turn = 0;; ++turn) {
-        if (next_ == writing_.size()) {
-            writing_.clear();
-            next_ = offset_ = 0;
+        {
             MutexLock lock(dispatcher_.mutex_);
-            if (pending_.empty() || !attached_ || peerGone_) {
+            accountSentLocked(firstSent, sent);
+            // detachLink() needs writeMutex_, so what this sees holds until
+            // the next turn: once detached, the link may already be
+            // destroyed, and a frame left half-written must not be continued.
+            if (!attached_ || peerGone_) {
                 scheduled_ = false;
-                dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(backlogShareLocked()));
-                for (auto& entry : pending_) release(entry);  // never to be sent when the peer is gone
+                for (auto& entry : pending_) release(entry);  // never to be sent
                 pending_.clear();
                 queuedBytes_ = refusedBytes_ = 0;
-                releaseIfLarge(writing_);
-                releaseIfLarge(pending_);
                 flushed_.notifyAll();
                 return FlushResult::Done;
             }
-            if (turn >= kWritesPerTurn) return FlushResult::More;
-            writing_.swap(pending_);
-        } else if (turn >= kWritesPerTurn) {
-            return FlushResult::More;
+            if (next_ == writing_.size()) {
+                writing_.clear();
+                next_ = offset_ = 0;
+                if (pending_.empty()) {
+                    scheduled_ = false;
+                    dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(backlogShareLocked()));
+                    queuedBytes_ = refusedBytes_ = 0;
+                    releaseIfLarge(writing_);
+                    releaseIfLarge(pending_);
+                    flushed_.notifyAll();
+                    return FlushResult::Done;
+                }
+                if (turn >= kWritesPerTurn) return FlushResult::More;
+                writing_.swap(pending_);
+            } else if (turn >= kWritesPerTurn) {
+                return FlushResult::More;
+            }
         }
         // One contiguous buffer per write: the frames are hot in cache and a
         // memcpy here is far cheaper than the kernel walking many small iovecs.
@@ -265,8 +266,8 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             wakeSessionLocked();
             return FlushResult::Done;
         }
-        const std::size_t sent = result.bytes;
-        const std::size_t firstSent = next_;
+        sent = result.bytes;
+        firstSent = next_;
         for (std::size_t left = sent; left > 0;) {
             const std::size_t rest = writing_[next_].bytes->size() - offset_;
             if (left < rest) {
@@ -277,15 +278,20 @@ Outbox::FlushResult Outbox::flush(int epollFd) {
             ++next_;
             offset_ = 0;
         }
-        MutexLock lock(dispatcher_.mutex_);
-        for (std::size_t i = firstSent; i < next_; ++i) release(writing_[i]);  // sent: no need to wait for the rest
-        dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(blocked_ ? 0 : sent));
-        queuedBytes_ -= sent;
-        if (queuedBytes_ == 0) {
-            refusedBytes_ = 0;
-            flushed_.notifyAll();
-        }
     }
+}
+
+void Outbox::accountSentLocked(std::size_t& firstSent, std::size_t& sent) {
+    if (sent == 0) return;
+    for (std::size_t i = firstSent; i < next_; ++i) release(writing_[i]);  // sent: no need to wait for the rest
+    dispatcher_.addBacklogLocked(-static_cast<std::ptrdiff_t>(blocked_ ? 0 : sent));
+    queuedBytes_ -= sent;
+    if (queuedBytes_ == 0) {
+        refusedBytes_ = 0;
+        flushed_.notifyAll();
+    }
+    firstSent = next_;
+    sent = 0;
 }
 
 }  // namespace chat

@@ -106,6 +106,10 @@ private:
     /// Bytes this outbox adds to the dispatcher's backlog.
     std::size_t backlogShareLocked() const REQUIRES(dispatcher_.mutex_);
     void wakeSessionLocked() REQUIRES(dispatcher_.mutex_);
+    /// flush(): releases the frames the last write completed (from
+    /// `firstSent` up to next_) and takes its `sent` bytes off the counts;
+    /// then both describe nothing left to account for.
+    void accountSentLocked(std::size_t& firstSent, std::size_t& sent) REQUIRES(writeMutex_, dispatcher_.mutex_);
 
     Link& link_;
     const Framing& framing_;

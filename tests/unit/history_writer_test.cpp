@@ -179,6 +179,95 @@ TEST_CASE("history writer: what is queued while a commit runs goes in one transa
     CHECK(sizes == std::vector<std::size_t>{1, 300});
 }
 
+TEST_CASE("history writer: under load, what arrives within the gather window after a commit goes in one transaction",
+          "[history]") {
+    TempDir dir;
+    Mutex sizesMutex;
+    std::vector<std::size_t> sizes;
+    HistoryTestHooks hooks;
+    hooks.afterCommit = [&](std::size_t items) {
+        MutexLock lock(sizesMutex);
+        sizes.push_back(items);
+    };
+    hooks.gatherWindow = std::chrono::seconds(3);
+    SqliteHistory history(at(dir.file("chat.db")), hooks);
+    // After a quiet spell a record is committed at once...
+    CHECK_FALSE(history.waitStored(history.record(roomMessage(1, "#dev", "alice", "first"))));
+    // ...and records that trickle in after that commit wait for the window
+    // to close (without it, each would be a transaction of its own). Nobody
+    // waits for them: a waiter would end the gathering.
+    for (std::uint64_t id = 2; id <= 21; ++id) {
+        history.record(roomMessage(id, "#dev", "alice", "trickled"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the load's pace, not a synchronisation
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+        {
+            MutexLock lock(sizesMutex);
+            if (sizes.size() >= 2 || std::chrono::steady_clock::now() > deadline) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    MutexLock lock(sizesMutex);
+    CHECK(sizes == std::vector<std::size_t>{1, 20});
+}
+
+TEST_CASE("history writer: a caller waiting for its ticket ends the gathering at once", "[history]") {
+    TempDir dir;
+    HistoryTestHooks hooks;
+    hooks.gatherWindow = std::chrono::seconds(60);
+    SqliteHistory history(at(dir.file("chat.db")), hooks);
+    CHECK_FALSE(history.waitStored(history.record(roomMessage(1, "#dev", "alice", "first"))));
+    const auto start = std::chrono::steady_clock::now();
+    const History::Ticket second = history.record(roomMessage(2, "#dev", "alice", "second"));
+    CHECK_FALSE(history.waitStored(second));
+    CHECK(history.page("#dev", 0, 10, {}).events.size() == 2);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));  // the window is 60 s
+}
+
+TEST_CASE("history writer: one batch with several rooms' messages and topics stores each room's last name, "
+          "last topic and message count",
+          "[history]") {
+    TempDir dir;
+    const std::string path = dir.file("chat.db");
+    {
+        Latch firstCommitted;
+        Latch carryOn;
+        std::atomic<int> commits{0};
+        HistoryTestHooks hooks;
+        hooks.afterCommit = [&](std::size_t) {
+            if (++commits == 1) {
+                firstCommitted.open();
+                carryOn.wait();  // everything below queues up: one batch
+            }
+        };
+        SqliteHistory history(at(path), hooks);
+        history.record(topicChange(1, "#dev", "alice", "before"));
+        REQUIRE(firstCommitted.wait());
+        history.record(roomMessage(2, "#dev", "alice", "m"));
+        history.record(topicChange(3, "#dev", "alice", "middle"));
+        history.record(roomMessage(4, "#ops", "bob", "m"));
+        history.record(roomMessage(5, "#Dev", "alice", "m"));
+        history.record(topicChange(6, "#DEV", "alice", "last"));
+        history.record(roomMessage(7, "#ops", "bob", "m"));
+        const History::Ticket last = history.record(roomMessage(8, "#ops", "bob", "m"));
+        carryOn.open();
+        CHECK_FALSE(history.waitStored(last));
+        CHECK(commits == 2);
+    }
+    SqliteHistoryStore store(at(path));
+    const HistorySnapshot snapshot = store.load(0);
+    REQUIRE(snapshot.rooms.size() == 2);
+    const StoredRoom& dev = snapshot.rooms[0];
+    const StoredRoom& ops = snapshot.rooms[1];
+    CHECK(dev.name == "#DEV");
+    CHECK(dev.topic == "last");
+    CHECK(dev.messages == 2);
+    CHECK(ops.name == "#ops");
+    CHECK(ops.topic.empty());
+    CHECK(ops.messages == 3);
+}
+
 TEST_CASE("history writer: a batch holds at most kMaxBatch items", "[history]") {
     TempDir dir;
     Mutex sizesMutex;
