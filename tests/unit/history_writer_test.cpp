@@ -26,6 +26,7 @@
 using namespace chat;
 using chat::test::directMessage;
 using chat::test::roomMessage;
+using chat::test::topicChange;
 using chat::test::TempDir;
 
 namespace {
