@@ -5,6 +5,7 @@
 // a message instead of hanging.
 
 #include "engine.hpp"
+#include "engine_recorder.hpp"
 #include "proc_stats.hpp"
 #include "tls_stub_server.hpp"
 
@@ -16,31 +17,10 @@
 #include <unistd.h>
 
 using bench::test::StubServer;
+using bench::test::pollUntil;
+using bench::test::Recorder;
 
 namespace {
-constexpr std::int64_t kDeadlineNs = 10'000'000'000;
-
-struct Recorder final : bench::ClientHandler {
-    int ready = 0;
-    int closed = 0;
-    std::string lastClose;
-    std::vector<std::string> payloads;
-    void onReady(int) override { ++ready; }
-    void onPayload(int, std::string_view text, std::int64_t) override { payloads.emplace_back(text); }
-    void onClosed(int, std::string_view why, bool) override {
-        ++closed;
-        lastClose = std::string(why);
-    }
-};
-
-/// Polls until `done()` or 10 s pass; returns done().
-template <typename Done>
-bool pollUntil(bench::Engine& engine, Done done) {
-    const std::int64_t deadline = bench::nowNs() + kDeadlineNs;
-    while (!done() && bench::nowNs() < deadline) engine.pollOnce(std::min(deadline, bench::nowNs() + 50'000'000));
-    return done();
-}
-
 bench::TlsOptions tlsOn(const std::string& caFile = {}) {
     bench::TlsOptions tls;
     tls.enabled = true;

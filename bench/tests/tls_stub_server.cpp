@@ -1,5 +1,7 @@
 #include "tls_stub_server.hpp"
 
+#include "loopback_listener.hpp"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
@@ -111,15 +113,9 @@ StubServer::StubServer(Mode mode, const TestCertificate& certificate, bool holdR
         }
         ctx_ = ctx;
     }
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener_, 64) != 0 ||
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-        throw std::runtime_error("stub server: cannot listen");
-    port_ = ntohs(address.sin_port);
+    const auto listener = listenOnLoopback("stub server");
+    listener_ = listener.fd;
+    port_ = listener.port;
     acceptor_ = std::thread([this] { acceptLoop(); });
 }
 

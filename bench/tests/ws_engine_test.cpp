@@ -6,6 +6,7 @@
 // whose members speak WebSocket and TCP side by side.
 
 #include "engine.hpp"
+#include "engine_recorder.hpp"
 #include "proc_stats.hpp"
 #include "tls_stub_server.hpp"
 #include "websocket_client.hpp"
@@ -18,30 +19,10 @@
 
 using bench::test::serverFrame;
 using bench::test::WsStubServer;
+using bench::test::pollUntil;
+using bench::test::Recorder;
 
 namespace {
-constexpr std::int64_t kDeadlineNs = 10'000'000'000;
-
-struct Recorder final : bench::ClientHandler {
-    int ready = 0;
-    int closed = 0;
-    std::string lastClose;
-    std::vector<std::string> payloads;
-    void onReady(int) override { ++ready; }
-    void onPayload(int, std::string_view text, std::int64_t) override { payloads.emplace_back(text); }
-    void onClosed(int, std::string_view why, bool) override {
-        ++closed;
-        lastClose = std::string(why);
-    }
-};
-
-template <typename Done>
-bool pollUntil(bench::Engine& engine, Done done) {
-    const std::int64_t deadline = bench::nowNs() + kDeadlineNs;
-    while (!done() && bench::nowNs() < deadline) engine.pollOnce(std::min(deadline, bench::nowNs() + 50'000'000));
-    return done();
-}
-
 bench::WebSocketOptions allWs(std::uint16_t port) {
     bench::WebSocketOptions ws;
     ws.port = port;

@@ -1,5 +1,7 @@
 #include "ws_stub_server.hpp"
 
+#include "loopback_listener.hpp"
+
 #include "websocket_client.hpp"
 
 #include <arpa/inet.h>
@@ -48,15 +50,9 @@ std::string serverFrame(std::uint8_t opcode, const std::string& payload) {
 }
 
 WsStubServer::WsStubServer(Mode mode) : mode_(mode) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener_, 64) != 0 ||
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-        throw std::runtime_error("ws stub server: cannot listen");
-    port_ = ntohs(address.sin_port);
+    const auto listener = listenOnLoopback("ws stub server");
+    listener_ = listener.fd;
+    port_ = listener.port;
     acceptor_ = std::thread([this] { acceptLoop(); });
 }
 

@@ -4,6 +4,7 @@
 #include "server/ip_group.hpp"
 #include "server/link.hpp"
 #include "server/tls_link.hpp"
+#include "server/session_loop.hpp"
 #include "server/session_support.hpp"
 #include "server/outbox.hpp"
 #include "shared/frame_codec.hpp"
@@ -11,27 +12,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <functional>
-#include <cerrno>
 #include <optional>
 #include <poll.h>
-#include <csignal>
-#include <mutex>
-#include <pthread.h>
 
 namespace chat {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-/// Reads per turn of the loop, so that backpressure and the outbox's state
-/// are looked at between bursts of a fast sender.
-constexpr int kReadsPerTurn = 4;
-/// Longest wait for the backlog before looking at the connection again.
-constexpr std::chrono::milliseconds kBacklogRecheck{50};
-/// While draining before close: a peer silent this long has nothing more to send.
-constexpr int kQuietPeerMillis = 100;
 
 /// For a connection refused at open() (server full, too many from one
 /// address) whose link has a handshake: completes it, within `deadline`, so
@@ -59,8 +47,8 @@ bool looksLikeTlsHello(const char* bytes, std::size_t size) {
            (size < 2 || static_cast<unsigned char>(bytes[1]) == 0x03);
 }
 
-/// One connection's bytes in, frames out, into the conversation.
-class Reader {
+/// One connection's bytes in, length-prefixed frames out, into the conversation.
+class Reader final : public FrameReader {
 public:
     /// `onWriterRetry` runs when a read unblocks a waiting write (TLS);
     /// `onEstablished` once the link's handshake (if any) has completed.
@@ -74,8 +62,7 @@ public:
           onEstablished_(std::move(onEstablished)),
           established_(plaintextPort) {}
 
-    /// Reads what is there (a few reads at most) and feeds whole frames.
-    void readAvailable(Clock::time_point now) {
+    void readAvailable(Clock::time_point now) override {
         char buffer[16 * 1024];
         moreBuffered_ = false;
         for (int turn = 0; turn < kReadsPerTurn && conversation_.endReason().empty(); ++turn) {
@@ -107,16 +94,13 @@ public:
         else if (!frameStarted_) frameStarted_ = now;
     }
 
-    /// Input is waiting inside the link (not on the socket): read without polling.
-    bool moreBuffered() const { return moreBuffered_; }
-    /// What to poll the socket for before reading again.
-    short pollEvents() const { return wait_ == Link::Wait::Write ? POLLOUT : POLLIN; }
+    bool moreBuffered() const override { return moreBuffered_; }
+    short pollEvents() const override { return wait_ == Link::Wait::Write ? POLLOUT : POLLIN; }
     /// Non-empty when the connection ended because it spoke the wrong
     /// protocol or its handshake failed: why, for the log.
     const std::string& transportFailure() const { return transportFailure_; }
 
-    /// When the frame in progress must be complete; nullopt when none is.
-    std::optional<Clock::time_point> frameDeadline() const {
+    std::optional<Clock::time_point> frameDeadline() const override {
         if (!frameStarted_) return std::nullopt;
         return *frameStarted_ + frameDeadline_;
     }
@@ -195,52 +179,8 @@ void TcpSession::run() {
         [&] { spdlog::info("TLS connection from {} ({})", peer, tlsLink->description()); });
     if (conversation.open(ip, Clock::now())) {
         if (!tlsLink) spdlog::info("connection from {}", peer);
-        try {
-            while (conversation.endReason().empty()) {
-                const auto status = outbox->status();
-                if (status.overflowed) {
-                    spdlog::warn("disconnecting {} ({}): slow consumer, it left more than {} bytes unread", peer,
-                                 conversation.user().empty() ? "-" : conversation.user(), limits_.maxQueuedBytes);
-                    conversation.end("slow consumer");
-                    flushAtEnd = false;
-                    break;
-                }
-                if (status.peerGone) {
-                    conversation.end("connection reset by peer");
-                    flushAtEnd = false;
-                    break;
-                }
-                if (!status.closeReason.empty()) {
-                    conversation.end(status.closeReason);
-                    break;
-                }
-                auto now = Clock::now();
-                if (const auto deadline = reader.frameDeadline(); deadline && now >= *deadline) {
-                    conversation.frameIncomplete();
-                    continue;
-                }
-                // Backpressure: while the server is behind, read nothing more.
-                if (!dispatcher_.waitWhileBacklogged(now + kBacklogRecheck)) {
-                    conversation.heard(Clock::now());  // its silence is ours
-                    continue;
-                }
-                now = Clock::now();
-                auto wakeAt = conversation.tick(now);
-                if (!conversation.endReason().empty()) continue;
-                if (const auto deadline = reader.frameDeadline()) wakeAt = std::min(wakeAt, *deadline);
-                pollfd fds[1] = {{fd, reader.pollEvents(), 0}};
-                const int timeout = reader.moreBuffered() ? 0 : millisUntil(wakeAt, now);
-                if (waker.poll(fds, 1, timeout) < 0 && errno != EINTR) {
-                    conversation.end("poll failed");
-                    break;
-                }
-                if (reader.moreBuffered() || (fds[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
-                    reader.readAvailable(Clock::now());
-            }
-        } catch (const std::exception& e) {
-            spdlog::error("internal error on {} ({}): {}", peer, conversation.user(), e.what());
-            conversation.end("internal error");
-        }
+        flushAtEnd = runSessionLoop(
+            {conversation, reader, *outbox, dispatcher_, waker, fd, peer, limits_.maxQueuedBytes});
     } else if (tlsLink) {
         completeHandshake(link, *outbox, fd, Clock::now() + limits_.flushTimeout);
     }
@@ -257,17 +197,7 @@ void TcpSession::run() {
     // Read to the peer's EOF before closing, so unread input never turns our
     // close into a reset that would discard the frames just sent. A peer that
     // has gone quiet (or is cut off) is not waited for.
-    if (flushAtEnd) {
-        const auto drainUntil = Clock::now() + limits_.drainTimeout;
-        for (char sink[4096];;) {
-            const auto now = Clock::now();
-            if (now >= drainUntil) break;
-            pollfd pfd{fd, POLLIN, 0};
-            if (::poll(&pfd, 1, std::min(millisUntil(drainUntil, now), kQuietPeerMillis)) <= 0) break;
-            const auto result = link.read(sink, sizeof sink);
-            if (result.status != Link::Status::Ok && result.status != Link::Status::WouldBlock) break;
-        }
-    }
+    if (flushAtEnd) drainUntilPeerCloses(link, limits_.drainTimeout);
     const bool quiet = !established || !reader.transportFailure().empty();  // logged above, or by the conversation
     if (!quiet && (!conversation.user().empty() || conversation.endReason() != "server_full"))
         spdlog::info("disconnected {} ({}): {}", peer, conversation.user().empty() ? "-" : conversation.user(),

@@ -33,7 +33,9 @@ struct SessionLimits {
 /// queue, or the hub asked it to close. It then leaves the hub, sends what
 /// is queued, shuts down its sending side, and reads until the peer's EOF
 /// (or drainTimeout) before the socket closes, so the peer receives the last
-/// frames instead of a reset.
+/// frames instead of a reset. The loop and the drain are session_loop.hpp's,
+/// shared with WebSocketSession; this class supplies the length-prefix
+/// FrameReader, the TLS handshake and the wrong-protocol checks.
 ///
 /// Wrong-protocol peers: on a plaintext session, a first frame that starts
 /// like a TLS ClientHello (0x16 0x03) is closed without an answer; on a TLS

@@ -6,6 +6,7 @@
 #include "server/link.hpp"
 #include "server/tls_link.hpp"
 #include "server/outbox.hpp"
+#include "server/session_loop.hpp"
 #include "server/session_support.hpp"
 #include "shared/frame_codec.hpp"
 #include "shared/websocket_codec.hpp"
@@ -13,7 +14,6 @@
 #include <Poco/Runnable.h>
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <memory>
 #include <optional>
 #include <poll.h>
@@ -23,9 +23,6 @@ namespace chat {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-constexpr int kReadsPerTurn = 4;
-constexpr std::chrono::milliseconds kBacklogRecheck{50};
-constexpr int kQuietPeerMillis = 100;
 /// Hub::shutdown's close reason.
 const std::string kShutdownReason = "server shutting down";
 
@@ -36,24 +33,27 @@ struct Closing {
 };
 
 /// One connection's bytes in, WebSocket messages out, into the conversation.
-class Reader {
+class Reader final : public FrameReader {
 public:
-    Reader(Link& link, Conversation& conversation, Outbox& outbox, std::chrono::milliseconds frameDeadline)
+    /// `early`: the bytes that came after the upgrade request (see begin()).
+    Reader(Link& link, Conversation& conversation, Outbox& outbox, std::chrono::milliseconds frameDeadline,
+           const std::string& early)
         : link_(link),
           conversation_(conversation),
           outbox_(outbox),
           frameDeadline_(frameDeadline),
+          early_(early),
           decoder_(/*expectMasked=*/true, kMaxFramePayload) {}
 
-    /// Bytes the HTTP server read past the upgrade request.
-    void feedEarly(const std::string& bytes, Clock::time_point now) {
-        if (bytes.empty()) return;
-        decoder_.feed(bytes);
+    /// Feeds the bytes the HTTP server read past the upgrade request.
+    void begin(Clock::time_point now) override {
+        if (early_.empty()) return;
+        decoder_.feed(early_);
         drain(now);
         noteProgress(now);
     }
 
-    void readAvailable(Clock::time_point now) {
+    void readAvailable(Clock::time_point now) override {
         char buffer[16 * 1024];
         moreBuffered_ = false;
         for (int turn = 0; turn < kReadsPerTurn && conversation_.endReason().empty(); ++turn) {
@@ -72,12 +72,10 @@ public:
         noteProgress(now);
     }
 
-    /// Input is waiting inside the link (decrypted, not on the socket).
-    bool moreBuffered() const { return moreBuffered_; }
-    /// What to poll the socket for before reading again.
-    short pollEvents() const { return wait_ == Link::Wait::Write ? POLLOUT : POLLIN; }
+    bool moreBuffered() const override { return moreBuffered_; }
+    short pollEvents() const override { return wait_ == Link::Wait::Write ? POLLOUT : POLLIN; }
 
-    std::optional<Clock::time_point> frameDeadline() const {
+    std::optional<Clock::time_point> frameDeadline() const override {
         if (!frameStarted_) return std::nullopt;
         return *frameStarted_ + frameDeadline_;
     }
@@ -130,6 +128,7 @@ private:
     Conversation& conversation_;
     Outbox& outbox_;
     const std::chrono::milliseconds frameDeadline_;
+    const std::string& early_;
     ws::Decoder decoder_;
     std::optional<Clock::time_point> frameStarted_;
     std::optional<Closing> closing_;
@@ -223,56 +222,12 @@ void WebSocketSession::run() {
                                            [&waker] { waker.wake(); });
     Conversation conversation(hub_, outbox, limits_.conversation, peer, &logs_);
     conversation.setSecureTransport(encrypted || isLoopbackAddress(ip));
-    Reader reader(link, conversation, *outbox, limits_.conversation.pingInterval);
+    Reader reader(link, conversation, *outbox, limits_.conversation.pingInterval, leftover_);
     bool flushAtEnd = true;
     if (conversation.open(ip, Clock::now())) {
         spdlog::info("WebSocket connection from {}{}", peer, encrypted ? " (wss)" : "");
-        try {
-            reader.feedEarly(leftover_, Clock::now());
-            while (conversation.endReason().empty()) {
-                const auto status = outbox->status();
-                if (status.overflowed) {
-                    spdlog::warn("disconnecting {} ({}): slow consumer, it left more than {} bytes unread", peer,
-                                 conversation.user().empty() ? "-" : conversation.user(), limits_.maxQueuedBytes);
-                    conversation.end("slow consumer");
-                    flushAtEnd = false;
-                    break;
-                }
-                if (status.peerGone) {
-                    conversation.end("connection reset by peer");
-                    flushAtEnd = false;
-                    break;
-                }
-                if (!status.closeReason.empty()) {
-                    conversation.end(status.closeReason);
-                    break;
-                }
-                auto now = Clock::now();
-                if (const auto deadline = reader.frameDeadline(); deadline && now >= *deadline) {
-                    conversation.frameIncomplete();
-                    continue;
-                }
-                if (!dispatcher_.waitWhileBacklogged(now + kBacklogRecheck)) {
-                    conversation.heard(Clock::now());
-                    continue;
-                }
-                now = Clock::now();
-                auto wakeAt = conversation.tick(now);
-                if (!conversation.endReason().empty()) continue;
-                if (const auto deadline = reader.frameDeadline()) wakeAt = std::min(wakeAt, *deadline);
-                pollfd fds[1] = {{fd, reader.pollEvents(), 0}};
-                const int timeout = reader.moreBuffered() ? 0 : millisUntil(wakeAt, now);
-                if (waker.poll(fds, 1, timeout) < 0 && errno != EINTR) {
-                    conversation.end("poll failed");
-                    break;
-                }
-                if (reader.moreBuffered() || (fds[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)))
-                    reader.readAvailable(Clock::now());
-            }
-        } catch (const std::exception& e) {
-            spdlog::error("internal error on {} ({}): {}", peer, conversation.user(), e.what());
-            conversation.end("internal error");
-        }
+        flushAtEnd = runSessionLoop(
+            {conversation, reader, *outbox, dispatcher_, waker, fd, peer, limits_.maxQueuedBytes});
     }
     conversation.close();
     const bool peerReset = conversation.endReason() == "connection reset by peer";
@@ -287,17 +242,7 @@ void WebSocketSession::run() {
                     Clock::now() + limits_.flushTimeout);
     }
     link.shutdownWrite();
-    if (flushed) {
-        const auto drainUntil = Clock::now() + limits_.drainTimeout;
-        for (char sink[4096];;) {
-            const auto now = Clock::now();
-            if (now >= drainUntil) break;
-            pollfd pfd{fd, POLLIN, 0};
-            if (::poll(&pfd, 1, std::min(millisUntil(drainUntil, now), kQuietPeerMillis)) <= 0) break;
-            const auto result = link.read(sink, sizeof sink);
-            if (result.status != Link::Status::Ok && result.status != Link::Status::WouldBlock) break;
-        }
-    }
+    if (flushed) drainUntilPeerCloses(link, limits_.drainTimeout);
     if (!conversation.user().empty() || conversation.endReason() != "server_full")
         spdlog::info("disconnected {} ({}): {}", peer, conversation.user().empty() ? "-" : conversation.user(),
                      conversation.endReason());

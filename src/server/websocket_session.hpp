@@ -34,6 +34,8 @@ namespace chat {
 /// on shutdown; 1013 when refused for capacity; the error's code above),
 /// shuts its sending side and reads until the peer closes (or drainTimeout).
 /// A slow consumer is cut without a close frame, as a TCP one is.
+/// The loop and the drain are session_loop.hpp's, shared with TcpSession;
+/// this class supplies the WebSocket FrameReader and the close frame.
 class WebSocketSession {
 public:
     /// `socket`: non-blocking, kept open while the session runs; `link`

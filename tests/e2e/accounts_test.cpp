@@ -1,6 +1,7 @@
 // Accounts end to end: the real `chat serve` with a database file, and the
 // real `chat send`, `chat passwd` and `chat connect` processes (issue 14).
 
+#include "support/accounts_support.hpp"
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
 #include "support/temp_dir.hpp"
@@ -25,52 +26,14 @@ RunResult send(std::uint16_t port, std::vector<std::string> args, const std::map
     return runChat(all, {}, env);
 }
 
-/// An `ok` or `error` answering request `id`, skipping events.
-Poco::JSON::Object::Ptr answer(TestClient& client, std::int64_t id) {
-    for (;;) {
-        auto message = client.next();
-        if (chat::intField(message, "id") == id) return message;
-    }
-}
-
-/// Registers `name` with `password` from a fresh guest session, then leaves.
+/// Registers `name` with `password`; the answer says an account was made.
 void registerName(std::uint16_t port, const std::string& name, const std::string& password) {
-    auto guest = TestClient::joinedWith(port, name, true, {});
-    auto request = chat::makeMessage("register");
-    request->set("id", 1);
-    request->set("password", password);
-    guest->send(request);
-    const auto ok = answer(*guest, 1);
-    INFO(chat::toJson(ok));
-    REQUIRE(chat::stringField(ok, "type") == std::string("ok"));
-    CHECK(chat::boolField(ok, "account") == true);
+    CHECK(chat::boolField(registerAccount(port, name, password), "account") == true);
 }
-
-/// A hello's error code, or "welcome".
-std::string helloOutcome(std::uint16_t port, const std::string& name, const chat::HelloCredentials& credentials,
-                         bool announce = true) {
-    try {
-        TestClient::joinedWith(port, name, announce, credentials);
-        return "welcome";
-    } catch (const chat::ClientError& e) {
-        return e.code().empty() ? e.what() : e.code();
-    }
-}
-
-struct Server {
-    explicit Server(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{"--db", dir.file("chat.db")};
-        args.insert(args.end(), extra.begin(), extra.end());
-        server = startServer(args);
-    }
-    TempDir dir;
-    RunningServer server;
-    std::uint16_t port() const { return server.port; }
-};
 }  // namespace
 
 TEST_CASE("a guest cannot take a registered name - with its owner offline or online; the password lets it in") {
-    Server s;
+    AccountsServer s;
     registerName(s.port(), "alice", "correct horse");
     // Offline.
     CHECK(helloOutcome(s.port(), "alice", {}) == "auth_required");
@@ -94,7 +57,7 @@ TEST_CASE("a guest cannot take a registered name - with its owner offline or onl
 }
 
 TEST_CASE("CHAT_PASSWORD lets chat send post as a registered user; a wrong one exits 78") {
-    Server s;
+    AccountsServer s;
     registerName(s.port(), "bob", "correct horse");
     auto carol = TestClient::joined(s.port(), "carol");
     const auto ok = send(s.port(), {"--user", "bob", "@carol", "from bob's script"}, {{"CHAT_PASSWORD", "correct horse"}});
@@ -114,7 +77,7 @@ TEST_CASE("CHAT_PASSWORD lets chat send post as a registered user; a wrong one e
 }
 
 TEST_CASE("the fifth wrong password in a row is answered auth_throttled with retry_after_ms - and waits") {
-    Server s;
+    AccountsServer s;
     registerName(s.port(), "dave", "correct horse");
     for (int i = 0; i < 4; ++i) CHECK(helloOutcome(s.port(), "dave", {"guess " + std::to_string(i), {}}) == "auth_failed");
     TestClient client(s.port());
@@ -124,7 +87,7 @@ TEST_CASE("the fifth wrong password in a row is answered auth_throttled with ret
     hello->set("user", "dave");
     hello->set("password", "correct horse");  // even the right one: the account is barred
     client.send(hello);
-    const auto refused = answer(client, 7);
+    const auto refused = answerTo(client, 7);
     INFO(chat::toJson(refused));
     CHECK(chat::stringField(refused, "code") == std::string("auth_throttled"));
     const auto wait = chat::intField(refused, "retry_after_ms");
@@ -159,7 +122,7 @@ TEST_CASE("accounts survive a server restart - and chat passwd changes the passw
 }
 
 TEST_CASE("a second hello as ALICE without alice's guest key gets name_in_use and reads none of her DMs") {
-    Server s;
+    AccountsServer s;
     auto alice = connectClient(s.port(), "alice");  // a guest, through the real client
     CHECK(helloOutcome(s.port(), "ALICE", {}) == "name_in_use");
     CHECK(helloOutcome(s.port(), "alice", {}, false) == "name_in_use");
@@ -180,27 +143,27 @@ TEST_CASE("a second hello as ALICE without alice's guest key gets name_in_use an
     dm->set("to", "@alice");
     dm->set("text", "my password is hunter2");
     bob->send(dm);
-    CHECK(chat::stringField(answer(*bob, 3), "type") == std::string("ok"));
+    CHECK(chat::stringField(answerTo(*bob, 3), "type") == std::string("ok"));
     REQUIRE(alice->waitForLine("hunter2"));
 }
 
 TEST_CASE("nick to a registered name needs its password in the nick request") {
-    Server s;
+    AccountsServer s;
     registerName(s.port(), "alice", "correct horse");
     auto bob = TestClient::joined(s.port(), "bob");
     auto nick = chat::makeMessage("nick");
     nick->set("id", 1);
     nick->set("user", "ALICE");
     bob->send(nick);
-    CHECK(chat::stringField(answer(*bob, 1), "code") == std::string("auth_required"));
+    CHECK(chat::stringField(answerTo(*bob, 1), "code") == std::string("auth_required"));
     nick->set("id", 2);
     nick->set("password", "wrong horse");
     bob->send(nick);
-    CHECK(chat::stringField(answer(*bob, 2), "code") == std::string("auth_failed"));
+    CHECK(chat::stringField(answerTo(*bob, 2), "code") == std::string("auth_failed"));
     nick->set("id", 3);
     nick->set("password", "correct horse");
     bob->send(nick);
-    const auto ok = answer(*bob, 3);
+    const auto ok = answerTo(*bob, 3);
     INFO(chat::toJson(ok));
     CHECK(chat::stringField(ok, "type") == std::string("ok"));
     CHECK(chat::stringField(ok, "user") == std::string("ALICE"));
@@ -211,7 +174,7 @@ TEST_CASE("nick to a registered name needs its password in the nick request") {
     back->set("id", 4);
     back->set("user", "bobby");
     bob->send(back);
-    const auto guest = answer(*bob, 4);
+    const auto guest = answerTo(*bob, 4);
     CHECK(chat::boolField(guest, "account") == false);
     const auto key = chat::stringField(guest, "key");
     REQUIRE(key);
@@ -220,7 +183,7 @@ TEST_CASE("nick to a registered name needs its password in the nick request") {
 }
 
 TEST_CASE("with serve --require-account a guest hello is refused auth_required") {
-    Server s({"--require-account"});
+    AccountsServer s({"--require-account"});
     CHECK(helloOutcome(s.port(), "guest", {}) == "auth_required");
     const auto r = send(s.port(), {"--user", "guest", "#lobby", "hi"});
     CHECK(r.exitCode == kAuth);

@@ -2,6 +2,7 @@
 // 7): the real `chat serve` with a database file, restarted on it, the real
 // `chat send` and piped `chat connect` processes.
 
+#include "support/accounts_support.hpp"
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
 #include "support/temp_dir.hpp"
@@ -32,15 +33,6 @@ Poco::JSON::Object::Ptr answer(TestClient& client, std::int64_t id,
         if (chat::intField(message, "id") == id) return message;
         if (events) events->push_back(message);
     }
-}
-
-void registerName(std::uint16_t port, const std::string& name) {
-    auto guest = TestClient::joinedWith(port, name, true, {});
-    auto request = chat::makeMessage("register");
-    request->set("id", 1);
-    request->set("password", kPassword);
-    guest->send(request);
-    REQUIRE(chat::stringField(answer(*guest, 1), "type") == std::string("ok"));
 }
 
 /// Reads `watcher`'s events until `user` has left #lobby: the server has
@@ -123,7 +115,7 @@ struct Server {
 TEST_CASE("offline: chat send to a registered offline user exits 0, the DM survives a restart and comes once at login",
           "[offline][e2e]") {
     Server s;
-    registerName(s.port(), "bob");
+    registerAccount(s.port(), "bob", kPassword);
     const auto sent = sendAs(s.port(), "alice", "@bob", "while you were out");
     INFO(describe(sent));
     REQUIRE(sent.exitCode == 0);
@@ -153,7 +145,7 @@ TEST_CASE("offline: chat send to a registered offline user exits 0, the DM survi
 
 TEST_CASE("offline: the piped client says \"3 messages while you were away\" before showing them", "[offline][e2e]") {
     Server s;
-    registerName(s.port(), "bob");
+    registerAccount(s.port(), "bob", kPassword);
     for (const char* text : {"first note", "second note", "third note"})
         REQUIRE(sendAs(s.port(), "alice", "@bob", text).exitCode == 0);
     auto bob = connectClient(s.port(), "bob", {{"CHAT_PASSWORD", kPassword}});
@@ -172,7 +164,7 @@ TEST_CASE("offline: the piped client says \"3 messages while you were away\" bef
 TEST_CASE("offline: a later guest of a free name sees none of the earlier guest's DMs; an account sees its own "
           "after a restart", "[offline][e2e]") {
     Server s;
-    registerName(s.port(), "alice");
+    registerAccount(s.port(), "alice", kPassword);
     auto bob = TestClient::joined(s.port(), "bob");
     {
         TempDir home;

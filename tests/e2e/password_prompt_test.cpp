@@ -1,6 +1,7 @@
 // The terminal client asks a registered name's password without echo, and the
 // password is neither on the screen nor in the input history (issue 14).
 
+#include "support/accounts_support.hpp"
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
 #include "support/test_client.hpp"
@@ -19,19 +20,7 @@ using namespace chat::test;
 TEST_CASE("terminal: chat connect asks Password for NAME without echo and retries after a wrong one") {
     chat::test::TempDir dir;
     auto server = startServer({"--db", dir.path() + "/chat.db"});
-    {
-        auto guest = TestClient::joinedWith(server.port, "zoe", true, {});
-        auto request = chat::makeMessage("register");
-        request->set("id", 1);
-        request->set("password", "correct horse");
-        guest->send(request);
-        for (;;) {
-            auto message = guest->next();
-            if (chat::intField(message, "id") != 1) continue;
-            REQUIRE(chat::stringField(message, "type") == std::string("ok"));
-            break;
-        }
-    }
+    registerAccount(server.port, "zoe", "correct horse");
     TmuxSession zoe({"connect", "--host", "127.0.0.1", "--port", std::to_string(server.port), "--user", "zoe"});
     REQUIRE(zoe.waitForText("Password for zoe:"));
     zoe.type("wrong horse");

@@ -80,26 +80,10 @@ private:
     tls::PemPair ca_;
 };
 
-/// `chat serve` with a plaintext and a TLS listener, on the ports it printed.
-struct TlsServer {
-    std::unique_ptr<ChildProcess> process;
-    std::uint16_t port = 0;     ///< plaintext
-    std::uint16_t tlsPort = 0;  ///< TLS
-};
-
-TlsServer startTlsServer(const Certificates& certificates, const std::string& name, std::uint16_t tlsPort = 0) {
-    TlsServer server;
-    server.process = std::make_unique<ChildProcess>(std::vector<std::string>{
-        "serve", "--host", "127.0.0.1", "--port", "0", "--tls-cert", certificates.cert(name), "--tls-key",
-        certificates.key(name), "--tls-port", std::to_string(tlsPort)});
-    while (server.port == 0 || server.tlsPort == 0) {
-        const auto line = server.process->readLine(std::chrono::seconds(10));
-        INFO("server stdout: " << server.process->stdoutText());
-        REQUIRE(line);
-        if (contains(*line, "listening for TLS on ")) server.tlsPort = listeningPort(*line);
-        else if (contains(*line, "listening on ")) server.port = listeningPort(*line);
-    }
-    return server;
+/// `chat serve` with a plaintext and a TLS listener, serving certificate `name`.
+TlsServeProcess startTlsServer(const Certificates& certificates, const std::string& name, std::uint16_t tlsPort = 0) {
+    return startTlsServe({"serve", "--host", "127.0.0.1", "--port", "0", "--tls-cert", certificates.cert(name),
+                          "--tls-key", certificates.key(name), "--tls-port", std::to_string(tlsPort)});
 }
 
 /// `chat send --user ci ARGS... '#lobby' TEXT` with known_servers under `state`.

@@ -24,30 +24,13 @@ using namespace chat::test;
 using namespace std::chrono_literals;
 
 namespace {
-/// A `chat serve` with a TLS listener, and the ports it printed.
-struct TlsServer {
-    std::unique_ptr<ChildProcess> process;
-    std::uint16_t port = 0;     ///< plaintext; 0 with --tls-only
-    std::uint16_t tlsPort = 0;
-};
-
-TlsServer startTlsServer(const TlsFixture& fixture, std::vector<std::string> extra = {}) {
+/// `chat serve` on an in-memory database with the fixture's certificate, plus `extra`.
+TlsServeProcess startTlsServer(const TlsFixture& fixture, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"serve", "--host", "127.0.0.1", "--port", "0", "--db", ":memory:"};
     const auto tlsArgs = fixture.serveArgs();
     args.insert(args.end(), tlsArgs.begin(), tlsArgs.end());
     args.insert(args.end(), extra.begin(), extra.end());
-    TlsServer server;
-    server.process = std::make_unique<ChildProcess>(args);
-    for (;;) {
-        auto line = server.process->readLine();
-        INFO("server stderr: " << server.process->stderrText());
-        REQUIRE(line);
-        if (line->rfind("listening on ", 0) == 0) server.port = listeningPort(*line);
-        if (line->rfind("listening for TLS on ", 0) == 0) {
-            server.tlsPort = listeningPort(*line);
-            return server;
-        }
-    }
+    return startTlsServe(args);
 }
 
 TlsClientOptions trusting(const TlsFixture& fixture) { return {fixture.ca.certificate, "localhost"}; }

@@ -3,6 +3,7 @@
 // the terminal client asking a password after a certificate question and
 // after /nick to a registered name.
 
+#include "support/accounts_support.hpp"
 #include "support/child_process.hpp"
 #include "support/e2e_support.hpp"
 #include "support/test_client.hpp"
@@ -30,22 +31,6 @@ std::string readFile(const std::string& path) {
     return text.str();
 }
 
-Poco::JSON::Object::Ptr answer(TestClient& client, std::int64_t id) {
-    for (;;) {
-        auto message = client.next();
-        if (chat::intField(message, "id") == id) return message;
-    }
-}
-
-void registerName(std::uint16_t port, const std::string& name, const std::string& password) {
-    auto guest = TestClient::joinedWith(port, name, true, {});
-    auto request = chat::makeMessage("register");
-    request->set("id", 1);
-    request->set("password", password);
-    guest->send(request);
-    REQUIRE(chat::stringField(answer(*guest, 1), "type") == std::string("ok"));
-}
-
 /// A token made over the protocol by a session of `name` that logged in with `password`.
 std::pair<std::int64_t, std::string> makeToken(std::uint16_t port, const std::string& name, const std::string& password,
                                                const std::string& label) {
@@ -54,28 +39,15 @@ std::pair<std::int64_t, std::string> makeToken(std::uint16_t port, const std::st
     create->set("id", 1);
     create->set("label", label);
     session->send(create);
-    const auto ok = answer(*session, 1);
+    const auto ok = answerTo(*session, 1);
     INFO(chat::toJson(ok));
     REQUIRE(chat::stringField(ok, "type") == std::string("ok"));
     return {*chat::intField(ok, "token_id"), *chat::stringField(ok, "token")};
 }
 
-std::string helloOutcome(std::uint16_t port, const std::string& name, const chat::HelloCredentials& credentials) {
-    try {
-        TestClient::joinedWith(port, name, false, credentials);
-        return "welcome";
-    } catch (const chat::ClientError& e) {
-        return e.code().empty() ? e.what() : e.code();
-    }
-}
-
 /// A server with a database, and a home of its own for the clients' files.
-struct Server {
-    Server() : server(startServer({"--db", dir.path() + "/chat.db"})) {}
-    TempDir dir;
+struct Server : AccountsServer {
     TempDir home;
-    RunningServer server;
-    std::uint16_t port() const { return server.port; }
     std::string credentials() const { return home.path() + "/config/chat/credentials"; }
     /// XDG_CONFIG_HOME and friends in `home`, plus `extra`.
     std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
@@ -92,6 +64,19 @@ struct Server {
     }
 };
 
+/// `chat serve` with a database in `dir` and TLS with a certificate that
+/// `chat serve --generate-cert` made in `certs`; the server stops first.
+struct SelfSignedTlsServer {
+    SelfSignedTlsServer() {
+        REQUIRE(runChat({"serve", "--generate-cert", certs.path()}).exitCode == 0);
+        serve = startTlsServe({"serve", "--host", "127.0.0.1", "--port", "0", "--tls-port", "0", "--db",
+                               dir.file("chat.db"), "--tls-cert", certs.file("cert.pem"), "--tls-key",
+                               certs.file("key.pem")});
+    }
+    TempDir dir, certs;
+    TlsServeProcess serve;
+};
+
 void expectMessage(TestClient& to, const std::string& from, const std::string& text) {
     for (;;) {
         auto event = to.next();
@@ -105,7 +90,7 @@ void expectMessage(TestClient& to, const std::string& from, const std::string& t
 
 TEST_CASE("tokens: chat login stores a 0600 token, chat send uses it with no password, chat logout revokes it (78)") {
     Server s;
-    registerName(s.port(), "alice", "correct horse");
+    registerAccount(s.port(), "alice", "correct horse");
     auto carol = TestClient::joined(s.port(), "carol");
     // Without a token or a password, a registered name is refused: the test below can fail.
     const auto before = s.chat({"send", "--user", "alice", "@carol", "no token yet"});
@@ -145,12 +130,12 @@ TEST_CASE("tokens: chat login stores a 0600 token, chat send uses it with no pas
     INFO(describe(refused));
     CHECK(refused.exitCode == kAuth);
     CHECK(contains(refused.err, "chat login"));
-    CHECK(helloOutcome(s.port(), "alice", {{}, {}, token}) == "auth_failed");
+    CHECK(helloOutcome(s.port(), "alice", {{}, {}, token}, false) == "auth_failed");
 }
 
 TEST_CASE("tokens: CHAT_TOKEN wins over the credentials file; a wrong one exits 78 saying to log in again") {
     Server s;
-    registerName(s.port(), "bob", "correct horse");
+    registerAccount(s.port(), "bob", "correct horse");
     auto carol = TestClient::joined(s.port(), "carol");
     REQUIRE(s.chat({"login", "--user", "bob"}, {{"CHAT_PASSWORD", "correct horse"}}).exitCode == 0);
     const auto [id, token] = makeToken(s.port(), "bob", "correct horse", "ci runner");
@@ -168,7 +153,7 @@ TEST_CASE("tokens: CHAT_TOKEN wins over the credentials file; a wrong one exits 
 
 TEST_CASE("tokens: /tokens lists them and /tokens revoke closes the session that logged in with it") {
     Server s;
-    registerName(s.port(), "dana", "correct horse");
+    registerAccount(s.port(), "dana", "correct horse");
     const auto [id, token] = makeToken(s.port(), "dana", "correct horse", "nightly build");
     auto script = TestClient::joinedWith(s.port(), "dana", false, {{}, {}, token});
     auto person = connectClient(s.port(), "dana", s.env({{"CHAT_PASSWORD", "correct horse"}}));
@@ -183,7 +168,7 @@ TEST_CASE("tokens: /tokens lists them and /tokens revoke closes the session that
     const auto notice = script->waitFor([](const auto& m) { return chat::stringField(m, "type") == std::string("error"); });
     CHECK(chat::stringField(notice, "code") == std::string("auth_failed"));
     CHECK(script->closedWithin());
-    CHECK(helloOutcome(s.port(), "dana", {{}, {}, token}) == "auth_failed");
+    CHECK(helloOutcome(s.port(), "dana", {{}, {}, token}, false) == "auth_failed");
     person->write("/tokens\n");
     REQUIRE(person->waitForLine("no tokens"));
     // A guest holds no tokens.
@@ -192,70 +177,49 @@ TEST_CASE("tokens: /tokens lists them and /tokens revoke closes the session that
     create->set("id", 5);
     create->set("label", "mine");
     guest->send(create);
-    const auto refused = answer(*guest, 5);
+    const auto refused = answerTo(*guest, 5);
     CHECK(chat::stringField(refused, "code") == std::string("bad_request"));
 }
 
 TEST_CASE("tokens: wrong tokens are throttled like wrong passwords - the n-th waits, even a right password") {
     Server s;
-    registerName(s.port(), "erin", "correct horse");
+    registerAccount(s.port(), "erin", "correct horse");
     const auto [id, token] = makeToken(s.port(), "erin", "correct horse", "ci");
     CHECK(id > 0);
     for (int i = 0; i < 4; ++i)
-        CHECK(helloOutcome(s.port(), "erin", {{}, {}, "chat_guess" + std::to_string(i)}) == "auth_failed");
-    CHECK(helloOutcome(s.port(), "erin", {{}, {}, token}) == "auth_throttled");
-    CHECK(helloOutcome(s.port(), "erin", {"correct horse", {}, {}}) == "auth_throttled");
+        CHECK(helloOutcome(s.port(), "erin", {{}, {}, "chat_guess" + std::to_string(i)}, false) == "auth_failed");
+    CHECK(helloOutcome(s.port(), "erin", {{}, {}, token}, false) == "auth_throttled");
+    CHECK(helloOutcome(s.port(), "erin", {"correct horse", {}, {}}, false) == "auth_throttled");
     const auto r = s.chat({"send", "--user", "erin", "#lobby", "x"}, {{"CHAT_TOKEN", token}});
     CHECK(r.exitCode == kTempFail);
 }
 
 TEST_CASE("passwd over TLS: --tls with --fingerprint, and chats:// - changes the password") {
-    TempDir dir, certs;
-    REQUIRE(runChat({"serve", "--generate-cert", certs.path()}).exitCode == 0);
-    const auto fingerprint = chat::tls::fingerprintSha256(readFile(certs.path() + "/cert.pem"));
-    auto server = std::make_unique<ChildProcess>(std::vector<std::string>{
-        "serve", "--host", "127.0.0.1", "--port", "0", "--tls-port", "0", "--db", dir.path() + "/chat.db",
-        "--tls-cert", certs.path() + "/cert.pem", "--tls-key", certs.path() + "/key.pem"});
-    std::uint16_t port = 0, tlsPort = 0;
-    while (port == 0 || tlsPort == 0) {
-        const auto line = server->readLine(std::chrono::seconds(10));
-        REQUIRE(line);
-        const auto number = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
-        if (contains(*line, "listening for TLS on ")) tlsPort = number;
-        else if (contains(*line, "listening on ")) port = number;
-    }
-    registerName(port, "fay", "correct horse");
+    SelfSignedTlsServer tlsServer;
+    const auto port = tlsServer.serve.port, tlsPort = tlsServer.serve.tlsPort;
+    const auto& dir = tlsServer.dir;
+    const auto fingerprint = chat::tls::fingerprintSha256(readFile(tlsServer.certs.file("cert.pem")));
+    registerAccount(port, "fay", "correct horse");
     const auto tls = runChat({"passwd", "--tls", "--host", "127.0.0.1", "--port", std::to_string(tlsPort), "--user",
                               "fay", "--fingerprint", fingerprint},
                              {}, {{"CHAT_PASSWORD", "correct horse"}, {"CHAT_NEW_PASSWORD", "battery staple"},
                                   {"HOME", dir.path()}, {"XDG_STATE_HOME", dir.path()}});
     INFO(describe(tls));
     CHECK(tls.exitCode == 0);
-    CHECK(helloOutcome(port, "fay", {"battery staple", {}, {}}) == "welcome");
+    CHECK(helloOutcome(port, "fay", {"battery staple", {}, {}}, false) == "welcome");
     // Unpinned, a self-signed server is not trusted: 77, nothing changed.
     const auto untrusted = runChat({"passwd", "--host", "chats://127.0.0.1:" + std::to_string(tlsPort), "--user", "fay"},
                                    {}, {{"CHAT_PASSWORD", "battery staple"}, {"CHAT_NEW_PASSWORD", "third one!"},
                                         {"HOME", dir.path()}, {"XDG_STATE_HOME", dir.path()}});
     INFO(describe(untrusted));
     CHECK(untrusted.exitCode == 77);
-    CHECK(helloOutcome(port, "fay", {"battery staple", {}, {}}) == "welcome");
+    CHECK(helloOutcome(port, "fay", {"battery staple", {}, {}}, false) == "welcome");
 }
 
 TEST_CASE("terminal: a TLS server with a self-signed certificate asks the certificate question, then the password") {
-    TempDir dir, certs;
-    REQUIRE(runChat({"serve", "--generate-cert", certs.path()}).exitCode == 0);
-    auto server = std::make_unique<ChildProcess>(std::vector<std::string>{
-        "serve", "--host", "127.0.0.1", "--port", "0", "--tls-port", "0", "--db", dir.path() + "/chat.db",
-        "--tls-cert", certs.path() + "/cert.pem", "--tls-key", certs.path() + "/key.pem"});
-    std::uint16_t port = 0, tlsPort = 0;
-    while (port == 0 || tlsPort == 0) {
-        const auto line = server->readLine(std::chrono::seconds(10));
-        REQUIRE(line);
-        const auto number = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
-        if (contains(*line, "listening for TLS on ")) tlsPort = number;
-        else if (contains(*line, "listening on ")) port = number;
-    }
-    registerName(port, "gus", "correct horse");
+    SelfSignedTlsServer tlsServer;
+    const auto port = tlsServer.serve.port, tlsPort = tlsServer.serve.tlsPort;
+    registerAccount(port, "gus", "correct horse");
     TmuxSession gus({"connect", "--host", "chats://127.0.0.1:" + std::to_string(tlsPort), "--user", "gus"});
     INFO("screen:\n" << gus.screenText());
     REQUIRE(gus.waitForText("Trust this server and remember it? [y/N]"));
@@ -271,10 +235,9 @@ TEST_CASE("terminal: a TLS server with a self-signed certificate asks the certif
 }
 
 TEST_CASE("terminal: /nick to a registered name asks its password without echo and retries the nick with it") {
-    TempDir dir;
-    auto server = startServer({"--db", dir.path() + "/chat.db"});
-    registerName(server.port, "hana", "correct horse");
-    TmuxSession guest({"connect", "--host", "127.0.0.1", "--port", std::to_string(server.port), "--user", "visitor"});
+    AccountsServer server;
+    registerAccount(server.port(), "hana", "correct horse");
+    TmuxSession guest({"connect", "--host", "127.0.0.1", "--port", std::to_string(server.port()), "--user", "visitor"});
     REQUIRE(guest.waitForText("Welcome, visitor!"));
     guest.type("/nick hana");
     guest.keys({"Enter"});
@@ -285,7 +248,7 @@ TEST_CASE("terminal: /nick to a registered name asks its password without echo a
     REQUIRE(guest.waitForText("visitor is now known as hana"));
     CHECK_FALSE(contains(guest.screenText(), "horse"));
     // The session is hana's account now: it is told of her next session.
-    auto laptop = TestClient::joinedWith(server.port, "hana", true, {"correct horse", {}, {}});
+    auto laptop = TestClient::joinedWith(server.port(), "hana", true, {"correct horse", {}, {}});
     CHECK(guest.waitForText("another session of hana joined from 127.0.0.1"));
     guest.keys({"C-d"});
     CHECK(guest.waitForExit().value_or(-1) == 0);

@@ -13,7 +13,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <sys/socket.h>
 
 using namespace chat::test;
 using namespace std::chrono_literals;
@@ -191,6 +193,29 @@ TEST_CASE("framing errors close with their code, and the server keeps serving ot
             return isMessage(m, "bystander", "#lobby", std::string("still here after ") + c.what);
         });
     }
+}
+
+// The frame deadline, as on the TCP port ("hardening: a frame trickled one
+// byte at a time"): bytes that keep coming do not keep a frame open forever.
+TEST_CASE("a WebSocket frame trickled one byte at a time is closed at the frame deadline", "[web]") {
+    auto server = startWebServer({"--ping-interval", "0.3"});
+    auto web = WebSocketClient::joined(server.webPort, "trickler");
+    // A masked text frame promising 60,000 bytes; mask key 0, so each byte is as sent.
+    web->sendRaw(std::string("\x81\xfe\xea\x60\0\0\0\0", 8));
+    std::optional<WebSocketClient::Close> close;
+    const auto deadline = Clock::now() + 4s;
+    while (!close && Clock::now() < deadline) {
+        close = web->waitForClose(100ms);  // the wait for the close is also the pace of the trickle
+        if (!close) (void)::send(web->fd(), "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    REQUIRE(close);
+    CHECK(close->code == chat::ws::kPolicyViolation);
+    CHECK(close->reason == "protocol error: incomplete frame");
+    const auto& seen = web->seen();
+    CHECK(std::any_of(seen.begin(), seen.end(), [](const std::string& text) {
+        return text.find("bad_request") != std::string::npos && text.find("not finished") != std::string::npos;
+    }));
+    CHECK(server.process->waitForStderr("(trickler): a frame was started and not finished"));
 }
 
 TEST_CASE("a bad JSON text message is answered bad_request and the connection goes on", "[web]") {

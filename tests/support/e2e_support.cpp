@@ -37,6 +37,22 @@ WebServeProcess startWebServe(const std::vector<std::string>& args) {
     }
 }
 
+TlsServeProcess startTlsServe(const std::vector<std::string>& args) {
+    TlsServeProcess server;
+    server.process = std::make_unique<ChildProcess>(args);
+    for (;;) {
+        auto line = server.process->readLine(std::chrono::seconds(10));
+        INFO("server stdout: " << server.process->stdoutText());
+        INFO("server stderr: " << server.process->stderrText());
+        REQUIRE(line);
+        if (line->rfind("listening on ", 0) == 0) server.port = listeningPort(*line);
+        if (line->rfind("listening for TLS on ", 0) == 0) {
+            server.tlsPort = listeningPort(*line);
+            return server;
+        }
+    }
+}
+
 std::map<std::string, std::string> colourTemptingEnv(std::map<std::string, std::string> extra) {
     std::map<std::string, std::string> env{{"TERM", "xterm-256color"}, {"NO_COLOR", "<unset>"},
                                            {"CLICOLOR_FORCE", "<unset>"}};

@@ -33,6 +33,18 @@ struct WebServeProcess {
 /// exits first.
 WebServeProcess startWebServe(const std::vector<std::string>& args);
 
+/// A `chat serve` with a TLS listener, and the ports it printed.
+struct TlsServeProcess {
+    std::unique_ptr<ChildProcess> process;
+    std::uint16_t port = 0;     ///< the plaintext chat (TCP) port; 0 with --tls-only
+    std::uint16_t tlsPort = 0;  ///< the TLS chat port
+};
+
+/// Starts `chat ARGS...` (a `serve` with `--tls-port`) and returns once it
+/// has printed its TLS port (its plaintext port, if any, comes first); fails
+/// the test if it exits first or prints nothing for 10 s.
+TlsServeProcess startTlsServe(const std::vector<std::string>& args);
+
 /// Environment for piped clients that would make a careless client colour its
 /// output: a colour-capable TERM and no NO_COLOR.
 std::map<std::string, std::string> colourTemptingEnv(std::map<std::string, std::string> extra = {});

@@ -72,17 +72,6 @@ std::string trimRight(std::string line) {
 }
 }  // namespace
 
-TempDir::TempDir() {
-    char pattern[] = "/tmp/chat-e2e-XXXXXX";
-    REQUIRE(::mkdtemp(pattern));
-    path_ = pattern;
-}
-
-TempDir::~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-}
-
 TmuxSession::TmuxSession(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                          const std::string& stdoutFile) {
     static std::atomic<int> counter{0};

@@ -3,6 +3,8 @@
 // of its own (tmux -L with a unique socket name) with one window running the
 // client, driven with send-keys and read with capture-pane.
 
+#include "support/temp_dir.hpp"
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -11,19 +13,6 @@
 #include <vector>
 
 namespace chat::test {
-
-/// A private directory under /tmp, removed with everything in it at the end.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 /// One tmux server and its 120x30 window. The destructor ends a client still
 /// running (SIGTERM to it alone) and then runs kill-server for this server's

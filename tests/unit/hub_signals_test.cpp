@@ -6,6 +6,7 @@
 #include "shared/protocol.hpp"
 #include "shared/validation.hpp"
 #include "support/fake_participant.hpp"
+#include "support/hub_fixture.hpp"
 #include "support/memory_history.hpp"
 
 #include <catch2/catch.hpp>
@@ -18,7 +19,7 @@ using chat::test::MemoryHistory;
 namespace {
 using Clock = std::chrono::steady_clock;
 
-struct Fixture {
+struct Fixture : chat::test::HubFixture {
     static chat::HubConfig config() {
         chat::HubConfig c;
         c.maxClients = 16;
@@ -27,20 +28,7 @@ struct Fixture {
         c.rateBurst = 1000;
         return c;
     }
-    explicit Fixture(chat::History* history = nullptr) : hub(config(), nullptr, history) {}
-    chat::Hub hub;
-    std::map<std::string, std::string> keys;
-    std::shared_ptr<FakeParticipant> add(const std::string& name, bool announce = true) {
-        auto p = std::make_shared<FakeParticipant>();
-        REQUIRE_FALSE(hub.attach(p));
-        std::string display;
-        chat::JoinAuth auth;
-        auth.key = keys[chat::nameKey(name)];
-        const auto joined = hub.join(p, name, announce, display, {}, auth);
-        REQUIRE(joined);
-        keys[chat::nameKey(name)] = joined.key;
-        return p;
-    }
+    explicit Fixture(chat::History* history = nullptr) : HubFixture(config(), history) {}
 };
 
 std::string str(const Poco::JSON::Object::Ptr& m, const std::string& key) { return chat::stringField(m, key).value_or("?"); }

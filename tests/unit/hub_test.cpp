@@ -3,6 +3,7 @@
 #include "shared/protocol.hpp"
 #include "shared/validation.hpp"
 #include "support/fake_participant.hpp"
+#include "support/hub_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,25 +14,13 @@
 namespace {
 using chat::test::FakeParticipant;
 
-struct Fixture {
+struct Fixture : chat::test::HubFixture {
     static chat::HubConfig config() {
         chat::HubConfig c{"test", "motd", 4, 100, "#lobby"};
         c.maxPendingHello = 4;
         return c;
     }
-    chat::Hub hub{config()};
-    std::map<std::string, std::string> keys;  // the guest key of each name, by key: further sessions present it
-    std::shared_ptr<FakeParticipant> add(const std::string& name, bool announce = true) {
-        auto p = std::make_shared<FakeParticipant>();
-        REQUIRE_FALSE(hub.attach(p));
-        std::string display;
-        chat::JoinAuth auth;
-        auth.key = keys[chat::nameKey(name)];
-        const auto joined = hub.join(p, name, announce, display, {}, auth);
-        REQUIRE(joined);
-        keys[chat::nameKey(name)] = joined.key;
-        return p;
-    }
+    Fixture() : HubFixture(config()) {}
 };
 }  // namespace
 
