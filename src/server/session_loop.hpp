@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,6 +20,26 @@ namespace chat {
 /// Reads per FrameReader::readAvailable() at most, so that backpressure and
 /// the outbox's state are looked at between bursts of a fast sender.
 constexpr int kReadsPerTurn = 4;
+
+/// Where a FrameReader reads into. It starts as a small buffer inside the
+/// reader (so an idle connection's thread touches no stack page beyond its
+/// hello: the 16 KiB buffer that used to live on the stack cost each idle
+/// connection one page) and becomes a 16 KiB heap buffer once a read fills
+/// it: a busy peer is read in large pieces. Owned by one session thread.
+class ReadBuffer {
+public:
+    char* data() { return large_ ? large_.get() : small_; }
+    std::size_t size() const { return large_ ? kLarge : sizeof small_; }
+    /// After a read of `bytes`: grows when that read filled the buffer.
+    void filled(std::size_t bytes) {
+        if (!large_ && bytes == sizeof small_) large_.reset(new char[kLarge]);
+    }
+
+private:
+    static constexpr std::size_t kLarge = 16 * 1024;
+    char small_[1024];
+    std::unique_ptr<char[]> large_;
+};
 
 /// One connection's bytes in, whole frames out, into its Conversation. Each
 /// transport implements it over its Link and decoder; the session loop

@@ -26,7 +26,10 @@ using Clock = std::chrono::steady_clock;
 /// that the refusal already queued can be written (a write waiting for the
 /// handshake is retried through the outbox). Whatever the peer sends after
 /// the handshake is dropped.
-void completeHandshake(Link& link, Outbox& outbox, int fd, Clock::time_point deadline) {
+// Not inlined: its 4 KiB sink would enlarge every session thread's stack frame
+// (and so every idle connection's resident stack) for a path only refused
+// TLS connections take.
+[[gnu::noinline]] void completeHandshake(Link& link, Outbox& outbox, int fd, Clock::time_point deadline) {
     char sink[4096];
     for (;;) {
         const auto result = link.read(sink, sizeof sink);
@@ -63,10 +66,11 @@ public:
           established_(plaintextPort) {}
 
     void readAvailable(Clock::time_point now) override {
-        char buffer[16 * 1024];
         moreBuffered_ = false;
         for (int turn = 0; turn < kReadsPerTurn && conversation_.endReason().empty(); ++turn) {
-            const auto result = link_.read(buffer, sizeof buffer);
+            char* const buffer = buffer_.data();
+            const std::size_t capacity = buffer_.size();
+            const auto result = link_.read(buffer, capacity);
             if (result.writerMayRetry) onWriterRetry_();
             if (!established_ && link_.established()) {
                 established_ = true;
@@ -88,7 +92,8 @@ public:
             conversation_.heard(now);
             decoder_.feed(buffer, result.bytes);
             if (!drainFrames(now)) return;
-            if (result.bytes < sizeof buffer && !result.moreBuffered) break;
+            buffer_.filled(result.bytes);
+            if (result.bytes < capacity && !result.moreBuffered) break;
         }
         if (decoder_.buffered() == 0) frameStarted_.reset();
         else if (!frameStarted_) frameStarted_ = now;
@@ -120,6 +125,7 @@ private:
         return false;
     }
 
+    ReadBuffer buffer_;
     Link& link_;
     Conversation& conversation_;
     const std::chrono::milliseconds frameDeadline_;

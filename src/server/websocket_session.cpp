@@ -54,10 +54,11 @@ public:
     }
 
     void readAvailable(Clock::time_point now) override {
-        char buffer[16 * 1024];
         moreBuffered_ = false;
         for (int turn = 0; turn < kReadsPerTurn && conversation_.endReason().empty(); ++turn) {
-            const auto result = link_.read(buffer, sizeof buffer);
+            char* const buffer = buffer_.data();
+            const std::size_t capacity = buffer_.size();
+            const auto result = link_.read(buffer, capacity);
             if (result.writerMayRetry) outbox_.retryWrite();
             moreBuffered_ = result.moreBuffered;
             wait_ = result.status == Link::Status::WouldBlock ? result.wait : Link::Wait::Read;
@@ -67,7 +68,8 @@ public:
             conversation_.heard(now);
             decoder_.feed(buffer, result.bytes);
             if (!drain(now)) return;
-            if (result.bytes < sizeof buffer && !result.moreBuffered) break;
+            buffer_.filled(result.bytes);
+            if (result.bytes < capacity && !result.moreBuffered) break;
         }
         noteProgress(now);
     }
@@ -124,6 +126,7 @@ private:
         return false;
     }
 
+    ReadBuffer buffer_;
     Link& link_;
     Conversation& conversation_;
     Outbox& outbox_;
