@@ -89,6 +89,26 @@ private:
     bool open_ GUARDED_BY(mutex_) = false;
 };
 
+/// The item count of each commit, in order, as HistoryTestHooks::afterCommit
+/// reports them (from the writer thread).
+class CommitSizes {
+public:
+    /// Records one commit; returns how many are recorded, this one included.
+    std::size_t add(std::size_t items) {
+        MutexLock lock(mutex_);
+        sizes_.push_back(items);
+        return sizes_.size();
+    }
+    std::vector<std::size_t> get() const {
+        MutexLock lock(mutex_);
+        return sizes_;
+    }
+
+private:
+    mutable Mutex mutex_;
+    std::vector<std::size_t> sizes_ GUARDED_BY(mutex_);
+};
+
 }  // namespace
 
 TEST_CASE("history writer: events recorded from many threads are all stored", "[history]") {
@@ -148,17 +168,10 @@ TEST_CASE("history writer: what is queued while a commit runs goes in one transa
     TempDir dir;
     Latch firstCommitted;
     Latch carryOn;
-    Mutex sizesMutex;
-    std::vector<std::size_t> sizes;
+    CommitSizes sizes;
     HistoryTestHooks hooks;
     hooks.afterCommit = [&](std::size_t items) {
-        bool first = false;
-        {
-            MutexLock lock(sizesMutex);
-            sizes.push_back(items);
-            first = sizes.size() == 1;
-        }
-        if (first) {
+        if (sizes.add(items) == 1) {
             firstCommitted.open();
             carryOn.wait();  // the writer is busy: everything recorded now queues up
         }
@@ -176,20 +189,15 @@ TEST_CASE("history writer: what is queued while a commit runs goes in one transa
     CHECK_FALSE(history.waitStored(last));
     CHECK(history.page("#dev", 0, 1000, {}).events.size() == 300);
     CHECK(history.commits() == 2);
-    MutexLock lock(sizesMutex);
-    CHECK(sizes == std::vector<std::size_t>{1, 300});
+    CHECK(sizes.get() == std::vector<std::size_t>{1, 300});
 }
 
 TEST_CASE("history writer: under load, what arrives within the gather window after a commit goes in one transaction",
           "[history]") {
     TempDir dir;
-    Mutex sizesMutex;
-    std::vector<std::size_t> sizes;
+    CommitSizes sizes;
     HistoryTestHooks hooks;
-    hooks.afterCommit = [&](std::size_t items) {
-        MutexLock lock(sizesMutex);
-        sizes.push_back(items);
-    };
+    hooks.afterCommit = [&](std::size_t items) { sizes.add(items); };
     hooks.gatherWindow = std::chrono::seconds(3);
     SqliteHistory history(at(dir.file("chat.db")), hooks);
     // After a quiet spell a record is committed at once...
@@ -202,15 +210,9 @@ TEST_CASE("history writer: under load, what arrives within the gather window aft
         std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the load's pace, not a synchronisation
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    for (;;) {
-        {
-            MutexLock lock(sizesMutex);
-            if (sizes.size() >= 2 || std::chrono::steady_clock::now() > deadline) break;
-        }
+    while (sizes.get().size() < 2 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    MutexLock lock(sizesMutex);
-    CHECK(sizes == std::vector<std::size_t>{1, 20});
+    CHECK(sizes.get() == std::vector<std::size_t>{1, 20});
 }
 
 TEST_CASE("history writer: a caller waiting for its ticket ends the gathering at once", "[history]") {
@@ -271,13 +273,9 @@ TEST_CASE("history writer: one batch with several rooms' messages and topics sto
 
 TEST_CASE("history writer: a batch holds at most kMaxBatch items", "[history]") {
     TempDir dir;
-    Mutex sizesMutex;
-    std::vector<std::size_t> sizes;
+    CommitSizes sizes;
     HistoryTestHooks hooks;
-    hooks.afterCommit = [&](std::size_t items) {
-        MutexLock lock(sizesMutex);
-        sizes.push_back(items);
-    };
+    hooks.afterCommit = [&](std::size_t items) { sizes.add(items); };
     SqliteHistory history(at(dir.file("chat.db")), hooks);
     // Nothing stops the writer here, so only the cap is certain.
     History::Ticket last = 0;
@@ -285,9 +283,8 @@ TEST_CASE("history writer: a batch holds at most kMaxBatch items", "[history]") 
         last = history.record(roomMessage(id, "#dev", "alice", "m"));
     }
     CHECK_FALSE(history.waitStored(last));
-    MutexLock lock(sizesMutex);
     std::size_t total = 0;
-    for (std::size_t size : sizes) {
+    for (std::size_t size : sizes.get()) {
         CHECK(size <= SqliteHistory::kMaxBatch);
         total += size;
     }
