@@ -150,6 +150,12 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
         senders.back()->sendJson(R"({"type":"join","id":1,"room":"#dev"})");
         senders.back()->answer(1);
     }
+    // The watcher is in the room before anyone sends, so it sees live traffic
+    // however fast the server works through the senders (joined after them,
+    // it once saw none: all 600 were handled before its join).
+    auto watcher = RawConnection::joined(server.port, "watcher");
+    watcher->sendJson(R"({"type":"join","id":1,"room":"#dev"})");
+    watcher->answer(1);
     std::vector<std::thread> threads;
     // A failed check below must not leave the threads joinable (std::terminate):
     // join them on every way out of this test.
@@ -169,9 +175,6 @@ TEST_CASE("history: a join during concurrent sends gets backlog then live traffi
     // Join while they send: wait until some messages are in, so the backlog is
     // not empty. Generous waits: on a loaded 2-core machine the senders'
     // threads may start late (this was seen to take more than 5 s there).
-    auto watcher = RawConnection::joined(server.port, "watcher");
-    watcher->sendJson(R"({"type":"join","id":1,"room":"#dev"})");
-    watcher->answer(1);
     watcher->waitFor([](const Poco::JSON::Object::Ptr& m) { return chat::stringField(m, "type") == std::string("message"); },
                      30s);
     auto joiner = RawConnection::joined(server.port, "joiner");
