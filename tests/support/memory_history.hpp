@@ -104,9 +104,9 @@ public:
         std::set<std::string> found;
         for (const auto& e : events_)
             if (e.room.empty() && (e.conversation.rfind("@" + userKey + " ", 0) == 0 ||
-                                   e.conversation.size() > userKey.size() + 2 &&
-                                       e.conversation.compare(e.conversation.size() - userKey.size() - 2,
-                                                              std::string::npos, " @" + userKey) == 0))
+                                   (e.conversation.size() > userKey.size() + 2 &&
+                                    e.conversation.compare(e.conversation.size() - userKey.size() - 2,
+                                                           std::string::npos, " @" + userKey) == 0)))
                 found.insert(e.conversation);
         return {found.begin(), found.end()};
     }
